@@ -1,0 +1,1 @@
+//! A faithful fake of the Optimizely REST API v2.

@@ -1,0 +1,1 @@
+//! Typed client for the Optimizely REST API v2.
