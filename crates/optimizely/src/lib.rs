@@ -1,1 +1,54 @@
-//! Typed client for the Optimizely REST API v2.
+//! Typed client for the Optimizely REST API v2, as optisync uses it.
+//!
+//! # Map
+//!
+//! - [`Client`] (`client.rs`): the request loop. Every attempt passes the token's shared
+//!   [`RateLimiter`], carries `Authorization: Bearer …` and a per-attempt timeout, and is
+//!   retried or not by `retry.rs`. The typed calls (`endpoints.rs`) cover projects,
+//!   attributes, audiences, events / custom events and list attributes, with pagination
+//!   (`pagination.rs`: `per_page=100`, `Link: rel=next`, else the short-page rule).
+//! - [`ClientConfig`] (`config.rs`): settings and their offline validation (https except to
+//!   loopback).
+//! - [`ApiToken`] (`token.rs`): the secret, redacted in `Debug`/`Display`.
+//! - [`RateLimit`], [`RateLimiter`], [`LimiterRegistry`] (`rate_limit.rs`): per-second and
+//!   per-minute quotas enforced exactly on `tokio::time`, FIFO slots, a whole-limiter pause
+//!   on 429/503, one limiter per token per process.
+//! - `retry.rs`: *whether* to retry ([`Backoff`] and [`Jitter`] say *when*); `Retry-After`
+//!   and `X-RateLimit-Reset` parsing ([`server_wait`]).
+//! - [`Transport`] (`transport.rs`): one HTTP exchange; [`ReqwestTransport`] in production,
+//!   scripted or in-process ones in tests.
+//! - [`Error`] (`error.rs`): [`ErrorKind`] (config, auth, throttled, transient, rejected,
+//!   internal) and [`Phase`] (not sent, maybe sent, responded with Optimizely's `code`,
+//!   `message`, `uuid` and `x-request-id`).
+//! - `model/`: the API's objects ([`Project`] and [`Product`], [`Attribute`], [`Audience`],
+//!   [`Event`], [`ListAttribute`], with their create and partial-update bodies).
+//!
+//! # Creates whose outcome is unknown
+//!
+//! The API has no idempotency keys. A POST that timed out, lost its connection or got a 5xx
+//! answer is not retried here; [`Error::outcome_unknown`] tells the caller to re-list and
+//! adopt the object if it was created. A duplicate key on create is [`Error::is_duplicate`].
+
+mod client;
+mod config;
+mod endpoints;
+mod error;
+mod model;
+mod pagination;
+mod rate_limit;
+mod retry;
+mod token;
+mod transport;
+
+pub use client::Client;
+pub use config::{ClientConfig, DEFAULT_API_URL, validate_api_url};
+pub use endpoints::PER_PAGE;
+pub use error::{Error, ErrorKind, Phase, TransportError};
+pub use model::{
+    Attribute, AttributeUpdate, Audience, AudienceUpdate, ConditionType, CustomEventUpdate, Event,
+    EventCategory, EventType, ListAttribute, ListAttributeUpdate, ListType, NewAttribute,
+    NewAudience, NewCustomEvent, NewListAttribute, Platform, Product, Project, ProjectStatus,
+};
+pub use rate_limit::{LimiterRegistry, RateLimit, RateLimiter};
+pub use retry::{Backoff, Jitter, parse_rate_limit_reset, parse_retry_after, server_wait};
+pub use transport::{ReqwestTransport, Transport, TransportFuture};

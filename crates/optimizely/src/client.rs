@@ -1,0 +1,464 @@
+//! The client and its request loop: every attempt waits for the shared limiter, is sent with
+//! auth and a per-attempt timeout, and its outcome goes to [`crate::retry`] to decide whether
+//! and when to try again. Answers become typed values or an [`Error`] that knows its kind and
+//! phase. The typed calls themselves are in `endpoints.rs`.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use http::{HeaderValue, Method, StatusCode};
+use rand::rngs::StdRng;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorKind, Phase, TransportError};
+use crate::rate_limit::{LimiterRegistry, RateLimit, RateLimiter};
+use crate::retry::{self, Attempt, Verdict};
+use crate::transport::{ReqwestTransport, Transport};
+
+/// Waits the server asks for beyond this are not honoured: the request fails as throttled
+/// instead of hanging a run for hours on a bogus header.
+const MAX_SERVER_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Quota used before the project's product is known: both documented numbers at once
+/// (2/s from Feature Experimentation, 100/min from Web), which is safe for either.
+const BEFORE_PRODUCT_IS_KNOWN: RateLimit = RateLimit {
+    per_second: Some(2),
+    per_minute: Some(100),
+};
+
+/// Longest error body kept in a message when the body is not Optimizely's envelope.
+const MAX_BODY_IN_MESSAGE: usize = 300;
+
+/// A typed Optimizely REST API v2 client. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ClientConfig,
+    transport: Arc<dyn Transport>,
+    limiter: RateLimiter,
+    authorization: HeaderValue,
+    user_agent: HeaderValue,
+    rng: Mutex<StdRng>,
+}
+
+impl Client {
+    /// A client over HTTPS (reqwest + rustls), sharing the process-wide limiter of its token.
+    pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        config.validate()?;
+        let transport = ReqwestTransport::new(config.timeout).map_err(|e| {
+            Error::config(format!("cannot set up the HTTP client: {e}")).with_source(e)
+        })?;
+        Client::with_transport(config, Arc::new(transport))
+    }
+
+    /// A client over any transport (tests, in-process fakes), sharing the process-wide limiter
+    /// of its token.
+    pub fn with_transport(
+        config: ClientConfig,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Client, Error> {
+        let limiter = LimiterRegistry::global().limiter(
+            &config.token,
+            config.rate_limit.unwrap_or(BEFORE_PRODUCT_IS_KNOWN),
+        );
+        Client::with_parts(config, transport, limiter)
+    }
+
+    /// A client over any transport with a given limiter (tests that must not share the
+    /// process-wide one). An explicit `config.rate_limit` is applied to the limiter.
+    pub fn with_parts(
+        config: ClientConfig,
+        transport: Arc<dyn Transport>,
+        limiter: RateLimiter,
+    ) -> Result<Client, Error> {
+        config.validate()?;
+        if let Some(limit) = config.rate_limit {
+            limiter.set_limit(limit);
+        }
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.token.expose()))
+            .map_err(|_| {
+                Error::config("the API token contains characters not allowed in a header")
+            })?;
+        // Keeps the value out of any header dump (http's Debug prints "Sensitive").
+        authorization.set_sensitive(true);
+        let user_agent = HeaderValue::from_str(&config.user_agent)
+            .map_err(|_| Error::config("user_agent contains characters not allowed in a header"))?;
+        let rng = config.backoff.rng();
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                transport,
+                limiter,
+                authorization,
+                user_agent,
+                rng,
+            }),
+        })
+    }
+
+    /// The limiter this client's requests pass.
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
+    }
+
+    /// The settings the client was built with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// Applies the product's default quota unless one was configured.
+    pub(crate) fn adopt_product_limit(&self, limit: RateLimit) {
+        if self.inner.config.rate_limit.is_none() && self.inner.limiter.set_default_limit(limit) {
+            tracing::debug!(?limit, "rate limit set from the project's product");
+        }
+    }
+
+    /// The URL of an API path: `segments` appended to `api_url`, then `query`.
+    pub(crate) fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url, Error> {
+        let mut url = self.inner.config.api_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| Error::config("api_url cannot be a base URL"))?
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in query {
+                pairs.append_pair(name, value);
+            }
+        }
+        Ok(url)
+    }
+
+    /// True when `url` is on the same origin as `api_url` (the only place the token may go).
+    pub(crate) fn same_origin(&self, url: &Url) -> bool {
+        url.origin() == self.inner.config.api_url.origin()
+    }
+
+    /// Sends a request with a JSON body and decodes the JSON answer.
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: &impl serde::Serialize,
+    ) -> Result<T, Error> {
+        let body = serde_json::to_vec(body).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                Phase::NotSent,
+                format!("cannot encode the request body: {e}"),
+            )
+        })?;
+        let resp = self
+            .execute(method.clone(), &url, Some(Bytes::from(body)))
+            .await?;
+        self.decode(&method, &url, resp)
+    }
+
+    /// Sends a bodiless request and decodes the JSON answer.
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, Error> {
+        let resp = self.execute(Method::GET, &url, None).await?;
+        self.decode(&Method::GET, &url, resp)
+    }
+
+    /// Decodes a 2xx body.
+    pub(crate) fn decode<T: DeserializeOwned>(
+        &self,
+        method: &Method,
+        url: &Url,
+        resp: http::Response<Bytes>,
+    ) -> Result<T, Error> {
+        serde_json::from_slice(resp.body()).map_err(|e| {
+            let status = resp.status().as_u16();
+            Error::new(
+                ErrorKind::Internal,
+                Phase::Responded {
+                    status,
+                    code: None,
+                    message: None,
+                    uuid: None,
+                    request_id: request_id(resp.headers()),
+                },
+                format!(
+                    "{method} {}: unexpected response body (HTTP {status}): {e}",
+                    show_path(url)
+                ),
+            )
+            .with_source(e)
+        })
+    }
+
+    /// Sends one request with retries. Returns the 2xx answer, or the final error.
+    pub(crate) async fn execute(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<Bytes>,
+    ) -> Result<http::Response<Bytes>, Error> {
+        let inner = &*self.inner;
+        let path = show_path(url);
+        let non_idempotent = !retry::is_idempotent(&method);
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            inner.limiter.acquire().await;
+            let request = self.build(&method, url, body.clone())?;
+            let outcome =
+                tokio::time::timeout(inner.config.timeout, inner.transport.send(request)).await;
+            let (kind_of_attempt, result) = match outcome {
+                Ok(Ok(resp)) => (Attempt::Status(resp.status()), Ok(resp)),
+                Ok(Err(err)) => {
+                    let kind = match err {
+                        TransportError::NotSent(_) => Attempt::NotSent,
+                        TransportError::MaybeSent(_) => Attempt::MaybeSent,
+                    };
+                    let message = inner.config.token.scrub(&format!("{method} {path}: {err}"));
+                    (
+                        kind,
+                        Err(Error::new(ErrorKind::Transient, err.phase(), message).with_source(err)),
+                    )
+                }
+                Err(_elapsed) => {
+                    let message = format!(
+                        "{method} {path}: no answer within {} s",
+                        inner.config.timeout.as_secs_f64()
+                    );
+                    (
+                        Attempt::MaybeSent,
+                        Err(Error::new(ErrorKind::Transient, Phase::MaybeSent, message)),
+                    )
+                }
+            };
+            let status = result.as_ref().ok().map(|r| r.status().as_u16());
+            let req_id = result.as_ref().ok().and_then(|r| request_id(r.headers()));
+            tracing::debug!(
+                method = %method,
+                path = %path,
+                status,
+                attempt,
+                request_id = req_id.as_deref(),
+                "optimizely request"
+            );
+
+            let verdict = retry::decide(&method, kind_of_attempt);
+            let headers = result.as_ref().ok().map(|r| r.headers().clone());
+            let error = match result {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) => self.error_from_response(&method, &path, resp),
+                Err(err) => err,
+            };
+            let give_up = |error: Error| {
+                let error = if attempt > 1 {
+                    error.map_message(|m| format!("{m} (after {attempt} attempts)"))
+                } else {
+                    error
+                };
+                Err(error.with_attempts(attempt, non_idempotent))
+            };
+            match verdict {
+                Verdict::Done | Verdict::Fail => return give_up(error),
+                Verdict::RetryThrottled | Verdict::PauseThenFail => {
+                    let server = headers
+                        .as_ref()
+                        .and_then(|h| retry::server_wait(h, SystemTime::now()));
+                    let wait = match server {
+                        Some(wait) => wait,
+                        None => self.backoff(attempt),
+                    };
+                    if wait > MAX_SERVER_WAIT {
+                        let error = Error::new(
+                            ErrorKind::Throttled,
+                            error.phase().clone(),
+                            format!(
+                                "{method} {path}: rate limited, and the server asks to wait {} s, longer than the {} s this client waits; try again later",
+                                wait.as_secs(),
+                                MAX_SERVER_WAIT.as_secs()
+                            ),
+                        );
+                        return give_up(error);
+                    }
+                    // The quota is per token: everyone sharing it must wait, not just us.
+                    inner.limiter.pause_until(Instant::now() + wait);
+                    if verdict == Verdict::PauseThenFail || attempt >= inner.config.max_attempts {
+                        return give_up(error);
+                    }
+                    tracing::warn!(
+                        method = %method, path = %path, status, attempt,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "throttled; pausing every request with this token"
+                    );
+                }
+                Verdict::RetryTransient => {
+                    if attempt >= inner.config.max_attempts {
+                        return give_up(error);
+                    }
+                    let wait = self.backoff(attempt);
+                    tracing::warn!(
+                        method = %method, path = %path, status, attempt,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        error = %error,
+                        "transient failure; retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let mut rng = self.inner.rng.lock().unwrap_or_else(|p| p.into_inner());
+        self.inner.config.backoff.delay(attempt, &mut *rng)
+    }
+
+    fn build(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<Bytes>,
+    ) -> Result<http::Request<Bytes>, Error> {
+        let has_body = body.is_some();
+        let mut request = http::Request::builder()
+            .method(method.clone())
+            .uri(url.as_str())
+            .header(AUTHORIZATION, self.inner.authorization.clone())
+            .header(USER_AGENT, self.inner.user_agent.clone())
+            .header(
+                http::header::ACCEPT,
+                HeaderValue::from_static("application/json"),
+            );
+        if has_body {
+            request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        request.body(body.unwrap_or_default()).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                Phase::NotSent,
+                format!("cannot build request for {url}: {e}"),
+            )
+        })
+    }
+
+    /// Turns a non-2xx answer into an error with kind, phase and a human message.
+    fn error_from_response(
+        &self,
+        method: &Method,
+        path: &str,
+        resp: http::Response<Bytes>,
+    ) -> Error {
+        let token = &self.inner.config.token;
+        let status = resp.status();
+        let request_id = request_id(resp.headers());
+        let envelope: Option<Envelope> = serde_json::from_slice(resp.body()).ok();
+        let (code, api_message, uuid) = match envelope {
+            Some(e) => (
+                e.code,
+                e.message.or_else(|| e.messages.map(|m| m.to_string())),
+                e.uuid,
+            ),
+            None => (None, body_excerpt(resp.body()), None),
+        };
+        let api_message = api_message.map(|m| token.scrub(&m));
+        let kind = match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ErrorKind::Auth,
+            StatusCode::TOO_MANY_REQUESTS => ErrorKind::Throttled,
+            s if s.is_server_error() => ErrorKind::Transient,
+            _ => ErrorKind::Rejected,
+        };
+        let what = match (kind, status) {
+            (ErrorKind::Auth, _) => "authentication failed",
+            (ErrorKind::Throttled, _) => "rate limited",
+            (ErrorKind::Transient, _) => "server error",
+            (_, StatusCode::NOT_FOUND) => "not found",
+            (_, s) if s.is_redirection() => "unexpected redirect (check api_url)",
+            _ => "rejected",
+        };
+        let mut message = format!("{method} {path}: {what} (HTTP {}", status.as_u16());
+        if let Some(code) = &code {
+            message.push_str(&format!(" {code}"));
+        }
+        message.push(')');
+        if let Some(text) = &api_message {
+            message.push_str(&format!(": {text}"));
+        }
+        if kind == ErrorKind::Auth {
+            message.push_str(
+                "; the token is invalid, revoked, or has no access to this object (SDK keys and datafile access tokens cannot be used)",
+            );
+        }
+        let refs: Vec<String> = [("uuid", &uuid), ("request id", &request_id)]
+            .into_iter()
+            .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label} {v}")))
+            .collect();
+        if !refs.is_empty() {
+            message.push_str(&format!(" [{}]", refs.join(", ")));
+        }
+        let phase = Phase::Responded {
+            status: status.as_u16(),
+            code,
+            message: api_message,
+            uuid,
+            request_id,
+        };
+        Error::new(kind, phase, token.scrub(&message))
+    }
+}
+
+/// Optimizely's error envelope.
+#[derive(Deserialize)]
+struct Envelope {
+    code: Option<String>,
+    message: Option<String>,
+    messages: Option<serde_json::Value>,
+    uuid: Option<String>,
+}
+
+fn request_id(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")?
+        .to_str()
+        .ok()
+        .map(str::to_owned)
+}
+
+fn body_excerpt(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut excerpt: String = text.chars().take(MAX_BODY_IN_MESSAGE).collect();
+    if excerpt.len() < text.len() {
+        excerpt.push('…');
+    }
+    Some(excerpt)
+}
+
+/// The path and query of a URL, as shown in logs and messages (the host is the same for every
+/// request and would only add noise).
+pub(crate) fn show_path(url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The Authorization header value is deliberately left out.
+        f.debug_struct("Client")
+            .field("api_url", &self.inner.config.api_url.as_str())
+            .field("token", &self.inner.config.token)
+            .field("limiter", &self.inner.limiter)
+            .field("transport", &self.inner.transport)
+            .finish()
+    }
+}

@@ -1,0 +1,327 @@
+//! Retries, in two separate parts:
+//! - *whether* to retry: [`decide`] turns one attempt's outcome into a [`Verdict`] from the
+//!   method (is it idempotent?) and the status or transport failure;
+//! - *when*: [`Backoff`] (1 s doubling to a 60 s cap, with jitter) and the server's own
+//!   instructions ([`server_wait`]: `Retry-After` as seconds or an HTTP date, else
+//!   `X-RateLimit-Reset`).
+//!
+//! A create (POST) is retried only when the server certainly did not act on it: a 429, or a
+//! connection that never opened. Timeouts, lost connections and 5xx answers to a POST are
+//! returned to the caller as an unknown outcome, because the object may exist and the API has
+//! no idempotency keys; the engine re-lists and adopts it instead of creating a duplicate.
+//! (A 503 to a POST still pauses the limiter, but is not retried: a proxy can answer 503 after
+//! the application stored the object.)
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, Method, StatusCode};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// How backoff delays are randomised so that several clients do not retry in step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// Exactly the exponential delay (tests).
+    None,
+    /// Uniform in `[delay / 2, delay]`: spreads retries while keeping a floor, so a throttled
+    /// client never hammers the server right away.
+    Equal,
+    /// Uniform in `[0, delay]`.
+    Full,
+}
+
+/// Exponential backoff: `initial`, doubled per retry, capped at `max`, then jittered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Delay before the first retry.
+    pub initial: Duration,
+    /// Cap on the delay.
+    pub max: Duration,
+    /// Randomisation.
+    pub jitter: Jitter,
+    /// Seed for the jitter; `None` seeds from the OS. Set it in tests for exact delays.
+    pub seed: Option<u64>,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+            jitter: Jitter::Equal,
+            seed: None,
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before retry number `retry` (1 for the first retry), before jitter.
+    pub fn base_delay(&self, retry: u32) -> Duration {
+        let doublings = retry.saturating_sub(1).min(31);
+        self.initial
+            .saturating_mul(1_u32 << doublings)
+            .min(self.max)
+    }
+
+    /// The jittered delay before retry number `retry`.
+    pub fn delay(&self, retry: u32, rng: &mut impl Rng) -> Duration {
+        let base = self.base_delay(retry);
+        let nanos = u64::try_from(base.as_nanos()).unwrap_or(u64::MAX);
+        match self.jitter {
+            Jitter::None => base,
+            Jitter::Equal => Duration::from_nanos(rng.random_range(nanos / 2..=nanos)),
+            Jitter::Full => Duration::from_nanos(rng.random_range(0..=nanos)),
+        }
+    }
+
+    /// A random source for this policy.
+    pub(crate) fn rng(&self) -> Mutex<StdRng> {
+        Mutex::new(match self.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        })
+    }
+}
+
+/// What the client does after one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The answer is final (success or an error that retrying cannot fix).
+    Done,
+    /// Throttled (429/503): pause the whole limiter, then retry if attempts remain.
+    RetryThrottled,
+    /// Transient failure of an idempotent request: back off, then retry.
+    RetryTransient,
+    /// The server asked to slow down, but the request cannot be repeated safely (a POST that
+    /// got 503): pause the limiter, then return the error.
+    PauseThenFail,
+    /// The outcome is unknown and the request is not idempotent: return it as is.
+    Fail,
+}
+
+/// How an attempt ended, as far as retrying cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// The server answered with this status.
+    Status(StatusCode),
+    /// The connection never opened: nothing was sent.
+    NotSent,
+    /// Timeout or lost connection after the request may have been written.
+    MaybeSent,
+}
+
+/// True for methods that can be repeated without changing the outcome. (PATCH in this API
+/// sets fields to given values, so it is idempotent in practice.)
+pub(crate) fn is_idempotent(method: &Method) -> bool {
+    method != Method::POST
+}
+
+/// Whether to retry.
+pub(crate) fn decide(method: &Method, attempt: Attempt) -> Verdict {
+    let idempotent = is_idempotent(method);
+    match attempt {
+        Attempt::NotSent => Verdict::RetryTransient,
+        Attempt::MaybeSent if idempotent => Verdict::RetryTransient,
+        Attempt::MaybeSent => Verdict::Fail,
+        Attempt::Status(status) if status == StatusCode::TOO_MANY_REQUESTS => {
+            // A 429 is a refusal before any work: safe to repeat even for a POST.
+            Verdict::RetryThrottled
+        }
+        Attempt::Status(status) if status == StatusCode::SERVICE_UNAVAILABLE => {
+            if idempotent {
+                Verdict::RetryThrottled
+            } else {
+                Verdict::PauseThenFail
+            }
+        }
+        Attempt::Status(status) if status.is_server_error() => {
+            if idempotent {
+                Verdict::RetryTransient
+            } else {
+                Verdict::Fail
+            }
+        }
+        Attempt::Status(_) => Verdict::Done,
+    }
+}
+
+/// The wait a 429/503 answer asks for: `Retry-After` (delay-seconds or an HTTP date), else
+/// `X-RateLimit-Reset`. `None` when neither is present or readable (the caller then backs off).
+///
+/// An HTTP date is measured against the answer's own `Date` header when there is one, so
+/// clock skew between client and server does not change the wait; otherwise against `now`.
+pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    if let Some(value) = header_str(headers, http::header::RETRY_AFTER) {
+        if let Some(wait) = parse_retry_after(value, headers, now) {
+            return Some(wait);
+        }
+    }
+    let reset = header_str(headers, "x-ratelimit-reset")?;
+    parse_rate_limit_reset(reset, now)
+}
+
+fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
+    headers.get(name)?.to_str().ok().map(str::trim)
+}
+
+/// Parses a `Retry-After` value: delay-seconds, or an HTTP date (a date in the past means
+/// "now").
+pub fn parse_retry_after(value: &str, headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let reference = header_str(headers, http::header::DATE)
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .unwrap_or(now);
+    Some(at.duration_since(reference).unwrap_or(Duration::ZERO))
+}
+
+/// Parses `X-RateLimit-Reset`: seconds until the quota resets. Values that look like a Unix
+/// timestamp (after 2001) are read as one, since some servers send that instead.
+pub fn parse_rate_limit_reset(value: &str, now: SystemTime) -> Option<Duration> {
+    const EPOCH_THRESHOLD: u64 = 1_000_000_000;
+    let seconds = value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)?;
+    if seconds >= EPOCH_THRESHOLD as f64 {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(seconds);
+        return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
+    }
+    Some(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_a_sixty_second_cap() {
+        let backoff = Backoff {
+            jitter: Jitter::None,
+            ..Backoff::default()
+        };
+        let delays: Vec<u64> = (1..=9).map(|r| backoff.base_delay(r).as_secs()).collect();
+        assert_eq!(delays, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(backoff.base_delay(1000), Duration::from_secs(60));
+        let mut rng = StdRng::seed_from_u64(1);
+        assert_eq!(backoff.delay(3, &mut rng), Duration::from_secs(4));
+    }
+
+    #[test]
+    fn jitter_stays_in_bounds_and_is_reproducible() {
+        let equal = Backoff {
+            seed: Some(7),
+            ..Backoff::default()
+        };
+        let full = Backoff {
+            jitter: Jitter::Full,
+            ..equal
+        };
+        let mut rng = StdRng::seed_from_u64(7);
+        for retry in 1..=10 {
+            let base = equal.base_delay(retry);
+            let d = equal.delay(retry, &mut rng);
+            assert!(d >= base / 2 && d <= base, "{d:?} vs {base:?}");
+            let d = full.delay(retry, &mut rng);
+            assert!(d <= base);
+        }
+        let a: Vec<_> = (1..5)
+            .map(|r| equal.delay(r, &mut StdRng::seed_from_u64(3)))
+            .collect();
+        let b: Vec<_> = (1..5)
+            .map(|r| equal.delay(r, &mut StdRng::seed_from_u64(3)))
+            .collect();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let now = SystemTime::now();
+        assert_eq!(
+            server_wait(&headers(&[("retry-after", "7")]), now),
+            Some(Duration::from_secs(7))
+        );
+    }
+
+    #[test]
+    fn retry_after_http_date_against_the_date_header() {
+        let now = SystemTime::now();
+        let h = headers(&[
+            ("retry-after", "Wed, 21 Oct 2015 07:28:30 GMT"),
+            ("date", "Wed, 21 Oct 2015 07:28:00 GMT"),
+        ]);
+        assert_eq!(server_wait(&h, now), Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn retry_after_http_date_against_the_local_clock() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        let h = headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:12 GMT")]);
+        assert_eq!(server_wait(&h, now), Some(Duration::from_secs(12)));
+        let past = headers(&[("retry-after", "Wed, 21 Oct 2015 07:27:00 GMT")]);
+        assert_eq!(server_wait(&past, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn rate_limit_reset_is_the_fallback() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            server_wait(&headers(&[("x-ratelimit-reset", "12")]), now),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(
+            server_wait(&headers(&[("x-ratelimit-reset", "1700000030")]), now),
+            Some(Duration::from_secs(30))
+        );
+        // Retry-After wins when both are present; garbage falls through.
+        assert_eq!(
+            server_wait(
+                &headers(&[("retry-after", "3"), ("x-ratelimit-reset", "12")]),
+                now
+            ),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            server_wait(
+                &headers(&[("retry-after", "soon"), ("x-ratelimit-reset", "12")]),
+                now
+            ),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(server_wait(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn whether_to_retry() {
+        use Verdict::*;
+        let s = |c: u16| Attempt::Status(StatusCode::from_u16(c).unwrap());
+        for method in [Method::GET, Method::PATCH, Method::DELETE] {
+            assert_eq!(decide(&method, s(200)), Done);
+            assert_eq!(decide(&method, s(404)), Done);
+            assert_eq!(decide(&method, s(429)), RetryThrottled);
+            assert_eq!(decide(&method, s(503)), RetryThrottled);
+            assert_eq!(decide(&method, s(500)), RetryTransient);
+            assert_eq!(decide(&method, Attempt::MaybeSent), RetryTransient);
+            assert_eq!(decide(&method, Attempt::NotSent), RetryTransient);
+        }
+        assert_eq!(decide(&Method::POST, s(201)), Done);
+        assert_eq!(decide(&Method::POST, s(400)), Done);
+        assert_eq!(decide(&Method::POST, s(429)), RetryThrottled);
+        assert_eq!(decide(&Method::POST, s(503)), PauseThenFail);
+        assert_eq!(decide(&Method::POST, s(500)), Fail);
+        assert_eq!(decide(&Method::POST, Attempt::MaybeSent), Fail);
+        assert_eq!(decide(&Method::POST, Attempt::NotSent), RetryTransient);
+    }
+}
