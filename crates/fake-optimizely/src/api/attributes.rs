@@ -1,0 +1,151 @@
+//! Attributes: list, create, read, update (partial), archive.
+//!
+//! Rules: `key` unique per project among all attributes, archived ones included (they keep
+//! their key, API.md §7.1); on Feature Experimentation projects `name` is always the key
+//! (spec: "For Full Stack projects, the name will be set to the value of the key") and at
+//! most 100 attributes may be unarchived (FX docs), on create and on un-archive alike. On
+//! Web projects a missing `name` reads as the key (INFERRED). Duplicate keys and the cap are
+//! 400 `bad_request` (INFERRED, API.md §7.1).
+
+use super::{ApiRequest, accessible_project, check_access, opt_bool, opt_str};
+use crate::pagination::paginate;
+use crate::rate_limit::Product;
+use crate::response::{Answer, ApiError};
+use crate::schema::defs;
+use crate::store::{Attribute, Store, now_timestamp};
+
+/// Most unarchived attributes a Feature Experimentation project may have.
+pub(crate) const FX_ATTRIBUTE_CAP: usize = 100;
+
+fn cap_error(project_id: i64) -> ApiError {
+    ApiError::bad_request(format!(
+        "attribute limit reached: Feature Experimentation projects may have at most \
+         {FX_ATTRIBUTE_CAP} unarchived attributes, and project {project_id} has \
+         {FX_ATTRIBUTE_CAP}; archive one first"
+    ))
+}
+
+fn duplicate(
+    store: &Store,
+    project_id: i64,
+    key: &str,
+    except: Option<i64>,
+) -> Result<(), ApiError> {
+    let taken = store
+        .attributes
+        .values()
+        .any(|a| a.project_id == project_id && a.key == key && Some(a.id) != except);
+    if taken {
+        Err(ApiError::bad_request(format!(
+            "an attribute with key '{key}' already exists in project {project_id}"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+fn found(store: &Store, req: &ApiRequest<'_>) -> Result<i64, ApiError> {
+    let id = req.path_id(0)?;
+    let Some(attribute) = store.attributes.get(&id) else {
+        return Err(ApiError::not_found(format!("attribute {id} not found")));
+    };
+    check_access(store, req.token, attribute.project_id)?;
+    Ok(id)
+}
+
+pub(super) fn list(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
+    let project_id = req.query_project_id()?;
+    accessible_project(store, req.token, project_id)?;
+    let items = store
+        .attributes
+        .values()
+        .filter(|a| a.project_id == project_id)
+        .map(Attribute::view)
+        .collect();
+    paginate(&req.page_request(), items)
+}
+
+pub(super) fn create(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
+    let body = req.validated_body(defs::ATTRIBUTE)?;
+    let project_id = super::opt_i64(&body, "project_id").unwrap_or_default();
+    let product = accessible_project(store, req.token, project_id)?.product();
+    let key = opt_str(&body, "key").unwrap_or_default();
+    duplicate(store, project_id, &key, None)?;
+    let archived = opt_bool(&body, "archived").unwrap_or(false);
+    if product == Product::FeatureExperimentation
+        && !archived
+        && store.unarchived_attributes(project_id) >= FX_ATTRIBUTE_CAP
+    {
+        return Err(cap_error(project_id));
+    }
+    let name = match product {
+        Product::FeatureExperimentation => Some(key.clone()),
+        Product::Web => opt_str(&body, "name"),
+    };
+    let attribute = Attribute {
+        id: store.allocate_id(),
+        project_id,
+        key,
+        name,
+        description: opt_str(&body, "description").unwrap_or_default(),
+        archived,
+        condition_type: "custom_attribute".to_owned(),
+        last_modified: now_timestamp(),
+    };
+    let view = attribute.view();
+    tracing::debug!(id = attribute.id, key = %attribute.key, "attribute created");
+    store.attributes.insert(attribute.id, attribute);
+    Ok(Answer::created(view))
+}
+
+pub(super) fn get(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
+    let id = found(store, req)?;
+    Ok(Answer::ok(store.attributes[&id].view()))
+}
+
+pub(super) fn update(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
+    let id = found(store, req)?;
+    let body = req.validated_body(defs::ATTRIBUTE_UPDATE)?;
+    let current = store.attributes[&id].clone();
+    let project_id = current.project_id;
+    let product = store
+        .product_of(project_id)
+        .unwrap_or(Product::FeatureExperimentation);
+    let mut next = current.clone();
+    if let Some(key) = opt_str(&body, "key") {
+        duplicate(store, project_id, &key, Some(id))?;
+        next.key = key;
+    }
+    if let Some(name) = opt_str(&body, "name") {
+        next.name = Some(name);
+    }
+    if product == Product::FeatureExperimentation {
+        next.name = Some(next.key.clone());
+    }
+    if let Some(description) = opt_str(&body, "description") {
+        next.description = description;
+    }
+    if let Some(archived) = opt_bool(&body, "archived") {
+        if current.archived
+            && !archived
+            && product == Product::FeatureExperimentation
+            && store.unarchived_attributes(project_id) >= FX_ATTRIBUTE_CAP
+        {
+            return Err(cap_error(project_id));
+        }
+        next.archived = archived;
+    }
+    next.last_modified = now_timestamp();
+    let view = next.view();
+    store.attributes.insert(id, next);
+    Ok(Answer::ok(view))
+}
+
+pub(super) fn archive(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
+    let id = found(store, req)?;
+    if let Some(attribute) = store.attributes.get_mut(&id) {
+        attribute.archived = true;
+        attribute.last_modified = now_timestamp();
+    }
+    Ok(Answer::no_content())
+}

@@ -1,0 +1,79 @@
+//! The `fake-optimizely` binary: serve a fake Optimizely REST API v2 on a TCP address.
+//!
+//! `fake-optimizely --listen 127.0.0.1:0 [--seed FILE] [--demo-token TOKEN]` prints
+//! `listening on http://HOST:PORT` as its first line on stdout (so scripts and tests can
+//! read the port), logs to stderr, and serves until SIGTERM or Ctrl-C.
+
+use anyhow::Context;
+use clap::Parser;
+use fake_optimizely::{FakeOptimizely, Seed, demo_seed};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A fake Optimizely REST API v2 for tests and trying configurations.
+#[derive(Debug, Parser)]
+#[command(name = "fake-optimizely", version)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:4010")]
+    listen: SocketAddr,
+    /// Seed file (JSON: tokens, projects, attributes, audiences, events, list_attributes,
+    /// rate_limits).
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// Also load the demo seed (one Web and one Feature Experimentation project) for this
+    /// token.
+    #[arg(long)]
+    demo_token: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("fake_optimizely=info")),
+        )
+        .init();
+    let args = Args::parse();
+
+    let fake = FakeOptimizely::empty();
+    if let Some(token) = &args.demo_token {
+        fake.seed(demo_seed(token))
+            .context("loading the demo seed")?;
+    }
+    if let Some(path) = &args.seed {
+        let seed = Seed::from_file(path)?;
+        fake.seed(seed)
+            .with_context(|| format!("loading seed file {}", path.display()))?;
+    }
+
+    let running = fake
+        .serve(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "listening on {}", running.root_url())?;
+    stdout.flush()?;
+
+    wait_for_stop_signal().await?;
+    tracing::info!("stopping");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

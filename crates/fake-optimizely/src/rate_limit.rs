@@ -1,0 +1,293 @@
+//! Per-token rate limits: the quotas, and the sliding-window limiter that enforces them.
+//!
+//! Quotas (PRODUCT.md §5, API.md §6.4): Feature Experimentation 2 requests/s and 120/min,
+//! Web Experimentation 100/min, all configurable. A request counts against the bucket of
+//! (token, product of the project it targets). Windows are exact sliding windows over the
+//! times of the requests that were *accepted*: a refused request does not use quota. A
+//! request at `t` is allowed when fewer than `limit` accepted requests lie in `(t - window, t]`.
+//! All timing uses `tokio::time::Instant`, so the limiter runs on a paused test clock.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+use tokio::time::Instant;
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// The rate limits the fake enforces, and which rate-limit headers it sends.
+///
+/// JSON shape (seed `rate_limits`, `PATCH /__admin/rate_limits`):
+/// `{"fx_per_second": 2, "fx_per_minute": 120, "web_per_minute": 100, "retry_after": true,
+/// "rate_limit_headers": false}`. A missing field keeps its default; `null` disables that
+/// quota.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    /// Requests per second per token on Feature Experimentation projects (default 2).
+    pub fx_per_second: Option<u32>,
+    /// Requests per minute per token on Feature Experimentation projects (default 120).
+    pub fx_per_minute: Option<u32>,
+    /// Requests per minute per token on Web Experimentation projects (default 100).
+    pub web_per_minute: Option<u32>,
+    /// Send `Retry-After` (whole seconds until the quota frees) on 429 (default true).
+    pub retry_after: bool,
+    /// Send `X-RateLimit-Limit`, `-Remaining` and `-Reset` (default false: the real API was
+    /// not seen sending them, so clients must work without).
+    pub rate_limit_headers: bool,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            fx_per_second: Some(2),
+            fx_per_minute: Some(120),
+            web_per_minute: Some(100),
+            retry_after: true,
+            rate_limit_headers: false,
+        }
+    }
+}
+
+impl RateLimits {
+    /// No quota at all (for tests and benchmarks that are not about rate limits).
+    pub fn unlimited() -> Self {
+        Self {
+            fx_per_second: None,
+            fx_per_minute: None,
+            web_per_minute: None,
+            ..Self::default()
+        }
+    }
+
+    fn quotas(&self, product: Product) -> Vec<(Duration, u32)> {
+        let pairs = match product {
+            Product::FeatureExperimentation => {
+                [(SECOND, self.fx_per_second), (MINUTE, self.fx_per_minute)]
+            }
+            Product::Web => [(SECOND, None), (MINUTE, self.web_per_minute)],
+        };
+        pairs
+            .into_iter()
+            .filter_map(|(window, limit)| limit.map(|l| (window, l)))
+            .collect()
+    }
+}
+
+/// The Optimizely product a project belongs to, which decides its quotas and features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Product {
+    /// Web Experimentation: `platform: "web"`.
+    Web,
+    /// Feature Experimentation: `platform: "custom"` with `is_flags_enabled: true`. Other
+    /// non-web projects (legacy Full Stack, mobile) are treated like it, which is the stricter
+    /// choice for both quotas and features.
+    FeatureExperimentation,
+}
+
+/// Values for the `X-RateLimit-*` headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct QuotaHeaders {
+    pub(crate) limit: u32,
+    pub(crate) remaining: u32,
+    pub(crate) reset_secs: u64,
+}
+
+/// What the limiter decided about one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Go ahead; `None` when no quota applies.
+    Allowed(Option<QuotaHeaders>),
+    /// 429: `retry_after_secs` is the whole number of seconds until a slot frees.
+    Refused {
+        retry_after_secs: u64,
+        headers: QuotaHeaders,
+    },
+}
+
+/// Sliding-window limiter keyed by (token, product).
+#[derive(Debug, Default)]
+pub(crate) struct Limiter {
+    buckets: HashMap<(String, Product), VecDeque<Instant>>,
+}
+
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_nanos().div_ceil(1_000_000_000) as u64
+}
+
+impl Limiter {
+    /// Decides whether `token` may make one more request on a `product` project at `now`,
+    /// and records it when allowed.
+    pub(crate) fn check(
+        &mut self,
+        token: &str,
+        product: Product,
+        limits: &RateLimits,
+        now: Instant,
+    ) -> Decision {
+        let quotas = limits.quotas(product);
+        if quotas.is_empty() {
+            return Decision::Allowed(None);
+        }
+        let bucket = self.buckets.entry((token.to_owned(), product)).or_default();
+        let longest = quotas.iter().map(|q| q.0).max().unwrap_or(MINUTE);
+        while bucket
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= longest)
+        {
+            bucket.pop_front();
+        }
+        // For each quota: how many accepted requests are in its window, and the oldest one.
+        let in_window = |window: Duration| -> Vec<Instant> {
+            bucket
+                .iter()
+                .copied()
+                .filter(|t| now.saturating_duration_since(*t) < window)
+                .collect()
+        };
+        let mut wait = Duration::ZERO;
+        let mut refused = false;
+        let mut governing: Option<QuotaHeaders> = None;
+        for &(window, limit) in &quotas {
+            let times = in_window(window);
+            let count = times.len() as u32;
+            let (remaining, reset) = if count >= limit {
+                refused = true;
+                // The request that must leave the window before one more fits.
+                let leave_at = times
+                    .get((count - limit) as usize)
+                    .map_or(now + window, |t| *t + window);
+                let w = leave_at.saturating_duration_since(now);
+                wait = wait.max(w);
+                (0, ceil_secs(w))
+            } else {
+                let oldest = times.first().copied().unwrap_or(now);
+                let reset = ceil_secs((oldest + window).saturating_duration_since(now));
+                (limit - count - 1, reset)
+            };
+            let candidate = QuotaHeaders {
+                limit,
+                remaining,
+                reset_secs: reset,
+            };
+            governing = match governing {
+                Some(g) if g.remaining < candidate.remaining => Some(g),
+                _ => Some(candidate),
+            };
+        }
+        let headers = governing.unwrap_or(QuotaHeaders {
+            limit: 0,
+            remaining: 0,
+            reset_secs: 0,
+        });
+        if refused {
+            Decision::Refused {
+                retry_after_secs: ceil_secs(wait).max(1),
+                headers,
+            }
+        } else {
+            bucket.push_back(now);
+            Decision::Allowed(Some(headers))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fx() -> RateLimits {
+        RateLimits::default()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_per_second_then_refused_with_retry_after_one() {
+        let mut l = Limiter::default();
+        let now = Instant::now();
+        let p = Product::FeatureExperimentation;
+        assert!(matches!(l.check("t", p, &fx(), now), Decision::Allowed(_)));
+        assert!(matches!(l.check("t", p, &fx(), now), Decision::Allowed(_)));
+        assert_eq!(
+            l.check("t", p, &fx(), now),
+            Decision::Refused {
+                retry_after_secs: 1,
+                headers: QuotaHeaders {
+                    limit: 2,
+                    remaining: 0,
+                    reset_secs: 1
+                }
+            }
+        );
+        // Just before the second is over: still refused; at exactly one second: allowed.
+        let almost = now + Duration::from_millis(999);
+        assert!(matches!(
+            l.check("t", p, &fx(), almost),
+            Decision::Refused { .. }
+        ));
+        assert!(matches!(
+            l.check("t", p, &fx(), now + SECOND),
+            Decision::Allowed(_)
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn buckets_are_per_token_and_product() {
+        let mut l = Limiter::default();
+        let now = Instant::now();
+        let p = Product::FeatureExperimentation;
+        l.check("a", p, &fx(), now);
+        l.check("a", p, &fx(), now);
+        assert!(matches!(l.check("b", p, &fx(), now), Decision::Allowed(_)));
+        assert!(matches!(
+            l.check("a", Product::Web, &fx(), now),
+            Decision::Allowed(_)
+        ));
+        assert!(matches!(
+            l.check("a", p, &fx(), now),
+            Decision::Refused { .. }
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn web_minute_quota_and_reset_header() {
+        let mut l = Limiter::default();
+        let start = Instant::now();
+        let p = Product::Web;
+        for i in 0..100u64 {
+            let d = l.check("t", p, &fx(), start + Duration::from_millis(i * 100));
+            let Decision::Allowed(Some(h)) = d else {
+                panic!("{i}: {d:?}")
+            };
+            assert_eq!(h.remaining, 99 - i as u32);
+        }
+        let at = start + Duration::from_millis(10_050);
+        assert_eq!(
+            l.check("t", p, &fx(), at),
+            Decision::Refused {
+                retry_after_secs: 50,
+                headers: QuotaHeaders {
+                    limit: 100,
+                    remaining: 0,
+                    reset_secs: 50
+                }
+            }
+        );
+        assert!(matches!(
+            l.check("t", p, &fx(), start + MINUTE),
+            Decision::Allowed(_)
+        ));
+    }
+
+    #[test]
+    fn defaults_and_json_shape() {
+        let d: RateLimits = serde_json::from_str("{}").unwrap();
+        assert_eq!(d, RateLimits::default());
+        let off: RateLimits =
+            serde_json::from_str(r#"{"fx_per_second": null, "retry_after": false}"#).unwrap();
+        assert_eq!(off.fx_per_second, None);
+        assert_eq!(off.fx_per_minute, Some(120));
+        assert!(!off.retry_after);
+        assert!(RateLimits::unlimited().quotas(Product::Web).is_empty());
+    }
+}
