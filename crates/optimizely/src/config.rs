@@ -70,8 +70,10 @@ impl ClientConfig {
                 "the request timeout must be longer than zero",
             ));
         }
-        if let Some(limit) = self.rate_limit {
-            if limit.per_second == Some(0) || limit.per_minute == Some(0) {
+        if let Some(limit) = self.rate_limit
+            && (limit.per_second == Some(0) || limit.per_minute == Some(0))
+        {
+            {
                 return Err(Error::config(
                     "a rate limit of 0 would never send a request",
                 ));
@@ -120,6 +122,7 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {
     use super::*;
     use crate::ErrorKind;

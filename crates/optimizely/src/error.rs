@@ -71,8 +71,16 @@ pub enum Phase {
 
 /// An error from the Optimizely client.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
+#[error("{}", .details.message)]
 pub struct Error {
+    /// Boxed so that `Result<T, Error>` stays small on the happy path.
+    details: Box<Details>,
+    #[source]
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+#[derive(Debug, Clone)]
+struct Details {
     kind: ErrorKind,
     phase: Phase,
     /// The full human message (already scrubbed of the token).
@@ -80,18 +88,18 @@ pub struct Error {
     /// True when the request was a create (POST), whose outcome matters when unknown.
     non_idempotent: bool,
     attempts: u32,
-    #[source]
-    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, phase: Phase, message: impl Into<String>) -> Self {
         Error {
-            kind,
-            phase,
-            message: message.into(),
-            non_idempotent: false,
-            attempts: 0,
+            details: Box::new(Details {
+                kind,
+                phase,
+                message: message.into(),
+                non_idempotent: false,
+                attempts: 0,
+            }),
             source: None,
         }
     }
@@ -109,39 +117,40 @@ impl Error {
     }
 
     pub(crate) fn with_attempts(mut self, attempts: u32, non_idempotent: bool) -> Self {
-        self.attempts = attempts;
-        self.non_idempotent = non_idempotent;
+        self.details.attempts = attempts;
+        self.details.non_idempotent = non_idempotent;
         self
     }
 
     pub(crate) fn map_message(mut self, f: impl FnOnce(String) -> String) -> Self {
-        self.message = f(self.message);
+        let message = std::mem::take(&mut self.details.message);
+        self.details.message = f(message);
         self
     }
 
     /// The class of failure.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.details.kind
     }
 
     /// How far the request got.
     pub fn phase(&self) -> &Phase {
-        &self.phase
+        &self.details.phase
     }
 
     /// The human message (same as `Display`).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.details.message
     }
 
     /// How many HTTP attempts were made (0 when nothing was tried).
     pub fn attempts(&self) -> u32 {
-        self.attempts
+        self.details.attempts
     }
 
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {
-        match &self.phase {
+        match &self.details.phase {
             Phase::Responded { status, .. } => Some(*status),
             _ => None,
         }
@@ -149,7 +158,7 @@ impl Error {
 
     /// Optimizely's error `code` (e.g. `not_found`), when it sent one.
     pub fn api_code(&self) -> Option<&str> {
-        match &self.phase {
+        match &self.details.phase {
             Phase::Responded { code, .. } => code.as_deref(),
             _ => None,
         }
@@ -157,7 +166,7 @@ impl Error {
 
     /// Optimizely's error `message`, when it sent one.
     pub fn api_message(&self) -> Option<&str> {
-        match &self.phase {
+        match &self.details.phase {
             Phase::Responded { message, .. } => message.as_deref(),
             _ => None,
         }
@@ -165,7 +174,7 @@ impl Error {
 
     /// Optimizely's error `uuid` (the support reference), when it sent one.
     pub fn uuid(&self) -> Option<&str> {
-        match &self.phase {
+        match &self.details.phase {
             Phase::Responded { uuid, .. } => uuid.as_deref(),
             _ => None,
         }
@@ -173,7 +182,7 @@ impl Error {
 
     /// The `x-request-id` response header, when present.
     pub fn request_id(&self) -> Option<&str> {
-        match &self.phase {
+        match &self.details.phase {
             Phase::Responded { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
@@ -193,7 +202,7 @@ impl Error {
             code,
             message,
             ..
-        } = &self.phase
+        } = &self.details.phase
         else {
             return false;
         };
@@ -212,9 +221,9 @@ impl Error {
     /// The server may have stored the object before failing, and the API has no idempotency
     /// keys, so the client never retries these itself; the caller re-lists and adopts.
     pub fn outcome_unknown(&self) -> bool {
-        match &self.phase {
+        match &self.details.phase {
             Phase::MaybeSent => true,
-            Phase::Responded { status, .. } => self.non_idempotent && *status >= 500,
+            Phase::Responded { status, .. } => self.details.non_idempotent && *status >= 500,
             Phase::NotSent => false,
         }
     }
@@ -243,6 +252,7 @@ impl TransportError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {
     use super::*;
 

@@ -51,4 +51,5 @@ pub use model::{
 };
 pub use rate_limit::{LimiterRegistry, RateLimit, RateLimiter};
 pub use retry::{Backoff, Jitter, parse_rate_limit_reset, parse_retry_after, server_wait};
+pub use token::ApiToken;
 pub use transport::{ReqwestTransport, Transport, TransportFuture};

@@ -50,6 +50,7 @@ fn parse_links(value: &str) -> Vec<(String, Vec<String>)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {
     use super::*;
     use http::HeaderValue;

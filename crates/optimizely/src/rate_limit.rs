@@ -333,6 +333,7 @@ impl fmt::Debug for LimiterRegistry {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {
     use super::*;
 

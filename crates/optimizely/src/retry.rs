@@ -152,10 +152,10 @@ pub(crate) fn decide(method: &Method, attempt: Attempt) -> Verdict {
 /// An HTTP date is measured against the answer's own `Date` header when there is one, so
 /// clock skew between client and server does not change the wait; otherwise against `now`.
 pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    if let Some(value) = header_str(headers, http::header::RETRY_AFTER) {
-        if let Some(wait) = parse_retry_after(value, headers, now) {
-            return Some(wait);
-        }
+    if let Some(wait) = header_str(headers, http::header::RETRY_AFTER)
+        .and_then(|value| parse_retry_after(value, headers, now))
+    {
+        return Some(wait);
     }
     let reset = header_str(headers, "x-ratelimit-reset")?;
     parse_rate_limit_reset(reset, now)
@@ -194,6 +194,7 @@ pub fn parse_rate_limit_reset(value: &str, now: SystemTime) -> Option<Duration> 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {
     use super::*;
     use http::HeaderValue;

@@ -100,6 +100,7 @@ impl fmt::Debug for ApiToken {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {
     use super::*;
 

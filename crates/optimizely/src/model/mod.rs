@@ -16,6 +16,7 @@ pub use list_attribute::{ListAttribute, ListAttributeUpdate, ListType, NewListAt
 pub use project::{Platform, Product, Project, ProjectStatus};
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {
     use super::*;
     use serde_json::json;
