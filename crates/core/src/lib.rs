@@ -1,2 +1,54 @@
-//! optisync's core: the records a model yields, their validation, and the pure planner that
-//! turns (desired rows, delivered state, remote index, mode) into a plan. Nothing here does I/O.
+//! optisync's core: the records a model yields, their mapping to Optimizely fields, the rules
+//! rows must pass, and the pure planner that turns (desired rows, delivered state, remote
+//! state, mode) into a plan. Nothing here does I/O, reads the clock or the environment, or
+//! draws random numbers; the engine around it fetches, sends and records.
+//!
+//! Crate map, in data-flow order:
+//!
+//! - [`value`]: [`Value`] (one cell) and [`Record`] (one row with shared column names).
+//! - [`object`]: [`ObjectType`] and [`Mode`], and which mode each object type allows.
+//! - [`mapping`]: destination [`Field`]s, the user's [`Mapping`], the audience
+//!   [`NameTemplate`], and [`BoundMapping`], which maps records to [`DesiredRow`]s.
+//! - [`validate`]: item rules (list ids, keys, categories, list size, PII heuristic).
+//! - [`conditions`]: audience condition parsing, validation, comparison, serialization.
+//! - [`fields`]: validated field values ([`Fields`]) and how they compare.
+//! - [`hash`]: the stable content hash stored with delivered definitions.
+//! - [`remote`] and [`delivered`]: what Optimizely holds, and what optisync last delivered.
+//! - [`planner`]: [`plan_list`] and [`plan_definitions`].
+//! - [`plan`]: the serializable [`SyncPlan`] they return, with guardrails and refusals.
+//! - [`error`]: the crate's error types.
+
+// unwrap is fine in tests: a panic there is the failure report.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod conditions;
+pub mod delivered;
+pub mod error;
+pub mod fields;
+pub mod hash;
+pub mod mapping;
+pub mod object;
+pub mod plan;
+pub mod planner;
+pub mod remote;
+pub mod validate;
+pub mod value;
+
+pub use conditions::Conditions;
+pub use delivered::{DeliveredDefinitions, DeliveredObject};
+pub use error::{ConditionsError, MappingError, MappingErrors, ParseNameError, RecordShapeError};
+pub use fields::{FieldValue, Fields};
+pub use hash::{ContentHash, content_hash};
+pub use mapping::{BoundMapping, DesiredRow, Field, Mapping, NameTemplate, RowProblem};
+pub use object::{Mode, ObjectType};
+pub use plan::{
+    Change, Drift, FieldChange, Guardrail, ListBase, ListChange, PLAN_FORMAT_VERSION, Refusal,
+    RejectedRow, Skip, StateRecord, SyncPlan,
+};
+pub use planner::{
+    DEFAULT_MAX_REMOVAL_PERCENT, DefinitionOptions, DefinitionPlanInput,
+    FX_UNARCHIVED_ATTRIBUTE_LIMIT, ListOptions, ListPlanInput, plan_definitions, plan_list,
+};
+pub use remote::{RemoteList, RemoteObject};
+pub use validate::{EventCategory, PiiKind};
+pub use value::{Record, Value};

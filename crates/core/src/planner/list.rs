@@ -1,0 +1,608 @@
+//! Planning a list-attribute sync. The API replaces the whole list on every update, so the
+//! plan is the complete new list, computed from a base (what optisync delivered, or the
+//! list's current content, or nothing) and the model's ids by the mode:
+//! mirror = model; add = base ∪ model; remove = base − model. Everything works on sorted,
+//! deduplicated vectors with linear merges, so a 10-million-member list plans in O(n log n)
+//! for the sort and O(n) after it.
+
+use std::cmp::Ordering;
+
+use crate::object::{Mode, ObjectType};
+use crate::plan::{Drift, Guardrail, ListBase, ListChange, Refusal, SyncPlan};
+use crate::remote::RemoteList;
+use crate::validate::{
+    MAX_LIST_CONTENT_BYTES, PiiKind, check_list_id, list_content_len, looks_like_pii, mask_pii,
+};
+use crate::value::Value;
+
+use super::{check_empty_model, reject};
+
+/// The default of `max_removal_percent`.
+pub const DEFAULT_MAX_REMOVAL_PERCENT: f64 = 20.0;
+
+/// How many sample ids a drift report or guardrail carries.
+const SAMPLE: usize = 10;
+
+/// User switches for a list run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListOptions {
+    /// `--adopt-existing`: build on the list's current content (if the API returned it)
+    /// rather than on what optisync delivered.
+    pub adopt_existing: bool,
+    /// `--replace`: build on nothing; the list is overwritten with what the mode computes
+    /// from the model alone.
+    pub replace: bool,
+    /// `allow_pii = true` on the sync.
+    pub allow_pii: bool,
+    /// `--allow-empty`.
+    pub allow_empty: bool,
+    /// `--allow-large-removal`.
+    pub allow_large_removal: bool,
+    /// `max_removal_percent` (default 20).
+    pub max_removal_percent: f64,
+    /// Rows the last successful run read, for the empty-model guardrail.
+    pub last_run_rows: Option<u64>,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        Self {
+            adopt_existing: false,
+            replace: false,
+            allow_pii: false,
+            allow_empty: false,
+            allow_large_removal: false,
+            max_removal_percent: DEFAULT_MAX_REMOVAL_PERCENT,
+            last_run_rows: None,
+        }
+    }
+}
+
+/// Everything [`plan_list`] needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPlanInput {
+    /// The sync's name.
+    pub sync: String,
+    /// `add`, `remove` or `mirror`.
+    pub mode: Mode,
+    /// The target list attribute.
+    pub list_attribute_id: i64,
+    /// The model's `user_id` values, one per row, any order.
+    pub ids: Vec<Value>,
+    /// The list optisync last delivered (any order); `None` if this sync never delivered.
+    pub delivered: Option<Vec<String>>,
+    /// The list's current content, if the API returned it.
+    pub remote: RemoteList,
+    /// User switches.
+    pub options: ListOptions,
+}
+
+/// Plans a list-attribute run.
+///
+/// - Ids are validated (null/empty, comma, over 100 characters → rejected rows); duplicates
+///   count once.
+/// - Base: `--replace` → nothing; `--adopt-existing` with known content → that content;
+///   else the delivered list; on a first run, the content the API returned. A first add or
+///   remove run with neither is refused (mirror needs no base).
+/// - Added/removed are measured against what the list holds now: the API's content if known,
+///   else the delivered list. No PATCH when nothing changes.
+/// - Guardrails: empty model (mirror), large removal (mirror, remove), PII (ids sent from
+///   the model). Refusal: the joined list over 5 MB.
+pub fn plan_list(input: ListPlanInput) -> SyncPlan {
+    let ListPlanInput {
+        sync,
+        mode,
+        list_attribute_id,
+        ids,
+        delivered,
+        remote,
+        options,
+    } = input;
+    let mut plan = SyncPlan::new(sync, ObjectType::ListAttribute, mode);
+    plan.rows_read = ids.len() as u64;
+    if !ObjectType::ListAttribute.allows(mode) {
+        plan.refusal = Some(Refusal::ModeNotAllowed {
+            object: ObjectType::ListAttribute,
+            mode,
+        });
+        return plan;
+    }
+
+    let mut model = Vec::with_capacity(ids.len());
+    for value in ids {
+        match value.into_id_text() {
+            None => reject(&mut plan, None, "user_id", "user_id is null or empty"),
+            Some(id) => match check_list_id(&id) {
+                Ok(()) => model.push(id),
+                Err(problem) => reject(&mut plan, Some(id), "user_id", problem.to_string()),
+            },
+        }
+    }
+    let read_valid = model.len();
+    let model = sorted_set(model);
+    let duplicates = (read_valid - model.len()) as u64;
+    plan.rejected.sort_unstable();
+    check_empty_model(&mut plan, options.last_run_rows, options.allow_empty);
+
+    let delivered = delivered.map(sorted_set);
+    let remote = match remote {
+        RemoteList::Known(members) => Some(sorted_set(members)),
+        RemoteList::Unknown => None,
+    };
+
+    let base_kind = if options.replace || mode == Mode::Mirror {
+        ListBase::Empty
+    } else if options.adopt_existing && remote.is_some() {
+        ListBase::RemoteContent
+    } else if delivered.is_some() {
+        ListBase::Delivered
+    } else if remote.is_some() {
+        ListBase::RemoteContent
+    } else {
+        plan.refusal = Some(Refusal::UnknownListContent {
+            list_attribute_id,
+            mode,
+            adopt_requested: options.adopt_existing,
+        });
+        return plan;
+    };
+    if options.adopt_existing && remote.is_none() && !options.replace && mode != Mode::Mirror {
+        plan.warnings.push(
+            "--adopt-existing has no effect: the API did not return the list's content".to_owned(),
+        );
+    }
+    let empty = Vec::new();
+    let base: &[String] = match base_kind {
+        ListBase::Empty => &empty,
+        ListBase::Delivered => delivered.as_deref().unwrap_or(&empty),
+        ListBase::RemoteContent => remote.as_deref().unwrap_or(&empty),
+    };
+    if delivered.is_none() && base_kind == ListBase::RemoteContent && !base.is_empty() {
+        plan.warnings.push(format!(
+            "list attribute {list_attribute_id} already holds {} members that optisync did not write; this run builds on them",
+            base.len()
+        ));
+    }
+
+    if mode != Mode::Remove {
+        check_pii(&mut plan, &model, options.allow_pii);
+    }
+    let after = match mode {
+        Mode::Add => union(base, model),
+        Mode::Remove => difference(base, &model),
+        _ => model,
+    };
+
+    // What the list holds now: the API's word if we have it, else our own record.
+    let current = remote.as_deref().or(delivered.as_deref());
+    if current.is_none() && mode == Mode::Mirror {
+        plan.warnings.push(format!(
+            "the API did not return the content of list attribute {list_attribute_id}; this first run replaces whatever it holds"
+        ));
+    }
+    let (added, removed) = match current {
+        Some(current) => (difference(&after, current), difference(current, &after)),
+        None => (after.clone(), Vec::new()),
+    };
+    let patch = current.is_none() || !added.is_empty() || !removed.is_empty();
+
+    let drift = match (&delivered, &remote) {
+        (Some(d), Some(r)) if d != r => Some(drift(d, r)),
+        _ => None,
+    };
+    if let Some(drift) = &drift {
+        plan.warnings.push(format!(
+            "list attribute {list_attribute_id} was edited outside optisync: {} delivered members are missing and {} members were added by hand",
+            drift.missing_count, drift.unexpected_count
+        ));
+    }
+
+    if matches!(mode, Mode::Mirror | Mode::Remove)
+        && let Some(before) = current.map(<[String]>::len).filter(|n| *n > 0)
+        && removed.len() as f64 * 100.0 > options.max_removal_percent * before as f64
+    {
+        let guardrail = Guardrail::LargeRemoval {
+            removed: removed.len() as u64,
+            before: before as u64,
+            max_percent: options.max_removal_percent,
+        };
+        if options.allow_large_removal {
+            plan.warnings
+                .push(format!("--allow-large-removal given: {guardrail}"));
+        } else {
+            plan.guardrails.push(guardrail);
+        }
+    }
+
+    if patch {
+        let bytes = list_content_len(&after);
+        if bytes > MAX_LIST_CONTENT_BYTES {
+            plan.refusal = Some(Refusal::ListTooLarge {
+                bytes: bytes as u64,
+                limit: MAX_LIST_CONTENT_BYTES as u64,
+            });
+        }
+    }
+    if duplicates > 0 {
+        plan.warnings.push(format!(
+            "{duplicates} user ids appear more than once in the model; each is sent once"
+        ));
+    }
+
+    plan.unchanged = match current {
+        Some(current) => (current.len() - removed.len()) as u64,
+        None => 0,
+    };
+    plan.list = Some(ListChange {
+        list_attribute_id,
+        before_count: current.map(|c| c.len() as u64),
+        after_count: after.len() as u64,
+        added,
+        removed,
+        after,
+        patch,
+        base: base_kind,
+        duplicates,
+        drift,
+    });
+    plan
+}
+
+fn check_pii(plan: &mut SyncPlan, ids: &[String], allow_pii: bool) {
+    let (mut emails, mut phones) = (0u64, 0u64);
+    let mut samples = Vec::new();
+    for id in ids {
+        let Some(kind) = looks_like_pii(id) else {
+            continue;
+        };
+        match kind {
+            PiiKind::Email => emails += 1,
+            PiiKind::Phone => phones += 1,
+        }
+        if samples.len() < 3 {
+            samples.push(mask_pii(id));
+        }
+    }
+    if emails + phones == 0 {
+        return;
+    }
+    if allow_pii {
+        plan.warnings.push(format!(
+            "allow_pii = true: sending {} ids that look like e-mail addresses or phone numbers",
+            emails + phones
+        ));
+    } else {
+        plan.guardrails.push(Guardrail::Pii {
+            emails,
+            phones,
+            samples,
+        });
+    }
+}
+
+fn sorted_set(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// `a ∪ b` of two sorted sets; `b` is consumed so its strings move instead of being copied.
+fn union(a: &[String], b: Vec<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let mut a = a.iter().peekable();
+    let mut b = b.into_iter().peekable();
+    loop {
+        let order = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.as_str().cmp(y.as_str()),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => break,
+        };
+        match order {
+            Ordering::Less => out.extend(a.next().cloned()),
+            Ordering::Greater => out.extend(b.next()),
+            Ordering::Equal => {
+                a.next();
+                out.extend(b.next());
+            }
+        }
+    }
+    out
+}
+
+/// `a − b` of two sorted sets.
+fn difference(a: &[String], b: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut j = 0;
+    for x in a {
+        while j < b.len() && b[j].as_str() < x.as_str() {
+            j += 1;
+        }
+        if j < b.len() && b[j] == *x {
+            continue;
+        }
+        out.push(x.clone());
+    }
+    out
+}
+
+/// Counts and samples `a − b` without keeping the whole difference.
+fn difference_summary(a: &[String], b: &[String]) -> (u64, Vec<String>) {
+    let mut count = 0u64;
+    let mut sample = Vec::new();
+    let mut j = 0;
+    for x in a {
+        while j < b.len() && b[j].as_str() < x.as_str() {
+            j += 1;
+        }
+        if j < b.len() && b[j] == *x {
+            continue;
+        }
+        count += 1;
+        if sample.len() < SAMPLE {
+            sample.push(x.clone());
+        }
+    }
+    (count, sample)
+}
+
+fn drift(delivered: &[String], remote: &[String]) -> Drift {
+    let (missing_count, missing_sample) = difference_summary(delivered, remote);
+    let (unexpected_count, unexpected_sample) = difference_summary(remote, delivered);
+    Drift {
+        delivered_count: delivered.len() as u64,
+        remote_count: remote.len() as u64,
+        missing_count,
+        unexpected_count,
+        missing_sample,
+        unexpected_sample,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(items: &[&str]) -> Vec<Value> {
+        items.iter().map(|s| Value::from(*s)).collect()
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn input(mode: Mode, model: &[&str], delivered: Option<&[&str]>) -> ListPlanInput {
+        ListPlanInput {
+            sync: "beta".into(),
+            mode,
+            list_attribute_id: 4567,
+            ids: ids(model),
+            delivered: delivered.map(strings),
+            remote: RemoteList::Unknown,
+            options: ListOptions::default(),
+        }
+    }
+
+    fn list(plan: &SyncPlan) -> &ListChange {
+        plan.list.as_ref().unwrap()
+    }
+
+    #[test]
+    fn mirror_sends_exactly_the_model() {
+        let plan = plan_list(input(Mode::Mirror, &["c", "a", "b"], Some(&["a", "z"])));
+        let l = list(&plan);
+        assert_eq!(l.after, strings(&["a", "b", "c"]));
+        assert_eq!(l.added, strings(&["b", "c"]));
+        assert_eq!(l.removed, strings(&["z"]));
+        assert!(l.patch);
+        assert_eq!(plan.request_count(), 1);
+        assert_eq!(l.list_content(), "a,b,c");
+    }
+
+    #[test]
+    fn add_keeps_delivered_members() {
+        let plan = plan_list(input(Mode::Add, &["c", "a"], Some(&["a", "z"])));
+        let l = list(&plan);
+        assert_eq!(l.after, strings(&["a", "c", "z"]));
+        assert_eq!(l.added, strings(&["c"]));
+        assert!(l.removed.is_empty());
+        assert_eq!(l.base, ListBase::Delivered);
+    }
+
+    #[test]
+    fn remove_takes_model_ids_out() {
+        let plan = plan_list(input(
+            Mode::Remove,
+            &["a", "q"],
+            Some(&["a", "b", "c", "d", "e", "f"]),
+        ));
+        let l = list(&plan);
+        assert_eq!(l.after, strings(&["b", "c", "d", "e", "f"]));
+        assert_eq!(l.removed, strings(&["a"]));
+        assert!(l.added.is_empty());
+    }
+
+    #[test]
+    fn nothing_changed_means_no_patch() {
+        let plan = plan_list(input(Mode::Mirror, &["b", "a"], Some(&["a", "b"])));
+        assert!(!list(&plan).patch);
+        assert_eq!(plan.request_count(), 0);
+        assert!(plan.is_noop());
+        assert_eq!(plan.unchanged, 2);
+    }
+
+    #[test]
+    fn bad_ids_are_rejected_and_duplicates_count_once() {
+        let mut values = ids(&[" u1 ", "u1", "a,b", "", "u2"]);
+        values.push(Value::Null);
+        values.push(Value::Int(42));
+        values.push(Value::from("x".repeat(101)));
+        let mut i = input(Mode::Mirror, &[], None);
+        i.ids = values;
+        let plan = plan_list(i);
+        let l = list(&plan);
+        assert_eq!(l.after, strings(&["42", "u1", "u2"]));
+        assert_eq!(l.duplicates, 1);
+        assert_eq!(plan.rejected.len(), 4);
+        assert_eq!(plan.rejected[0].primary_key, None);
+        assert!(plan.rejected.iter().any(|r| r.reason.contains("comma")));
+        assert!(
+            plan.rejected
+                .iter()
+                .any(|r| r.reason.contains("101 characters"))
+        );
+        assert!(plan.warnings.iter().any(|w| w.contains("more than once")));
+    }
+
+    #[test]
+    fn drift_is_reported_when_the_api_content_differs() {
+        let mut i = input(Mode::Add, &["n"], Some(&["a", "b"]));
+        i.remote = RemoteList::Known(strings(&["b", "hand"]));
+        let plan = plan_list(i);
+        let l = list(&plan);
+        let drift = l.drift.as_ref().unwrap();
+        assert_eq!((drift.missing_count, drift.unexpected_count), (1, 1));
+        assert_eq!(drift.missing_sample, strings(&["a"]));
+        // add builds on the delivered list, and the diff is against what the list holds.
+        assert_eq!(l.after, strings(&["a", "b", "n"]));
+        assert_eq!(l.added, strings(&["a", "n"]));
+        assert_eq!(l.removed, strings(&["hand"]));
+    }
+
+    #[test]
+    fn adopt_existing_builds_on_the_api_content() {
+        let mut i = input(Mode::Add, &["n"], Some(&["a"]));
+        i.remote = RemoteList::Known(strings(&["hand"]));
+        i.options.adopt_existing = true;
+        let plan = plan_list(i);
+        assert_eq!(list(&plan).after, strings(&["hand", "n"]));
+        assert_eq!(list(&plan).base, ListBase::RemoteContent);
+    }
+
+    #[test]
+    fn first_add_or_remove_on_unknown_content_is_refused() {
+        for mode in [Mode::Add, Mode::Remove] {
+            let plan = plan_list(input(mode, &["a"], None));
+            let refusal = plan.refusal.as_ref().unwrap();
+            assert!(matches!(refusal, Refusal::UnknownListContent { .. }));
+            assert!(refusal.to_string().contains("--replace"));
+            assert!(plan.is_blocked());
+        }
+        let mut i = input(Mode::Add, &["a"], None);
+        i.options.adopt_existing = true;
+        let plan = plan_list(i);
+        assert!(
+            plan.refusal
+                .unwrap()
+                .to_string()
+                .contains("--adopt-existing needs")
+        );
+        let mut i = input(Mode::Add, &["a"], None);
+        i.options.replace = true;
+        let plan = plan_list(i);
+        assert!(plan.refusal.is_none());
+        assert_eq!(list(&plan).after, strings(&["a"]));
+        // Mirror needs no base.
+        let plan = plan_list(input(Mode::Mirror, &["a"], None));
+        assert!(plan.refusal.is_none());
+        assert_eq!(list(&plan).before_count, None);
+        assert!(list(&plan).patch);
+    }
+
+    #[test]
+    fn first_add_builds_on_known_content() {
+        let mut i = input(Mode::Add, &["n"], None);
+        i.remote = RemoteList::Known(strings(&["old"]));
+        let plan = plan_list(i);
+        assert!(plan.refusal.is_none());
+        assert_eq!(list(&plan).after, strings(&["n", "old"]));
+        assert!(plan.warnings.iter().any(|w| w.contains("did not write")));
+    }
+
+    #[test]
+    fn large_removals_are_blocked_unless_allowed() {
+        let delivered = ["a", "b", "c", "d", "e"];
+        let plan = plan_list(input(Mode::Mirror, &["a", "b", "c"], Some(&delivered)));
+        assert!(matches!(
+            plan.guardrails[..],
+            [Guardrail::LargeRemoval {
+                removed: 2,
+                before: 5,
+                ..
+            }]
+        ));
+        let plan = plan_list(input(Mode::Mirror, &["a", "b", "c", "d"], Some(&delivered)));
+        assert!(plan.guardrails.is_empty(), "20% is not more than 20%");
+        let mut i = input(Mode::Remove, &["a", "b"], Some(&delivered));
+        i.options.allow_large_removal = true;
+        let plan = plan_list(i);
+        assert!(plan.guardrails.is_empty());
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains("--allow-large-removal"))
+        );
+    }
+
+    #[test]
+    fn empty_model_is_blocked_after_a_run_with_rows() {
+        let mut i = input(Mode::Mirror, &[], Some(&["a"]));
+        i.options.last_run_rows = Some(1);
+        let plan = plan_list(i.clone());
+        assert!(
+            plan.guardrails
+                .iter()
+                .any(|g| matches!(g, Guardrail::EmptyModel { last_run_rows: 1 }))
+        );
+        i.options.allow_empty = true;
+        i.options.allow_large_removal = true;
+        assert!(!plan_list(i).is_blocked());
+    }
+
+    #[test]
+    fn pii_blocks_unless_allowed() {
+        let plan = plan_list(input(Mode::Add, &["jane@example.com", "u1"], Some(&[])));
+        match &plan.guardrails[..] {
+            [
+                Guardrail::Pii {
+                    emails: 1, samples, ..
+                },
+            ] => assert_eq!(samples[0], "j***@example.com"),
+            other => panic!("{other:?}"),
+        }
+        let mut i = input(Mode::Add, &["jane@example.com"], Some(&[]));
+        i.options.allow_pii = true;
+        assert!(plan_list(i).guardrails.is_empty());
+        // remove sends no model ids, so they are not checked.
+        let plan = plan_list(input(Mode::Remove, &["jane@example.com"], Some(&[])));
+        assert!(plan.guardrails.is_empty());
+    }
+
+    #[test]
+    fn lists_over_five_megabytes_are_refused() {
+        let big: Vec<Value> = (0..500_000)
+            .map(|i| Value::from(format!("user-{i:07}")))
+            .collect();
+        let mut i = input(Mode::Mirror, &[], None);
+        i.ids = big;
+        let plan = plan_list(i);
+        let refusal = plan.refusal.unwrap();
+        assert!(matches!(refusal, Refusal::ListTooLarge { .. }));
+        assert!(refusal.to_string().contains("OR them in one audience"));
+    }
+
+    #[test]
+    fn definition_modes_are_refused() {
+        let plan = plan_list(input(Mode::Upsert, &["a"], None));
+        assert!(matches!(plan.refusal, Some(Refusal::ModeNotAllowed { .. })));
+    }
+
+    #[test]
+    fn set_operations() {
+        let a = strings(&["a", "c", "e"]);
+        let b = strings(&["b", "c", "d"]);
+        assert_eq!(union(&a, b.clone()), strings(&["a", "b", "c", "d", "e"]));
+        assert_eq!(difference(&a, &b), strings(&["a", "e"]));
+        assert_eq!(difference_summary(&b, &a), (2, strings(&["b", "d"])));
+    }
+}

@@ -1,0 +1,46 @@
+//! The pure planner: from (desired rows, delivered state, remote state, mode, options) to a
+//! [`SyncPlan`]. No I/O, no clock, no randomness: the same inputs always give the same plan,
+//! whatever order the rows come in. [`plan_list`] handles list attributes (one whole-list
+//! PATCH per run); [`plan_definitions`] handles audiences, attributes and custom events (one
+//! request per object). The rules are PRODUCT.md §4 and §7.
+
+mod definitions;
+mod list;
+
+pub use definitions::{
+    DefinitionOptions, DefinitionPlanInput, FX_UNARCHIVED_ATTRIBUTE_LIMIT, plan_definitions,
+};
+pub use list::{DEFAULT_MAX_REMOVAL_PERCENT, ListOptions, ListPlanInput, plan_list};
+
+use crate::plan::{Guardrail, RejectedRow, SyncPlan};
+
+/// The empty-model guardrail (PRODUCT.md §7), shared by mirror and upsert runs.
+fn check_empty_model(plan: &mut SyncPlan, last_run_rows: Option<u64>, allow_empty: bool) {
+    let Some(last_run_rows) = last_run_rows.filter(|n| *n > 0) else {
+        return;
+    };
+    if plan.rows_read > 0 {
+        return;
+    }
+    let guardrail = Guardrail::EmptyModel { last_run_rows };
+    if allow_empty {
+        plan.warnings.push(format!(
+            "--allow-empty given: the model returned 0 rows (last run: {last_run_rows})"
+        ));
+    } else {
+        plan.guardrails.push(guardrail);
+    }
+}
+
+fn reject(
+    plan: &mut SyncPlan,
+    primary_key: Option<String>,
+    field: &str,
+    reason: impl Into<String>,
+) {
+    plan.rejected.push(RejectedRow {
+        primary_key,
+        field: Some(field.to_owned()),
+        reason: reason.into(),
+    });
+}
