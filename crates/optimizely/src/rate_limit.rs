@@ -10,6 +10,13 @@
 //!   sliding window over the last `m` slots).
 //!
 //! With 2/s and 120/min, 120 starts from a fresh limiter span exactly 59.5 s.
+//!
+//! The server counts *arrivals*, and arrivals jitter by a few milliseconds (timer rounding,
+//! scheduling, the network): with exact pacing, two starts exactly one window apart arrive
+//! inside one window about half of the time and get a 429. So the limiters that clients get
+//! from the [`LimiterRegistry`] add a small guard ([`RateLimiter::NETWORK_GUARD`], 10 ms) to
+//! the spacing and to the minute window: about 2% slower at 2/s, and no refusals.
+//! [`RateLimiter::new`] is exact (guard zero).
 //! [`RateLimiter::pause_until`] stops everyone (a 429 or 503 means the shared quota is spent):
 //! slots not yet reached are cancelled and their holders queue again after the pause.
 //! Everything is timed with `tokio::time`, so tests run it on a paused clock.
@@ -92,6 +99,8 @@ struct Inner {
 
 struct State {
     limit: RateLimit,
+    /// Added to the per-second spacing and to the minute window.
+    guard: Duration,
     /// Set once a caller configured the quota explicitly; product defaults then stop
     /// overriding it.
     explicit: bool,
@@ -108,13 +117,23 @@ struct Slot {
 }
 
 impl RateLimiter {
-    /// A limiter with the given quota.
+    /// Margin the registry's limiters keep against jitter in arrival times.
+    pub const NETWORK_GUARD: Duration = Duration::from_millis(10);
+
+    /// A limiter that enforces the quota exactly.
     pub fn new(limit: RateLimit) -> Self {
+        RateLimiter::with_guard(limit, Duration::ZERO)
+    }
+
+    /// A limiter that keeps starts `guard` further apart than the quota strictly requires
+    /// (per-second spacing and minute window both grow by `guard`).
+    pub fn with_guard(limit: RateLimit, guard: Duration) -> Self {
         let (pauses, _) = watch::channel(0);
         RateLimiter {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     limit,
+                    guard,
                     explicit: false,
                     slots: VecDeque::new(),
                     paused_until: None,
@@ -220,7 +239,7 @@ impl State {
             // Slots stay in time order, which is what makes the window check below exact.
             at = at.max(last.at);
             if let Some(spacing) = self.limit.spacing() {
-                at = at.max(last.at + spacing);
+                at = at.max(last.at + spacing + self.guard);
             }
         }
         if let Some(per_minute) = self.limit.per_minute.filter(|m| *m > 0) {
@@ -228,7 +247,7 @@ impl State {
             if self.slots.len() >= per_minute {
                 // The slot `per_minute` places back must have left the window.
                 let oldest_in_window = self.slots[self.slots.len() - per_minute].at;
-                at = at.max(oldest_in_window + MINUTE);
+                at = at.max(oldest_in_window + MINUTE + self.guard);
             }
         }
         let slot = Slot {
@@ -248,7 +267,7 @@ impl State {
             let Some(first) = self.slots.front() else {
                 break;
             };
-            let too_old = first.at + MINUTE <= now;
+            let too_old = first.at + MINUTE + self.guard <= now;
             let beyond_quota = self.slots.len() > keep && first.at <= now;
             if too_old || beyond_quota {
                 self.slots.pop_front();
@@ -264,6 +283,7 @@ impl fmt::Debug for RateLimiter {
         let state = self.state();
         f.debug_struct("RateLimiter")
             .field("limit", &state.limit)
+            .field("guard", &state.guard)
             .field("explicit", &state.explicit)
             .field("slots", &state.slots.len())
             .field("paused_until", &state.paused_until)
@@ -293,8 +313,8 @@ impl LimiterRegistry {
         GLOBAL.get_or_init(LimiterRegistry::new)
     }
 
-    /// The limiter for `token`, created with `initial` if this is the token's first use.
-    /// An existing limiter keeps its quota.
+    /// The limiter for `token`, created with `initial` (and [`RateLimiter::NETWORK_GUARD`])
+    /// if this is the token's first use. An existing limiter keeps its quota.
     pub fn limiter(&self, token: &ApiToken, initial: RateLimit) -> RateLimiter {
         let key = self.hasher.hash_one(token.expose());
         let mut limiters = self.limiters.lock().unwrap_or_else(|p| p.into_inner());
@@ -364,6 +384,23 @@ mod tests {
         assert_window(&times, MINUTE, 120);
         // The 121st must wait for the first to leave the minute window.
         assert_eq!(secs(start, limiter.acquire().await), 60.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_guard_widens_spacing_and_window() {
+        let limiter = RateLimiter::with_guard(
+            RateLimit {
+                per_second: Some(2),
+                per_minute: Some(3),
+            },
+            Duration::from_millis(10),
+        );
+        let start = Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..4 {
+            at.push((limiter.acquire().await - start).as_millis());
+        }
+        assert_eq!(at, vec![0, 510, 1020, 60_010]);
     }
 
     #[tokio::test(start_paused = true)]
