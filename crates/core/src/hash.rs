@@ -3,7 +3,7 @@
 //!
 //! The hash is 64-bit FNV-1a over a canonical byte form of the fields, and it must never
 //! change between releases (a change would make every stored record look stale). The form:
-//! the prefix `optisync-fields-v1\n`, then for each field in [`Field`] order
+//! the prefix `optisync-fields-v1\n`, then for each field in [`Field`](crate::Field) order
 //! `<field name>:<tag>:<byte length>:<bytes>;` where the tag is `t` (text, its UTF-8), `b`
 //! (boolean, `true`/`false`) or `c` (conditions, compact JSON with keys sorted and integral
 //! floats written as integers). Length prefixes make the form unambiguous whatever the text

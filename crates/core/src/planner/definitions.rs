@@ -532,3 +532,572 @@ fn check_attribute_limit(plan: &mut SyncPlan, remote: &[RemoteObject], limit: u6
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivered::DeliveredObject;
+    use crate::plan::Guardrail;
+    use serde_json::json;
+
+    const PROJECT: i64 = 12345;
+
+    fn row(pk: &str, values: &[(Field, Value)]) -> DesiredRow {
+        DesiredRow {
+            primary_key: Some(pk.to_owned()),
+            values: values.iter().cloned().collect(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn text(s: &str) -> FieldValue {
+        FieldValue::Text(s.to_owned())
+    }
+
+    fn remote(id: i64, archived: bool, fields: &[(Field, FieldValue)]) -> RemoteObject {
+        RemoteObject {
+            id,
+            archived,
+            fields: Fields(fields.iter().cloned().collect()),
+        }
+    }
+
+    fn input(object: ObjectType, mode: Mode, rows: Vec<DesiredRow>) -> DefinitionPlanInput {
+        DefinitionPlanInput {
+            sync: "s".into(),
+            object,
+            mode,
+            project_id: PROJECT,
+            rows,
+            delivered: DeliveredDefinitions::new(),
+            remote: Vec::new(),
+            options: DefinitionOptions::default(),
+        }
+    }
+
+    fn conditions(json: serde_json::Value) -> Value {
+        Value::Json(json)
+    }
+
+    #[test]
+    fn upsert_creates_missing_events_with_api_defaults() {
+        let plan = plan_definitions(input(
+            ObjectType::CustomEvent,
+            Mode::Upsert,
+            vec![row("add_to_cart", &[(Field::Key, "add_to_cart".into())])],
+        ));
+        match &plan.changes[..] {
+            [Change::Create { fields, hash, .. }] => {
+                assert_eq!(fields.get(Field::Name), Some(&text("add_to_cart")));
+                assert_eq!(fields.get(Field::Category), Some(&text("other")));
+                // The hash covers the row's own fields, not the defaults.
+                let own = Fields::new().with(Field::Key, text("add_to_cart"));
+                assert_eq!(*hash, content_hash(&own));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(plan.request_count(), 1);
+    }
+
+    #[test]
+    fn upsert_patches_only_differing_fields() {
+        let mut i = input(
+            ObjectType::CustomEvent,
+            Mode::Upsert,
+            vec![row(
+                "e",
+                &[
+                    (Field::Key, "e".into()),
+                    (Field::Name, "New name".into()),
+                    (Field::Description, "same".into()),
+                    (Field::Category, "Purchase".into()),
+                ],
+            )],
+        );
+        i.remote = vec![remote(
+            9,
+            false,
+            &[
+                (Field::Key, text("e")),
+                (Field::Name, text("Old name")),
+                (Field::Description, text("same")),
+                (Field::Category, text("other")),
+            ],
+        )];
+        let plan = plan_definitions(i);
+        let [
+            Change::Update {
+                remote_id,
+                changed,
+                unarchive,
+                ..
+            },
+        ] = &plan.changes[..]
+        else {
+            panic!("{:?}", plan.changes);
+        };
+        assert_eq!(*remote_id, 9);
+        assert!(!unarchive);
+        let fields: Vec<Field> = changed.iter().map(|c| c.field).collect();
+        assert_eq!(fields, vec![Field::Name, Field::Category]);
+        assert_eq!(changed[0].before, Some(text("Old name")));
+        assert_eq!(changed[1].after, text("purchase"));
+    }
+
+    #[test]
+    fn unchanged_rows_send_nothing_and_record_state_only_when_needed() {
+        let fields = Fields::new()
+            .with(Field::Key, text("plan_tier"))
+            .with(Field::Name, text("Plan tier"));
+        let r = row(
+            "plan_tier",
+            &[
+                (Field::Key, "plan_tier".into()),
+                (Field::Name, "Plan tier".into()),
+            ],
+        );
+        let mut i = input(ObjectType::Attribute, Mode::Upsert, vec![r]);
+        i.remote = vec![remote(
+            1,
+            false,
+            &[
+                (Field::Key, text("plan_tier")),
+                (Field::Name, text("Plan tier")),
+                (Field::Description, text("")),
+            ],
+        )];
+        let plan = plan_definitions(i.clone());
+        assert_eq!(plan.request_count(), 0);
+        assert_eq!(plan.unchanged, 1);
+        assert_eq!(
+            plan.record_only.len(),
+            1,
+            "adopted: state must learn the id"
+        );
+
+        i.delivered.insert(
+            "plan_tier".into(),
+            DeliveredObject {
+                remote_id: 1,
+                hash: content_hash(&fields),
+                fields,
+            },
+        );
+        let plan = plan_definitions(i);
+        assert!(plan.is_noop(), "{plan:?}");
+    }
+
+    #[test]
+    fn archived_matches_are_unarchived() {
+        let mut i = input(
+            ObjectType::Attribute,
+            Mode::Upsert,
+            vec![row("k", &[(Field::Key, "k".into())])],
+        );
+        i.remote = vec![remote(3, true, &[(Field::Key, text("k"))])];
+        let plan = plan_definitions(i.clone());
+        assert!(matches!(
+            &plan.changes[..],
+            [Change::Update { unarchive: true, changed, .. }] if changed.is_empty()
+        ));
+        // A row that asks to stay archived is left archived.
+        i.rows = vec![row(
+            "k",
+            &[
+                (Field::Key, "k".into()),
+                (Field::Archived, Value::Bool(true)),
+            ],
+        )];
+        assert_eq!(plan_definitions(i).request_count(), 0);
+    }
+
+    #[test]
+    fn conditions_compare_as_json_and_null_never_clears_them() {
+        let existing = Conditions::from_api_string(
+            r#"["and", {"match_type": "exact", "name": "tier", "type": "custom_attribute", "value": "gold"}]"#,
+        );
+        let remote_audience = remote(
+            7,
+            false,
+            &[
+                (Field::Name, text("Gold")),
+                (Field::Conditions, FieldValue::Conditions(existing)),
+            ],
+        );
+        let same = json!(["and", {"type": "custom_attribute", "name": "tier", "value": "gold", "match_type": "exact"}]);
+        for value in [conditions(same), Value::Null, Value::from("")] {
+            let mut i = input(
+                ObjectType::Audience,
+                Mode::Upsert,
+                vec![row(
+                    "gold",
+                    &[(Field::Name, "Gold".into()), (Field::Conditions, value)],
+                )],
+            );
+            i.remote = vec![remote_audience.clone()];
+            assert_eq!(plan_definitions(i).request_count(), 0);
+        }
+        let mut i = input(
+            ObjectType::Audience,
+            Mode::Upsert,
+            vec![row(
+                "gold",
+                &[
+                    (Field::Name, "Gold".into()),
+                    (
+                        Field::Conditions,
+                        Value::from(
+                            "[\"or\", {\"type\": \"custom_attribute\", \"name\": \"tier\", \"value\": \"gold\"}]",
+                        ),
+                    ),
+                ],
+            )],
+        );
+        i.remote = vec![remote_audience];
+        let plan = plan_definitions(i);
+        assert!(
+            matches!(&plan.changes[..], [Change::Update { changed, .. }] if changed[0].field == Field::Conditions)
+        );
+    }
+
+    #[test]
+    fn audiences_without_conditions_are_created_without_the_field() {
+        for value in [
+            Value::Null,
+            Value::from("everyone"),
+            conditions(json!(["everyone"])),
+        ] {
+            let plan = plan_definitions(input(
+                ObjectType::Audience,
+                Mode::Upsert,
+                vec![row(
+                    "a",
+                    &[(Field::Name, "All".into()), (Field::Conditions, value)],
+                )],
+            ));
+            let [Change::Create { fields, .. }] = &plan.changes[..] else {
+                panic!("{plan:?}");
+            };
+            assert_eq!(fields.get(Field::Conditions), None);
+        }
+    }
+
+    #[test]
+    fn insert_reports_existing_objects_and_leaves_them_alone() {
+        let mut i = input(
+            ObjectType::CustomEvent,
+            Mode::Insert,
+            vec![
+                row("new", &[(Field::Key, "new".into())]),
+                row(
+                    "old",
+                    &[(Field::Key, "old".into()), (Field::Name, "changed".into())],
+                ),
+            ],
+        );
+        i.remote = vec![remote(
+            42,
+            false,
+            &[(Field::Key, text("old")), (Field::Name, text("Old"))],
+        )];
+        let plan = plan_definitions(i.clone());
+        assert_eq!(plan.request_count(), 1);
+        assert!(
+            matches!(&plan.changes[0], Change::Create { primary_key, .. } if primary_key == "new")
+        );
+        let [
+            Skip::AlreadyExists {
+                remote_id: 42,
+                message,
+                ..
+            },
+        ] = &plan.skipped[..]
+        else {
+            panic!("{plan:?}");
+        };
+        assert_eq!(
+            message,
+            "custom_event \"old\" already exists in project 12345 (id 42); use upsert to update it"
+        );
+        // Once the object is ours, insert just counts it as unchanged.
+        i.delivered.insert(
+            "old".into(),
+            DeliveredObject {
+                remote_id: 42,
+                hash: ContentHash(0),
+                fields: Fields::new(),
+            },
+        );
+        let plan = plan_definitions(i);
+        assert!(plan.skipped.is_empty());
+        assert_eq!(plan.unchanged, 1);
+    }
+
+    #[test]
+    fn null_and_duplicate_primary_keys_are_rejected() {
+        let mut no_key = row("x", &[(Field::Key, "x".into())]);
+        no_key.primary_key = None;
+        let plan = plan_definitions(input(
+            ObjectType::Attribute,
+            Mode::Upsert,
+            vec![
+                no_key,
+                row("d", &[(Field::Key, "d1".into())]),
+                row("d", &[(Field::Key, "d2".into())]),
+                row("ok", &[(Field::Key, "ok".into())]),
+            ],
+        ));
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.rejected.len(), 3);
+        assert!(plan.rejected[0].reason.contains("null or empty"));
+        assert!(plan.rejected[1].reason.contains("appears in 2 rows"));
+        assert!(plan.rejected[2].reason.contains("appears in 2 rows"));
+        assert!(
+            plan.rejected
+                .iter()
+                .all(|r| r.field.as_deref() == Some("primary_key"))
+        );
+    }
+
+    #[test]
+    fn bad_values_are_rejected_naming_the_field() {
+        let plan = plan_definitions(input(
+            ObjectType::CustomEvent,
+            Mode::Upsert,
+            vec![
+                row("a", &[(Field::Key, "a/b".into())]),
+                row(
+                    "b",
+                    &[
+                        (Field::Key, "b".into()),
+                        (Field::Category, "checkout".into()),
+                    ],
+                ),
+                row(
+                    "c",
+                    &[(Field::Key, "c".into()), (Field::Archived, "maybe".into())],
+                ),
+                row("d", &[(Field::Key, Value::Null)]),
+            ],
+        ));
+        assert!(plan.changes.is_empty());
+        let fields: Vec<_> = plan
+            .rejected
+            .iter()
+            .map(|r| r.field.as_deref().unwrap_or(""))
+            .collect();
+        assert_eq!(fields, vec!["key", "category", "archived", "key"]);
+        assert!(
+            plan.rejected[1]
+                .reason
+                .contains("unknown category `checkout`")
+        );
+
+        let plan = plan_definitions(input(
+            ObjectType::Audience,
+            Mode::Upsert,
+            vec![row(
+                "a",
+                &[
+                    (Field::Name, "A".into()),
+                    (
+                        Field::Conditions,
+                        conditions(json!(["and", {"type": "t", "match_type": "near"}])),
+                    ),
+                ],
+            )],
+        ));
+        assert_eq!(plan.rejected.len(), 1);
+        assert_eq!(plan.rejected[0].field.as_deref(), Some("conditions"));
+        assert!(
+            plan.rejected[0].reason.contains("$[1].match_type"),
+            "{:?}",
+            plan.rejected
+        );
+    }
+
+    #[test]
+    fn audiences_match_by_recorded_id_then_by_exact_name() {
+        let mut i = input(
+            ObjectType::Audience,
+            Mode::Upsert,
+            vec![
+                row("1", &[(Field::Name, "Renamed".into())]),
+                row("2", &[(Field::Name, "By name".into())]),
+                row("3", &[(Field::Name, "Twice".into())]),
+            ],
+        );
+        i.remote = vec![
+            remote(100, false, &[(Field::Name, text("Original"))]),
+            remote(200, false, &[(Field::Name, text("By name"))]),
+            remote(300, false, &[(Field::Name, text("Twice"))]),
+            remote(301, true, &[(Field::Name, text("Twice"))]),
+        ];
+        i.delivered.insert(
+            "1".into(),
+            DeliveredObject {
+                remote_id: 100,
+                hash: ContentHash(0),
+                fields: Fields::new(),
+            },
+        );
+        let plan = plan_definitions(i);
+        let [
+            Change::Update {
+                remote_id: 100,
+                changed,
+                ..
+            },
+        ] = &plan.changes[..]
+        else {
+            panic!("{plan:?}");
+        };
+        assert_eq!(changed[0].after, text("Renamed"));
+        assert_eq!(plan.record_only.len(), 1);
+        assert_eq!(plan.record_only[0].remote_id, 200);
+        let [rejected] = &plan.rejected[..] else {
+            panic!("{plan:?}");
+        };
+        assert!(
+            rejected.reason.starts_with("ambiguous: 2 audiences"),
+            "{rejected:?}"
+        );
+        assert!(rejected.reason.contains("300, 301"));
+    }
+
+    #[test]
+    fn a_name_owned_by_another_primary_key_is_not_taken_over() {
+        let mut i = input(
+            ObjectType::Audience,
+            Mode::Upsert,
+            vec![
+                row("a", &[(Field::Name, "X".into())]),
+                row("b", &[(Field::Name, "Y".into())]),
+            ],
+        );
+        i.remote = vec![remote(5, false, &[(Field::Name, text("Y"))])];
+        i.delivered.insert(
+            "a".into(),
+            DeliveredObject {
+                remote_id: 5,
+                hash: ContentHash(0),
+                fields: Fields::new(),
+            },
+        );
+        let plan = plan_definitions(i);
+        assert_eq!(plan.changes.len(), 1, "a renames audience 5 to X");
+        assert_eq!(plan.rejected.len(), 1);
+        assert!(
+            plan.rejected[0]
+                .reason
+                .contains("already managed by this sync for primary key \"a\"")
+        );
+    }
+
+    #[test]
+    fn rows_sharing_a_key_or_name_are_rejected() {
+        let plan = plan_definitions(input(
+            ObjectType::Attribute,
+            Mode::Upsert,
+            vec![
+                row("1", &[(Field::Key, "k".into())]),
+                row("2", &[(Field::Key, "k".into())]),
+                row("3", &[(Field::Key, "other".into())]),
+            ],
+        ));
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.rejected.len(), 2);
+        assert!(
+            plan.rejected[0].reason.contains("primary keys 1, 2"),
+            "{:?}",
+            plan.rejected
+        );
+    }
+
+    #[test]
+    fn rows_leaving_the_model_change_nothing() {
+        let mut i = input(ObjectType::Attribute, Mode::Upsert, vec![]);
+        i.delivered.insert(
+            "gone".into(),
+            DeliveredObject {
+                remote_id: 1,
+                hash: ContentHash(0),
+                fields: Fields::new(),
+            },
+        );
+        i.remote = vec![remote(1, false, &[(Field::Key, text("gone"))])];
+        assert!(plan_definitions(i).is_noop());
+    }
+
+    #[test]
+    fn fx_attribute_limit_is_refused_before_sending() {
+        let existing: Vec<RemoteObject> = (0..99)
+            .map(|n| remote(n, false, &[(Field::Key, text(&format!("a{n}")))]))
+            .collect();
+        let mut i = input(
+            ObjectType::Attribute,
+            Mode::Upsert,
+            vec![row("x", &[(Field::Key, "x".into())])],
+        );
+        i.remote = existing;
+        i.options.unarchived_attribute_limit = Some(FX_UNARCHIVED_ATTRIBUTE_LIMIT);
+        assert!(
+            plan_definitions(i.clone()).refusal.is_none(),
+            "100 is allowed"
+        );
+        i.rows.push(row("y", &[(Field::Key, "y".into())]));
+        let plan = plan_definitions(i);
+        let refusal = plan.refusal.unwrap();
+        assert!(matches!(
+            refusal,
+            Refusal::AttributeLimit {
+                unarchived_after: 101,
+                limit: 100
+            }
+        ));
+    }
+
+    #[test]
+    fn fixed_audience_names_need_exactly_one_row() {
+        let mut i = input(ObjectType::Audience, Mode::Upsert, vec![]);
+        i.options.fixed_audience_name = Some("VIP".into());
+        i.rows = vec![row("VIP", &[(Field::Name, "VIP".into())]); 2];
+        let plan = plan_definitions(i.clone());
+        assert!(plan.refusal.unwrap().to_string().contains("returned 2"));
+        i.rows.truncate(1);
+        assert!(plan_definitions(i).refusal.is_none());
+    }
+
+    #[test]
+    fn empty_model_guardrail_applies_to_upsert_only() {
+        let mut i = input(ObjectType::Attribute, Mode::Upsert, vec![]);
+        i.options.last_run_rows = Some(3);
+        assert!(matches!(
+            plan_definitions(i.clone()).guardrails[..],
+            [Guardrail::EmptyModel { last_run_rows: 3 }]
+        ));
+        i.mode = Mode::Insert;
+        assert!(plan_definitions(i.clone()).guardrails.is_empty());
+        i.mode = Mode::Upsert;
+        i.options.allow_empty = true;
+        assert!(plan_definitions(i).guardrails.is_empty());
+    }
+
+    #[test]
+    fn list_modes_are_refused() {
+        let plan = plan_definitions(input(ObjectType::Attribute, Mode::Mirror, vec![]));
+        assert!(matches!(plan.refusal, Some(Refusal::ModeNotAllowed { .. })));
+    }
+
+    #[test]
+    fn mapping_problems_become_rejected_rows() {
+        let mut r = row("a", &[]);
+        r.problems.push(crate::mapping::RowProblem {
+            field: "name".into(),
+            reason: "audience_name uses column `n`, which is null in this row".into(),
+        });
+        let plan = plan_definitions(input(ObjectType::Audience, Mode::Upsert, vec![r]));
+        assert_eq!(plan.rejected.len(), 1, "{:?}", plan.rejected);
+        assert!(plan.rejected[0].reason.contains("column `n`"));
+    }
+}
