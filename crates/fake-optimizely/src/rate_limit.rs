@@ -6,6 +6,12 @@
 //! times of the requests that were *accepted*: a refused request does not use quota. A
 //! request at `t` is allowed when fewer than `limit` accepted requests lie in `(t - window, t]`.
 //! All timing uses `tokio::time::Instant`, so the limiter runs on a paused test clock.
+//!
+//! INFERRED (API.md §6.4: no number or header is published for v2): the algorithm (exact
+//! sliding windows), `Retry-After` as whole seconds rounded up until the refused request
+//! would fit, and the optional `X-RateLimit-*` headers: `Limit` is the quota with the fewest
+//! requests left, `Remaining` what is left of it after this request, `Reset` the whole
+//! seconds until its oldest counted request leaves the window.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};

@@ -12,6 +12,11 @@
 //! missing parameter) the request counts against the token's Feature Experimentation bucket
 //! if the token can use any FX project, else its Web bucket: the stricter choice, so a
 //! client cannot get extra quota from failing requests.
+//!
+//! INFERRED where the spec is silent: a non-numeric id in a path is 400 (the spec's
+//! "Invalid Project ID supplied" for projects, applied to every kind); a create whose body
+//! names a project that does not exist is 404 `not_found`, like the list endpoints; the
+//! rate limit is checked before access, so a 403 uses quota like any answered request.
 
 mod attributes;
 mod audiences;
