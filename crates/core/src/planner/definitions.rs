@@ -154,47 +154,41 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
     );
 
     for (candidate, matched) in candidates.into_iter().zip(matches) {
-        let Candidate {
-            primary_key,
-            fields,
-            hash,
-        } = candidate;
         let Some(matched) = matched else {
             continue;
         };
         let Some(i) = matched else {
             plan.changes.push(Change::Create {
-                fields: with_create_defaults(object, &fields),
-                primary_key,
-                hash,
+                fields: with_create_defaults(object, &candidate.fields),
+                primary_key: candidate.primary_key,
+                hash: candidate.hash,
             });
             continue;
         };
         let existing = &index.objects[i];
-        let ours = delivered.get(&primary_key);
+        let ours = delivered.get(&candidate.primary_key);
         if mode == Mode::Insert {
             if ours.is_some_and(|d| d.remote_id == existing.id) {
                 plan.unchanged += 1;
             } else {
-                let identity = Candidate {
-                    primary_key: String::new(),
-                    fields,
-                    hash,
-                };
                 let message = format!(
-                    "{} {:?} already exists in project {project_id} (id {}); use upsert to update it",
-                    object,
-                    identity.identity(object),
+                    "{object} {:?} already exists in project {project_id} (id {}); use upsert to update it",
+                    candidate.identity(object),
                     existing.id
                 );
                 plan.skipped.push(Skip::AlreadyExists {
-                    primary_key,
+                    primary_key: candidate.primary_key,
                     remote_id: existing.id,
                     message,
                 });
             }
             continue;
         }
+        let Candidate {
+            primary_key,
+            fields,
+            hash,
+        } = candidate;
         let (changed, unarchive) = diff(object, &fields, existing);
         if changed.is_empty() && !unarchive {
             plan.unchanged += 1;
@@ -223,6 +217,17 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
         && let Some(limit) = options.unarchived_attribute_limit
     {
         check_attribute_limit(&mut plan, &remote, limit);
+    }
+
+    if object == ObjectType::CustomEvent
+        && plan
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Create { .. }))
+    {
+        plan.warnings.push(
+            "new custom events can take a few minutes to appear in the Optimizely UI".to_owned(),
+        );
     }
 
     plan.changes
@@ -597,6 +602,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(plan.request_count(), 1);
+        assert!(plan.warnings.iter().any(|w| w.contains("a few minutes")));
     }
 
     #[test]
