@@ -1,0 +1,489 @@
+//! Run history and rejected rows.
+//!
+//! A run is started ([`Store::start_run`]) before anything else happens and finished
+//! ([`Store::finish_run`]) exactly once with its status, counts and error. Run ids are text,
+//! `<UTC start, basic ISO 8601>-<sync>-<4 random hex digits>` such as
+//! `20261129T023000Z-segments-3fa9`: readable in `runs`, unique (the store re-draws on the
+//! rare collision) and sortable by start time. Listings are ordered by an internal insertion
+//! sequence, newest first, which stays right even when the wall clock steps back.
+//!
+//! A run that never finished (its process was killed) stays `running` until the next run of
+//! its sync calls [`Store::mark_interrupted_runs`].
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+
+use crate::clock;
+use crate::error::{Error, Result, to_i64, to_u64};
+use crate::store::Store;
+use crate::sync_state;
+
+/// How a run ended (or that it has not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    /// Started and not finished: in progress, or killed before it could finish.
+    Running,
+    /// Everything planned was delivered.
+    Succeeded,
+    /// The run stopped on an error.
+    Failed,
+    /// The run finished, but some rows were rejected.
+    RejectedRows,
+    /// A guardrail blocked the run before it sent anything.
+    Blocked,
+    /// Another run held the sync's lock.
+    Locked,
+    /// The run's process died; found and marked by a later run.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The stored (and displayed) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::RejectedRows => "rejected_rows",
+            RunStatus::Blocked => "blocked",
+            RunStatus::Locked => "locked",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(text: &str) -> Result<RunStatus> {
+        Ok(match text {
+            "running" => RunStatus::Running,
+            "succeeded" => RunStatus::Succeeded,
+            "failed" => RunStatus::Failed,
+            "rejected_rows" => RunStatus::RejectedRows,
+            "blocked" => RunStatus::Blocked,
+            "locked" => RunStatus::Locked,
+            "interrupted" => RunStatus::Interrupted,
+            other => return Err(Error::Corrupt(format!("unknown run status {other:?}"))),
+        })
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a run counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Rows the model returned.
+    pub rows_read: u64,
+    /// Objects planned for creation.
+    pub planned_creates: u64,
+    /// Objects planned for update.
+    pub planned_updates: u64,
+    /// Objects planned for removal (archive).
+    pub planned_removes: u64,
+    /// List members planned to be added.
+    pub list_added: u64,
+    /// List members planned to be removed.
+    pub list_removed: u64,
+    /// HTTP write requests sent (retries included).
+    pub requests_sent: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+}
+
+/// How a run ended, as given to [`Store::finish_run`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFinish {
+    /// The final status; [`RunStatus::Running`] is refused.
+    pub status: RunStatus,
+    /// The run's counts.
+    pub counts: RunCounts,
+    /// The error that ended or blocked the run, if any (already free of secrets).
+    pub error: Option<String>,
+}
+
+/// One run as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    /// The run's id.
+    pub id: String,
+    /// The sync it ran.
+    pub sync: String,
+    /// Its status.
+    pub status: RunStatus,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished, if it did.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `finished_at - started_at` in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// Its counts (zero until finished).
+    pub counts: RunCounts,
+    /// The error that ended or blocked it.
+    pub error: Option<String>,
+    /// Whether the sync was reset after this run: it is history, no longer state.
+    pub before_reset: bool,
+}
+
+/// Which runs [`Store::runs`] lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    /// Only this sync's runs; all syncs when `None`.
+    pub sync: Option<String>,
+    /// At most this many, newest first; all when `None`.
+    pub limit: Option<usize>,
+}
+
+/// A row a run rejected, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRow {
+    /// The row's primary key, when it had one.
+    pub primary_key: Option<String>,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    /// Why it was rejected.
+    pub reason: String,
+    /// Optimizely's `uuid` / `x-request-id` when the API rejected it.
+    pub request_id: Option<String>,
+}
+
+/// Statuses of runs that went through planning and sending, whose results stand.
+const APPLIED: &str = "('succeeded', 'rejected_rows')";
+
+const SELECT_RUN: &str = "SELECT id, sync, status, started_at, finished_at, duration_ms, \
+     rows_read, planned_creates, planned_updates, planned_removes, list_added, list_removed, \
+     requests_sent, rejected, error, before_reset FROM runs";
+
+fn read_run(row: &Row<'_>) -> Result<RunRecord> {
+    let count = |index: usize, what: &'static str| -> Result<u64> {
+        let value: i64 = row.get(index)?;
+        to_u64(value, what)
+    };
+    let status: String = row.get(2)?;
+    let duration: Option<i64> = row.get(5)?;
+    Ok(RunRecord {
+        id: row.get(0)?,
+        sync: row.get(1)?,
+        status: RunStatus::parse(&status)?,
+        started_at: clock::from_millis(row.get(3)?)?,
+        finished_at: clock::from_millis_opt(row.get(4)?)?,
+        duration_ms: duration.map(|ms| to_u64(ms, "duration")).transpose()?,
+        counts: RunCounts {
+            rows_read: count(6, "rows read")?,
+            planned_creates: count(7, "planned creates")?,
+            planned_updates: count(8, "planned updates")?,
+            planned_removes: count(9, "planned removes")?,
+            list_added: count(10, "list added")?,
+            list_removed: count(11, "list removed")?,
+            requests_sent: count(12, "requests sent")?,
+            rejected: count(13, "rejected")?,
+        },
+        error: row.get(14)?,
+        before_reset: row.get(15)?,
+    })
+}
+
+fn read_rejected(row: &Row<'_>) -> rusqlite::Result<RejectedRow> {
+    Ok(RejectedRow {
+        primary_key: row.get(0)?,
+        field: row.get(1)?,
+        reason: row.get(2)?,
+        request_id: row.get(3)?,
+    })
+}
+
+/// Draws a run id for `sync` starting at `at`.
+fn new_run_id(sync: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "{}-{sync}-{:04x}",
+        at.format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    )
+}
+
+impl Store {
+    /// Records the start of a run of `sync` and returns its id.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`] on database failure.
+    pub fn start_run(&mut self, sync: &str) -> Result<String> {
+        let started = clock::now();
+        let tx = self.write()?;
+        sync_state::ensure_sync(&tx, sync)?;
+        // A collision needs the same sync, second and 16 random bits; redraw a few times.
+        let mut attempts = 0;
+        let id = loop {
+            let id = new_run_id(sync, started);
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO runs (id, sync, status, started_at) \
+                     VALUES (?1, ?2, 'running', ?3) ON CONFLICT (id) DO NOTHING",
+                )?
+                .execute(params![id, sync, clock::to_millis(started)])?;
+            if inserted == 1 {
+                break id;
+            }
+            attempts += 1;
+            if attempts >= 16 {
+                return Err(Error::InvalidArgument(format!(
+                    "could not draw a unique run id for sync '{sync}'"
+                )));
+            }
+        };
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Records how a run ended and returns the finished record.
+    ///
+    /// # Errors
+    /// [`Error::RunNotFound`], [`Error::RunAlreadyFinished`], [`Error::InvalidArgument`] for a
+    /// [`RunStatus::Running`] finish or a count above `i64::MAX`, [`Error::Sqlite`] otherwise.
+    pub fn finish_run(&mut self, run_id: &str, finish: &RunFinish) -> Result<RunRecord> {
+        if finish.status == RunStatus::Running {
+            return Err(Error::InvalidArgument(format!(
+                "run '{run_id}' cannot finish with status 'running'"
+            )));
+        }
+        let c = &finish.counts;
+        let counts = [
+            to_i64(c.rows_read, "rows read")?,
+            to_i64(c.planned_creates, "planned creates")?,
+            to_i64(c.planned_updates, "planned updates")?,
+            to_i64(c.planned_removes, "planned removes")?,
+            to_i64(c.list_added, "list added")?,
+            to_i64(c.list_removed, "list removed")?,
+            to_i64(c.requests_sent, "requests sent")?,
+            to_i64(c.rejected, "rejected")?,
+        ];
+        let finished = clock::to_millis(clock::now());
+        let tx = self.write()?;
+        let current: Option<String> = tx
+            .prepare_cached("SELECT status FROM runs WHERE id = ?1")?
+            .query_row(params![run_id], |row| row.get(0))
+            .optional()?;
+        match current.as_deref() {
+            None => return Err(Error::RunNotFound(run_id.to_owned())),
+            Some("running") => {}
+            Some(_) => return Err(Error::RunAlreadyFinished(run_id.to_owned())),
+        }
+        tx.prepare_cached(
+            "UPDATE runs SET status = ?2, finished_at = ?3, \
+             duration_ms = max(0, ?3 - started_at), rows_read = ?4, planned_creates = ?5, \
+             planned_updates = ?6, planned_removes = ?7, list_added = ?8, list_removed = ?9, \
+             requests_sent = ?10, rejected = ?11, error = ?12 WHERE id = ?1",
+        )?
+        .execute(params![
+            run_id,
+            finish.status.as_str(),
+            finished,
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3],
+            counts[4],
+            counts[5],
+            counts[6],
+            counts[7],
+            finish.error,
+        ])?;
+        tx.commit()?;
+        self.run(run_id)?
+            .ok_or_else(|| Error::RunNotFound(run_id.to_owned()))
+    }
+
+    /// Marks the sync's runs still `running` as [`RunStatus::Interrupted`] and returns how
+    /// many there were. Call it after acquiring the sync's lock and before
+    /// [`Store::start_run`]: with the lock held, no other run of the sync can be alive.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`] on database failure.
+    pub fn mark_interrupted_runs(&mut self, sync: &str) -> Result<usize> {
+        let now = clock::to_millis(clock::now());
+        let tx = self.write()?;
+        let marked = tx.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = ?2, \
+             duration_ms = max(0, ?2 - started_at), \
+             error = 'the run ended without recording a result (its process was killed?)' \
+             WHERE sync = ?1 AND status = 'running'",
+            params![sync, now],
+        )?;
+        tx.commit()?;
+        Ok(marked)
+    }
+
+    /// One run by id.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] when a stored value does not decode, [`Error::Sqlite`] otherwise.
+    pub fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
+        self.query_runs(&format!("{SELECT_RUN} WHERE id = ?1"), params![run_id])
+            .map(|mut runs| runs.pop())
+    }
+
+    /// Runs matching `filter`, newest first.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] when a stored value does not decode, [`Error::Sqlite`] otherwise.
+    pub fn runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>> {
+        // SQLite reads a negative LIMIT as "no limit".
+        let limit = match filter.limit {
+            Some(limit) => i64::try_from(limit).unwrap_or(i64::MAX),
+            None => -1,
+        };
+        match &filter.sync {
+            Some(sync) => self.query_runs(
+                &format!("{SELECT_RUN} WHERE sync = ?1 ORDER BY seq DESC LIMIT ?2"),
+                params![sync, limit],
+            ),
+            None => self.query_runs(
+                &format!("{SELECT_RUN} ORDER BY seq DESC LIMIT ?1"),
+                params![limit],
+            ),
+        }
+    }
+
+    /// The sync's newest run, whatever its status.
+    ///
+    /// # Errors
+    /// As [`Store::runs`].
+    pub fn last_run(&self, sync: &str) -> Result<Option<RunRecord>> {
+        self.query_runs(
+            &format!("{SELECT_RUN} WHERE sync = ?1 ORDER BY seq DESC LIMIT 1"),
+            params![sync],
+        )
+        .map(|mut runs| runs.pop())
+    }
+
+    /// The sync's newest run whose results stand (succeeded or finished with rejected rows)
+    /// since its last reset. Its `rows_read` is what the empty-model guardrail compares with:
+    /// blocked, locked, failed and interrupted runs are skipped so that a blocked empty run
+    /// does not make the next empty run look normal.
+    ///
+    /// # Errors
+    /// As [`Store::runs`].
+    pub fn last_applied_run(&self, sync: &str) -> Result<Option<RunRecord>> {
+        self.query_runs(
+            &format!(
+                "{SELECT_RUN} WHERE sync = ?1 AND before_reset = 0 AND status IN {APPLIED} \
+                 ORDER BY seq DESC LIMIT 1"
+            ),
+            params![sync],
+        )
+        .map(|mut runs| runs.pop())
+    }
+
+    fn query_runs(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<RunRecord>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params)?;
+        let mut runs = Vec::new();
+        while let Some(row) = rows.next()? {
+            runs.push(read_run(row)?);
+        }
+        Ok(runs)
+    }
+
+    /// Stores rows a run rejected, in one transaction.
+    ///
+    /// # Errors
+    /// [`Error::RunNotFound`] when the run does not exist, [`Error::Sqlite`] otherwise.
+    pub fn add_rejected_rows(&mut self, run_id: &str, rows: &[RejectedRow]) -> Result<()> {
+        let tx = self.write()?;
+        let exists = tx
+            .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?
+            .query_row(params![run_id], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !exists {
+            return Err(Error::RunNotFound(run_id.to_owned()));
+        }
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO rejected_rows (run_id, primary_key, field, reason, request_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for row in rows {
+                insert.execute(params![
+                    run_id,
+                    row.primary_key,
+                    row.field,
+                    row.reason,
+                    row.request_id
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The rows a run rejected, in the order they were stored.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`] on database failure.
+    pub fn rejected_rows(&self, run_id: &str) -> Result<Vec<RejectedRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT primary_key, field, reason, request_id FROM rejected_rows \
+             WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map(params![run_id], read_rejected)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The sync's pending rejected rows: those of its newest finished run that processed
+    /// rows (succeeded, rejected rows or failed; not blocked, locked or interrupted) since its
+    /// last reset. They are retried by the next run, since their state was not advanced.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`] on database failure.
+    pub fn pending_rejected_rows(&self, sync: &str) -> Result<Vec<RejectedRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT primary_key, field, reason, request_id FROM rejected_rows \
+             WHERE run_id = (SELECT id FROM runs WHERE sync = ?1 AND before_reset = 0 \
+                 AND status IN ('succeeded', 'rejected_rows', 'failed') \
+                 ORDER BY seq DESC LIMIT 1) \
+             ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map(params![sync], read_rejected)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_name_the_start_and_sync() {
+        let at = DateTime::parse_from_rfc3339("2026-11-29T02:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let id = new_run_id("segments", at);
+        assert!(id.starts_with("20261129T023000Z-segments-"), "{id}");
+        let suffix = id.rsplit('-').next().unwrap();
+        assert_eq!(suffix.len(), 4);
+        assert!(suffix.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::RejectedRows,
+            RunStatus::Blocked,
+            RunStatus::Locked,
+            RunStatus::Interrupted,
+        ] {
+            assert_eq!(RunStatus::parse(status.as_str()).unwrap(), status);
+        }
+        assert!(RunStatus::parse("exploded").is_err());
+    }
+}
