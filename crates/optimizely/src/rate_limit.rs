@@ -320,7 +320,7 @@ impl LimiterRegistry {
         let mut limiters = self.limiters.lock().unwrap_or_else(|p| p.into_inner());
         limiters
             .entry(key)
-            .or_insert_with(|| RateLimiter::new(initial))
+            .or_insert_with(|| RateLimiter::with_guard(initial, RateLimiter::NETWORK_GUARD))
             .clone()
     }
 
@@ -539,6 +539,7 @@ mod tests {
         assert!(Arc::ptr_eq(&a.inner, &b.inner));
         assert!(!Arc::ptr_eq(&a.inner, &c.inner));
         assert_eq!(b.limit(), RateLimit::WEB);
+        assert_eq!(b.state().guard, RateLimiter::NETWORK_GUARD);
         assert_eq!(registry.len(), 2);
         assert!(!format!("{registry:?}").contains("registry-secret"));
     }
