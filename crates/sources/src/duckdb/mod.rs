@@ -1,0 +1,384 @@
+//! The DuckDB source: a `.duckdb` file opened read-only, or an in-memory database whose
+//! models read CSV, Parquet and JSON files in SQL (`read_csv_auto('users.csv')`).
+//!
+//! DuckDB's API blocks, so every method here blocks; [`Source`](crate::Source) runs them off
+//! the async runtime. One database is opened per source and each operation gets a fresh
+//! connection to it (connections are cheap, and a connection serves one query at a time), so
+//! several syncs can read concurrently. Reading runs on a thread of its own that owns its
+//! connection and feeds a bounded [`RowStream`].
+//!
+//! Relative file paths in models are resolved against the base directory the caller gives
+//! (the config file's folder), through DuckDB's `file_search_path` setting: the process's
+//! working directory is never changed.
+
+mod convert;
+mod temporal;
+mod types;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+
+use ::duckdb::{AccessMode, Config, Connection};
+use tracing::debug;
+
+use crate::column::{Column, ColumnKind};
+use crate::error::{Result, SourceError};
+use crate::stream::{self, BATCH_ROWS, RowStream};
+use convert::BatchDecoder;
+
+/// Where the DuckDB source reads from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuckDbConfig {
+    /// A `.duckdb` file, opened read-only; `None` for an in-memory database whose models read
+    /// files. A relative path is taken relative to `base_dir`.
+    pub path: Option<PathBuf>,
+    /// The folder that relative paths (the database file, and files read by models) are
+    /// resolved against: normally the config file's folder.
+    pub base_dir: PathBuf,
+}
+
+/// A DuckDB warehouse, open and ready to run models.
+#[derive(Clone)]
+pub struct DuckDbSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The connection new ones are cloned from; the mutex only guards the cloning
+    /// (`Connection` is not `Sync`).
+    root: Mutex<Connection>,
+    /// `SET file_search_path` statement run on every new connection (a per-connection
+    /// setting in DuckDB).
+    search_path_sql: String,
+    /// What is open, for messages: `DuckDB database /x/warehouse.duckdb` or
+    /// `in-memory DuckDB`.
+    label: String,
+}
+
+impl fmt::Debug for DuckDbSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DuckDbSource")
+            .field("database", &self.inner.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DuckDbSource {
+    /// Opens the database: the file read-only (a model can never change the warehouse), or
+    /// a new in-memory database. A missing file is [`SourceError::MissingDatabase`]; it is
+    /// never created.
+    pub fn open(config: &DuckDbConfig) -> Result<Self> {
+        let base_dir =
+            std::path::absolute(&config.base_dir).unwrap_or_else(|_| config.base_dir.clone());
+        let search_path = utf8(&base_dir, "base directory")?;
+        let search_path_sql = format!("SET file_search_path = {}", sql_string(search_path));
+        let (root, label) = match &config.path {
+            Some(path) => {
+                let path = base_dir.join(path);
+                if !path.exists() {
+                    return Err(SourceError::MissingDatabase { path });
+                }
+                let label = format!("DuckDB database {}", path.display());
+                let unavailable = |e: ::duckdb::Error| SourceError::Unavailable {
+                    target: label.clone(),
+                    message: e.to_string(),
+                };
+                let flags = Config::default()
+                    .access_mode(AccessMode::ReadOnly)
+                    .map_err(unavailable)?;
+                let root = Connection::open_with_flags(&path, flags).map_err(unavailable)?;
+                (root, label)
+            }
+            None => {
+                let label = "in-memory DuckDB".to_owned();
+                let root = Connection::open_in_memory().map_err(|e| SourceError::Unavailable {
+                    target: label.clone(),
+                    message: e.to_string(),
+                })?;
+                (root, label)
+            }
+        };
+        debug!(database = %label, base_dir = %base_dir.display(), "opened DuckDB");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                root: Mutex::new(root),
+                search_path_sql,
+                label,
+            }),
+        })
+    }
+
+    /// Checks that the database answers a trivial query.
+    pub fn check(&self) -> Result<()> {
+        let connection = self.connect()?;
+        connection
+            .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
+            .map(drop)
+            .map_err(|e| self.unavailable(&e))
+    }
+
+    /// The model's columns, without running it: DuckDB binds the query (resolving tables,
+    /// files and types) but computes no row.
+    pub fn describe(&self, model: &str) -> Result<Vec<Column>> {
+        let connection = self.connect()?;
+        let model = trim_model(model);
+        let mut described: Vec<(String, String)> = Vec::new();
+        {
+            let mut statement = connection
+                .prepare(&format!("DESCRIBE {model}"))
+                .map_err(model_error)?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(model_error)?;
+            for row in rows {
+                described.push(row.map_err(model_error)?);
+            }
+        }
+        let statement = connection.prepare(model).map_err(model_error)?;
+        if statement.column_count() != described.len() {
+            return Err(SourceError::Model {
+                message: format!(
+                    "DuckDB described {} columns but the model has {}",
+                    described.len(),
+                    statement.column_count()
+                ),
+            });
+        }
+        Ok(described
+            .into_iter()
+            .enumerate()
+            .map(|(index, (name, type_name))| Column {
+                kind: types::decoding(&statement.column_logical_type(index)).kind,
+                name,
+                type_name,
+            })
+            .collect())
+    }
+
+    /// Runs the model and streams its rows. Returns once DuckDB has started producing rows,
+    /// so that errors in the model (SQL errors, unsupported column types) are reported here;
+    /// errors found later (a failing cast on some row) arrive as the stream's last item.
+    pub fn stream(&self, model: &str) -> Result<RowStream> {
+        let connection = self.connect()?;
+        let interrupt = connection.interrupt_handle();
+        let model = trim_model(model).to_owned();
+        let source = self.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
+        thread::Builder::new()
+            .name("optisync-duckdb-reader".to_owned())
+            .spawn(move || {
+                let cancel = Box::new(move || interrupt.interrupt());
+                read(&source, &connection, &model, cancel, &ready_tx);
+            })
+            .map_err(|e| SourceError::Unavailable {
+                target: "a reader thread".to_owned(),
+                message: e.to_string(),
+            })?;
+        ready_rx.recv().map_err(|_| SourceError::ReaderLost)?
+    }
+
+    /// A new connection to the database, with the file search path set.
+    fn connect(&self) -> Result<Connection> {
+        let connection = self
+            .inner
+            .root
+            .lock()
+            // The guarded connection is only cloned, never left half-changed by a panic.
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_clone()
+            .map_err(|e| self.unavailable(&e))?;
+        connection
+            .execute_batch(&self.inner.search_path_sql)
+            .map_err(|e| self.unavailable(&e))?;
+        Ok(connection)
+    }
+
+    fn unavailable(&self, error: &::duckdb::Error) -> SourceError {
+        SourceError::Unavailable {
+            target: self.inner.label.clone(),
+            message: error.to_string(),
+        }
+    }
+}
+
+type Ready = std::sync::mpsc::SyncSender<Result<RowStream>>;
+
+/// The reader thread: runs the model, hands the stream back through `ready`, then fills it.
+fn read(
+    source: &DuckDbSource,
+    connection: &Connection,
+    model: &str,
+    cancel: Box<dyn FnOnce() + Send + Sync>,
+    ready: &Ready,
+) {
+    let started = start(source, connection, model);
+    let mut statement = match started {
+        Ok(statement) => statement,
+        Err(error) => {
+            // The caller is waiting on `ready`; if it is gone nobody needs the error.
+            let _ = ready.send(Err(error));
+            return;
+        }
+    };
+    let json_text = match statement.json_text() {
+        Ok(json_text) => json_text,
+        Err(error) => {
+            let _ = ready.send(Err(error));
+            return;
+        }
+    };
+    let batches = match statement.statement.stream_arrow([]) {
+        Ok(batches) => batches,
+        Err(error) => {
+            let _ = ready.send(Err(model_error(error)));
+            return;
+        }
+    };
+    let columns: Arc<[String]> = batches
+        .get_schema()
+        .fields()
+        .iter()
+        .map(|field| field.name().clone())
+        .collect();
+    if columns.len() != json_text.len() {
+        let _ = ready.send(Err(SourceError::Model {
+            message: format!(
+                "DuckDB returned {} columns where {} were prepared",
+                columns.len(),
+                json_text.len()
+            ),
+        }));
+        return;
+    }
+    let decoder = BatchDecoder::new(Arc::clone(&columns), json_text);
+    let (sender, stream) = stream::channel(columns, Some(cancel));
+    if ready.send(Ok(stream)).is_err() {
+        return;
+    }
+    let mut pending = Vec::with_capacity(BATCH_ROWS);
+    let mut rows = 0u64;
+    for batch in batches {
+        let records = match batch.map_err(model_error).and_then(|b| decoder.decode(&b)) {
+            Ok(records) => records,
+            Err(error) => return sender.blocking_fail(error),
+        };
+        for record in records {
+            pending.push(record);
+            if pending.len() == BATCH_ROWS {
+                rows += BATCH_ROWS as u64;
+                let full = std::mem::replace(&mut pending, Vec::with_capacity(BATCH_ROWS));
+                if sender.blocking_send(full).is_err() {
+                    debug!(rows, "row stream dropped before its end");
+                    return;
+                }
+            }
+        }
+    }
+    rows += pending.len() as u64;
+    if sender.blocking_send(pending).is_ok() {
+        debug!(rows, "model read");
+        sender.blocking_finish();
+    }
+}
+
+/// A prepared model with the decoding of each column.
+struct Prepared<'conn> {
+    statement: ::duckdb::Statement<'conn>,
+    decodings: Vec<types::Decoding>,
+    source: DuckDbSource,
+    model: String,
+}
+
+impl Prepared<'_> {
+    /// Per column, whether its text is JSON; refuses the first column that cannot be carried.
+    fn json_text(&self) -> Result<Vec<bool>> {
+        if let Some(index) = self
+            .decodings
+            .iter()
+            .position(|d| d.kind == ColumnKind::Unsupported)
+        {
+            return Err(self.unsupported(index));
+        }
+        Ok(self.decodings.iter().map(|d| d.json_text).collect())
+    }
+
+    /// The error for column `index`, with DuckDB's own name of its type (looked up only on
+    /// this error path, by describing the model).
+    fn unsupported(&self, index: usize) -> SourceError {
+        match self.source.describe(&self.model) {
+            Ok(columns) => match columns.into_iter().nth(index) {
+                Some(column) => SourceError::UnsupportedColumn {
+                    hint: types::unsupported_hint(&column.type_name),
+                    column: column.name,
+                    type_name: column.type_name,
+                },
+                None => SourceError::Model {
+                    message: format!("column {index} has a type optisync cannot sync"),
+                },
+            },
+            Err(error) => error,
+        }
+    }
+}
+
+fn start<'conn>(
+    source: &DuckDbSource,
+    connection: &'conn Connection,
+    model: &str,
+) -> Result<Prepared<'conn>> {
+    let statement = connection.prepare(model).map_err(model_error)?;
+    let decodings = (0..statement.column_count())
+        .map(|index| types::decoding(&statement.column_logical_type(index)))
+        .collect();
+    Ok(Prepared {
+        statement,
+        decodings,
+        source: source.clone(),
+        model: model.to_owned(),
+    })
+}
+
+/// A model as DuckDB should see it: without surrounding blanks or trailing semicolons
+/// (`DESCRIBE select 1;;` would not parse).
+fn trim_model(model: &str) -> &str {
+    model
+        .trim()
+        .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
+}
+
+fn model_error(error: ::duckdb::Error) -> SourceError {
+    SourceError::Model {
+        message: error.to_string(),
+    }
+}
+
+/// `text` as an SQL string literal (quotes doubled). Only ever used for paths from the
+/// config, never for row values.
+fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn utf8<'a>(path: &'a Path, what: &str) -> Result<&'a str> {
+    path.to_str().ok_or_else(|| SourceError::Unavailable {
+        target: format!("{what} {}", path.display()),
+        message: "the path is not valid UTF-8, which DuckDB requires".to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn models_lose_trailing_semicolons() {
+        assert_eq!(trim_model("  select 1 ;\n ; "), "select 1");
+        assert_eq!(trim_model("select ';'"), "select ';'");
+    }
+
+    #[test]
+    fn sql_strings_double_quotes() {
+        assert_eq!(sql_string("/tmp/o'brien"), "'/tmp/o''brien'");
+    }
+}

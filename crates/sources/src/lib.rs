@@ -1,0 +1,35 @@
+//! Sources of optisync: where a sync's rows come from. A source runs a sync's model (a SQL
+//! query) on a warehouse and hands its rows to the engine as typed
+//! [`Record`](optisync_core::Record)s, in bounded batches, so that memory stays flat however
+//! large the model is.
+//!
+//! Crate map:
+//!
+//! - [`source`]: [`Source`], the warehouse the config names, with `check`, `describe` and
+//!   `stream`; why it is an enum.
+//! - [`stream`]: [`RowStream`], the bounded stream of record batches, usable from async and
+//!   blocking code.
+//! - [`column`]: [`Column`] and [`ColumnKind`], what `describe` reports.
+//! - `duckdb` (feature `duckdb`, on by default): [`DuckDbSource`] and [`DuckDbConfig`], a
+//!   read-only `.duckdb` file or an in-memory DuckDB reading CSV / Parquet / JSON files; its
+//!   module docs hold the table of how each DuckDB type becomes a
+//!   [`Value`](optisync_core::Value).
+//! - [`error`]: [`SourceError`].
+
+// Built without any warehouse feature, the crate is only its types: the plumbing that the
+// warehouses share is then unused.
+#![cfg_attr(not(feature = "duckdb"), allow(dead_code, unused_variables))]
+
+pub mod column;
+#[cfg(feature = "duckdb")]
+pub mod duckdb;
+pub mod error;
+pub mod source;
+pub mod stream;
+
+pub use column::{Column, ColumnKind};
+#[cfg(feature = "duckdb")]
+pub use duckdb::{DuckDbConfig, DuckDbSource};
+pub use error::{Result, SourceError};
+pub use source::Source;
+pub use stream::{BATCH_ROWS, QUEUED_BATCHES, RowStream};

@@ -1,0 +1,96 @@
+//! [`Source`]: the one type the engine holds for "where rows come from", whichever warehouse
+//! the config names.
+//!
+//! Why an enum and not a trait object: the set of warehouses is closed and chosen at compile
+//! time (one cargo feature each), and the operations are async. An enum needs no boxing and
+//! no `async_trait`, keeps `Source` `Clone + Send + Sync` for free, and makes adding a
+//! warehouse a compile-checked change: every `match` below must learn the new variant. Each
+//! variant's type offers the same three operations with the same meaning:
+//!
+//! - `check`: the warehouse is reachable.
+//! - `describe(model)`: the model's columns and types, without computing rows.
+//! - `stream(model)`: the model's rows as a bounded [`RowStream`].
+//!
+//! DuckDB's calls block, so they run on tokio's blocking pool; a Postgres variant (behind
+//! a `postgres` feature) would await its async client directly and feed a [`RowStream`]
+//! from a task.
+
+use crate::column::Column;
+use crate::error::Result;
+#[cfg(feature = "duckdb")]
+use crate::error::SourceError;
+use crate::stream::RowStream;
+
+#[cfg(feature = "duckdb")]
+use crate::duckdb::{DuckDbConfig, DuckDbSource};
+
+/// A warehouse that runs models. Cheap to clone; clones share the open database.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Source {
+    /// The embedded DuckDB.
+    #[cfg(feature = "duckdb")]
+    DuckDb(DuckDbSource),
+}
+
+impl Source {
+    /// Opens a DuckDB source (see [`DuckDbSource::open`]). Blocking, but brief: it opens a
+    /// file or creates an empty in-memory database.
+    #[cfg(feature = "duckdb")]
+    pub fn duckdb(config: &DuckDbConfig) -> Result<Self> {
+        DuckDbSource::open(config).map(Source::DuckDb)
+    }
+
+    /// The warehouse's kind as written in the config (`duckdb`, `postgres`).
+    pub fn kind(&self) -> &'static str {
+        match *self {
+            #[cfg(feature = "duckdb")]
+            Source::DuckDb(_) => "duckdb",
+        }
+    }
+
+    /// Checks that the warehouse is reachable and answers a query.
+    pub async fn check(&self) -> Result<()> {
+        match *self {
+            #[cfg(feature = "duckdb")]
+            Source::DuckDb(ref source) => {
+                let source = source.clone();
+                blocking(move || source.check()).await
+            }
+        }
+    }
+
+    /// The model's columns, names and types, without running it (for `validate`: mappings
+    /// are checked against these).
+    pub async fn describe(&self, model: &str) -> Result<Vec<Column>> {
+        match *self {
+            #[cfg(feature = "duckdb")]
+            Source::DuckDb(ref source) => {
+                let (source, model) = (source.clone(), model.to_owned());
+                blocking(move || source.describe(&model)).await
+            }
+        }
+    }
+
+    /// Runs the model and streams its rows. Errors in the model itself are returned here;
+    /// errors that appear while reading end the stream.
+    pub async fn stream(&self, model: &str) -> Result<RowStream> {
+        match *self {
+            #[cfg(feature = "duckdb")]
+            Source::DuckDb(ref source) => {
+                let (source, model) = (source.clone(), model.to_owned());
+                blocking(move || source.stream(&model)).await
+            }
+        }
+    }
+}
+
+/// Runs blocking warehouse work on tokio's blocking pool.
+#[cfg(feature = "duckdb")]
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|_| Err(SourceError::ReaderLost))
+}

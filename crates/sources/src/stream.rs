@@ -1,0 +1,170 @@
+//! The stream of a model's rows: batches of [`Record`]s handed from the reader that runs the
+//! query to the engine through a bounded channel.
+//!
+//! Why a channel fed by a reader of its own: DuckDB's API blocks, and a model can take long
+//! to compute its first row, so reading belongs off the async runtime's workers; Postgres'
+//! client is async and will feed the same channel from a task. The engine consumes either the
+//! same way, with [`RowStream::next_batch`] in async code or [`RowStream::blocking_next_batch`]
+//! in blocking code. The channel holds at most [`QUEUED_BATCHES`] batches of at most
+//! [`BATCH_ROWS`] rows, so memory stays bounded whatever the model's size: when the engine
+//! falls behind, the reader waits.
+//!
+//! The end of the rows is an explicit message: a reader that dies half way is reported as
+//! [`SourceError::ReaderLost`], never mistaken for a short model (which, in a mirror sync,
+//! would remove the missing members).
+
+use std::fmt;
+use std::sync::Arc;
+
+use optisync_core::Record;
+use tokio::sync::mpsc;
+
+use crate::error::{Result, SourceError};
+
+/// The most rows in one batch.
+pub const BATCH_ROWS: usize = 4096;
+
+/// The most batches waiting between the reader and the engine.
+pub const QUEUED_BATCHES: usize = 4;
+
+/// What travels from the reader to the stream.
+enum Message {
+    Batch(Vec<Record>),
+    Failed(SourceError),
+    Done,
+}
+
+/// Called when the stream is dropped before the end, to stop the query early.
+type CancelHook = Box<dyn FnOnce() + Send + Sync>;
+
+/// A model's rows, in batches of at most [`BATCH_ROWS`]. Dropping it before the end stops
+/// the query.
+pub struct RowStream {
+    columns: Arc<[String]>,
+    receiver: mpsc::Receiver<Message>,
+    ended: bool,
+    cancel: Option<CancelHook>,
+}
+
+impl fmt::Debug for RowStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowStream")
+            .field("columns", &self.columns)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RowStream {
+    /// The model's column names, in order; every record of the stream shares this list.
+    pub fn columns(&self) -> &Arc<[String]> {
+        &self.columns
+    }
+
+    /// The next batch (never empty), an error, or `None` after the last batch. After an error
+    /// the stream ends: the next call returns `None`.
+    pub async fn next_batch(&mut self) -> Option<Result<Vec<Record>>> {
+        if self.ended {
+            return None;
+        }
+        let message = self.receiver.recv().await;
+        self.settle(message)
+    }
+
+    /// Like [`RowStream::next_batch`], for blocking code (e.g. inside
+    /// `tokio::task::spawn_blocking`). Panics if called from async code, like
+    /// tokio's own blocking receive.
+    pub fn blocking_next_batch(&mut self) -> Option<Result<Vec<Record>>> {
+        if self.ended {
+            return None;
+        }
+        let message = self.receiver.blocking_recv();
+        self.settle(message)
+    }
+
+    fn settle(&mut self, message: Option<Message>) -> Option<Result<Vec<Record>>> {
+        match message {
+            Some(Message::Batch(batch)) => Some(Ok(batch)),
+            Some(Message::Done) => {
+                self.finish();
+                None
+            }
+            Some(Message::Failed(error)) => {
+                self.finish();
+                Some(Err(error))
+            }
+            None => {
+                self.finish();
+                Some(Err(SourceError::ReaderLost))
+            }
+        }
+    }
+
+    /// The reader has finished on its own: nothing left to cancel.
+    fn finish(&mut self) {
+        self.ended = true;
+        self.cancel = None;
+    }
+}
+
+impl Drop for RowStream {
+    fn drop(&mut self) {
+        // Closing the channel stops the reader at its next send; the hook also interrupts a
+        // query still computing its first rows, which may take long.
+        self.receiver.close();
+        if let Some(cancel) = self.cancel.take() {
+            cancel();
+        }
+    }
+}
+
+/// The reader's end of a [`RowStream`].
+#[derive(Debug)]
+pub(crate) struct BatchSender {
+    sender: mpsc::Sender<Message>,
+}
+
+/// The engine has dropped the stream; the reader should stop.
+#[derive(Debug)]
+pub(crate) struct StreamDropped;
+
+impl BatchSender {
+    /// Hands over a batch, waiting while the channel is full. Blocking: for readers on a
+    /// thread of their own.
+    pub(crate) fn blocking_send(&self, batch: Vec<Record>) -> Result<(), StreamDropped> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.sender
+            .blocking_send(Message::Batch(batch))
+            .map_err(|_| StreamDropped)
+    }
+
+    /// Says the rows are complete.
+    pub(crate) fn blocking_finish(self) {
+        // A dropped stream no longer cares how reading ended.
+        let _ = self.sender.blocking_send(Message::Done);
+    }
+
+    /// Reports the error that stopped reading.
+    pub(crate) fn blocking_fail(self, error: SourceError) {
+        // As above: nobody is left to tell.
+        let _ = self.sender.blocking_send(Message::Failed(error));
+    }
+}
+
+/// A new stream over `columns`, and the sender its reader fills. `cancel`, if given, runs
+/// when the stream is dropped before its end.
+pub(crate) fn channel(
+    columns: Arc<[String]>,
+    cancel: Option<CancelHook>,
+) -> (BatchSender, RowStream) {
+    let (sender, receiver) = mpsc::channel(QUEUED_BATCHES);
+    let stream = RowStream {
+        columns,
+        receiver,
+        ended: false,
+        cancel,
+    };
+    (BatchSender { sender }, stream)
+}

@@ -1,0 +1,137 @@
+//! A `.duckdb` warehouse file: opened read-only, described without running models, and the
+//! messages for a missing file, a wrong model and an attempted write.
+
+#![cfg(feature = "duckdb")]
+
+mod warehouse;
+
+use std::path::Path;
+
+use optisync_core::Value;
+use optisync_sources::{ColumnKind, DuckDbConfig, DuckDbSource, SourceError};
+use warehouse::{rows, run_error};
+
+/// A warehouse file in `dir` with a `users` table of three rows.
+fn create_warehouse(dir: &Path) {
+    let connection = duckdb::Connection::open(dir.join("warehouse.duckdb")).unwrap();
+    connection
+        .execute_batch(
+            "create schema analytics;
+             create table analytics.users (id bigint, email varchar, beta boolean);
+             insert into analytics.users values (1, 'a@x.io', true), (2, 'b@x.io', false), (3, null, true);",
+        )
+        .unwrap();
+}
+
+fn open(dir: &Path) -> DuckDbSource {
+    DuckDbSource::open(&DuckDbConfig {
+        path: Some("warehouse.duckdb".into()),
+        base_dir: dir.to_path_buf(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn reads_a_warehouse_file_relative_to_the_base_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    create_warehouse(dir.path());
+    let source = open(dir.path());
+    source.check().unwrap();
+    let rows = rows(
+        &source,
+        "select id, email, beta from analytics.users where beta order by id;",
+    );
+    assert_eq!(
+        rows,
+        vec![
+            vec![Value::Int(1), Value::from("a@x.io"), Value::Bool(true)],
+            vec![Value::Int(3), Value::Null, Value::Bool(true)],
+        ]
+    );
+}
+
+#[test]
+fn writes_are_refused_because_the_file_is_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    create_warehouse(dir.path());
+    let source = open(dir.path());
+    for model in [
+        "insert into analytics.users values (4, 'd@x.io', true)",
+        "create table analytics.hacked (a int)",
+        "delete from analytics.users",
+    ] {
+        let error = run_error(&source, model);
+        let message = error.to_string();
+        assert!(
+            matches!(error, SourceError::Model { .. }) && message.contains("read-only"),
+            "{model}: {message}"
+        );
+    }
+    let count = rows(&source, "select count(*) from analytics.users");
+    assert_eq!(count, vec![vec![Value::Int(3)]]);
+}
+
+#[test]
+fn missing_file_names_the_path_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = DuckDbSource::open(&DuckDbConfig {
+        path: Some("nowhere.duckdb".into()),
+        base_dir: dir.path().to_path_buf(),
+    })
+    .unwrap_err();
+    assert!(matches!(error, SourceError::MissingDatabase { .. }));
+    let message = error.to_string();
+    assert!(
+        message.contains(&dir.path().join("nowhere.duckdb").display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("optisync init --example"), "{message}");
+    assert!(
+        !dir.path().join("nowhere.duckdb").exists(),
+        "must not create the file"
+    );
+}
+
+#[test]
+fn sql_errors_carry_duckdbs_message() {
+    let dir = tempfile::tempdir().unwrap();
+    create_warehouse(dir.path());
+    let source = open(dir.path());
+
+    let error = run_error(&source, "select * from analytics.no_such_table");
+    let message = error.to_string();
+    assert!(matches!(error, SourceError::Model { .. }));
+    assert!(message.starts_with("model failed: "), "{message}");
+    assert!(message.contains("no_such_table"), "{message}");
+    assert!(message.contains("does not exist"), "{message}");
+
+    let error = source
+        .describe("selec id from analytics.users")
+        .unwrap_err();
+    assert!(error.to_string().contains("syntax error"), "{error}");
+}
+
+#[test]
+fn describe_reports_columns_without_running_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    create_warehouse(dir.path());
+    let source = open(dir.path());
+    // Running this model fails on its first row; describing it must not run it.
+    let model = "select id, email, beta, error('ran the model') as boom from analytics.users";
+    let columns = source.describe(model).unwrap();
+    let summary: Vec<(&str, &str, ColumnKind)> = columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.type_name.as_str(), c.kind))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("id", "BIGINT", ColumnKind::Int),
+            ("email", "VARCHAR", ColumnKind::Text),
+            ("beta", "BOOLEAN", ColumnKind::Bool),
+            ("boom", "\"NULL\"", ColumnKind::Null),
+        ]
+    );
+    let error = run_error(&source, model);
+    assert!(error.to_string().contains("ran the model"), "{error}");
+}

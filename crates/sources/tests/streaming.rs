@@ -1,0 +1,107 @@
+//! Streaming large models in bounded batches, from blocking and async code, and how a stream
+//! ends: completely, with an error, or dropped early.
+
+#![cfg(feature = "duckdb")]
+
+mod warehouse;
+
+use optisync_core::Value;
+use optisync_sources::{BATCH_ROWS, DuckDbConfig, Source, SourceError};
+use warehouse::in_memory;
+
+#[test]
+fn a_million_rows_arrive_in_bounded_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = in_memory(dir.path());
+    let mut stream = source
+        .stream("select range as id from range(1000000)")
+        .unwrap();
+    assert_eq!(&stream.columns()[..], ["id".to_owned()]);
+    let (mut rows, mut batches, mut sum) = (0usize, 0usize, 0i64);
+    while let Some(batch) = stream.blocking_next_batch() {
+        let batch = batch.unwrap();
+        assert!(
+            !batch.is_empty() && batch.len() <= BATCH_ROWS,
+            "{}",
+            batch.len()
+        );
+        for record in &batch {
+            match record.value(0) {
+                Some(Value::Int(id)) => sum += id,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        rows += batch.len();
+        batches += 1;
+    }
+    assert_eq!(rows, 1_000_000);
+    assert!(batches >= 1_000_000 / BATCH_ROWS, "{batches} batches");
+    assert_eq!(sum, 999_999 * 1_000_000 / 2);
+    assert!(stream.blocking_next_batch().is_none(), "stays ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_engine_describes_and_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Source::duckdb(&DuckDbConfig {
+        path: None,
+        base_dir: dir.path().to_path_buf(),
+    })
+    .unwrap();
+    assert_eq!(source.kind(), "duckdb");
+    source.check().await.unwrap();
+    let model = "select range::varchar as user_id from range(10000)";
+    let columns = source.describe(model).await.unwrap();
+    assert_eq!(columns[0].name, "user_id");
+    let mut stream = source.stream(model).await.unwrap();
+    let mut rows = 0;
+    while let Some(batch) = stream.next_batch().await {
+        rows += batch.unwrap().len();
+    }
+    assert_eq!(rows, 10_000);
+
+    let error = source
+        .stream("select * from nothing_here")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SourceError::Model { .. }), "{error:?}");
+}
+
+#[test]
+fn an_error_while_reading_ends_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = in_memory(dir.path());
+    let model = "select case when range = 50000 then error('bad row ' || range) else range end \
+                 from range(100000)";
+    let error = match source.stream(model) {
+        Err(error) => error,
+        Ok(mut stream) => {
+            let error = loop {
+                match stream.blocking_next_batch() {
+                    Some(Ok(_)) => continue,
+                    Some(Err(error)) => break error,
+                    None => panic!("the stream ended without the error"),
+                }
+            };
+            assert!(stream.blocking_next_batch().is_none());
+            error
+        }
+    };
+    assert!(matches!(error, SourceError::Model { .. }), "{error:?}");
+    assert!(error.to_string().contains("bad row 50000"), "{error}");
+}
+
+#[test]
+fn dropping_a_stream_early_stops_the_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = in_memory(dir.path());
+    let mut stream = source
+        .stream("select range as id from range(100000000)")
+        .unwrap();
+    let first = stream.blocking_next_batch().unwrap().unwrap();
+    assert_eq!(first[0].value(0), Some(&Value::Int(0)));
+    drop(stream);
+    // The source stays usable: the reader let go of its connection.
+    let rows = warehouse::rows(&source, "select 42");
+    assert_eq!(rows, vec![vec![Value::Int(42)]]);
+}
