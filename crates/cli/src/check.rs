@@ -1,0 +1,297 @@
+//! `optisync check`: read-only checks against the real systems, each problem one clear line
+//! with its fix (PRODUCT.md sections 4.1 and 5).
+//!
+//! The checks only read: `GET /projects/{id}` and `GET /list_attributes/{id}`. They stop early
+//! where later checks could only repeat the same cause (no project, no point asking for its
+//! list attributes).
+
+use optisync_core::ObjectType;
+use optisync_optimizely::{
+    ApiToken, Client, ClientConfig, Error as ApiError, ErrorKind, Product, Project, RateLimit,
+};
+use serde::Serialize;
+
+use crate::config::{Config, SecretConfig};
+use crate::error::ConfigError;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Checked and fine.
+    Ok,
+    /// Works, but the user should know.
+    Warning,
+    /// Blocks syncing; `check` exits 4.
+    Problem,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// How serious.
+    pub level: Level,
+    /// The sync it concerns, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<String>,
+    /// What was found and, for problems, how to fix it.
+    pub message: String,
+}
+
+/// Everything `check` found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckReport {
+    /// In the order checked.
+    pub findings: Vec<Finding>,
+    /// The detected product, when the project could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+}
+
+impl CheckReport {
+    /// True when nothing blocks syncing.
+    pub fn passed(&self) -> bool {
+        self.findings.iter().all(|f| f.level != Level::Problem)
+    }
+
+    fn push(&mut self, level: Level, sync: Option<&str>, message: impl Into<String>) {
+        self.findings.push(Finding {
+            level,
+            sync: sync.map(str::to_owned),
+            message: message.into(),
+        });
+    }
+}
+
+/// The message for an SDK key pasted where a personal token belongs.
+pub const SDK_KEY_WARNING: &str = "this looks like an SDK key; the REST API needs a personal access token from Profile > API Access";
+
+/// Requests made by `check` are few; pace them like the strictest product so the same token's
+/// quota is safe whatever the project turns out to be.
+const CHECK_RATE_LIMIT: RateLimit = RateLimit {
+    per_second: Some(2),
+    per_minute: Some(120),
+};
+
+/// Attempts per request made by `check` (1 s + 2 s of backoff at most).
+const CHECK_ATTEMPTS: u32 = 3;
+
+/// Runs every check. Config errors (unreadable token, bad id) are returned as errors: they
+/// exit 3 like in every verb.
+pub async fn run(config: &Config) -> Result<CheckReport, ConfigError> {
+    let mut report = CheckReport::default();
+    let project_id = config.optimizely.project_id;
+    let token = config.optimizely.token()?;
+    token_warnings(&config.optimizely.token, &token, &mut report);
+
+    let mut client_config = ClientConfig::new(token);
+    client_config.api_url = config.optimizely.api_url.clone();
+    client_config.rate_limit = Some(config.optimizely.rate_limit.unwrap_or(CHECK_RATE_LIMIT));
+    // A diagnosis should answer within seconds: retry a flaky network, but not for a minute.
+    client_config.max_attempts = CHECK_ATTEMPTS;
+    let client = Client::new(client_config).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+
+    let project = match client.get_project(project_id).await {
+        Ok(project) => project,
+        Err(err) => {
+            report.push(Level::Problem, None, project_error(project_id, &err));
+            return Ok(report);
+        }
+    };
+    let Some(product) = check_project(&project, &mut report) else {
+        return Ok(report);
+    };
+    report.product = Some(product_name(product).to_owned());
+
+    for sync in &config.syncs {
+        if sync.object != ObjectType::ListAttribute {
+            continue;
+        }
+        let Some(list_id) = sync.list_attribute_id else {
+            continue;
+        };
+        check_list_attribute(
+            &client,
+            project_id,
+            product,
+            &sync.name,
+            list_id,
+            &mut report,
+        )
+        .await;
+    }
+    Ok(report)
+}
+
+fn token_warnings(source: &SecretConfig, token: &ApiToken, report: &mut CheckReport) {
+    if token.looks_like_sdk_key() {
+        report.push(Level::Warning, None, SDK_KEY_WARNING);
+    }
+    if let SecretConfig::File(path) = source
+        && let Some(mode) = file_mode(path)
+        && mode & 0o077 != 0
+    {
+        report.push(
+            Level::Warning,
+            None,
+            format!(
+                "token file {} is readable by group or others (mode {:o}); run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            ),
+        );
+    }
+}
+
+#[cfg(unix)]
+fn file_mode(path: &std::path::Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).ok().map(|m| m.permissions().mode())
+}
+
+#[cfg(not(unix))]
+fn file_mode(_path: &std::path::Path) -> Option<u32> {
+    None
+}
+
+/// The message for a failed `GET /projects/{id}`.
+fn project_error(project_id: i64, err: &ApiError) -> String {
+    match err.kind() {
+        ErrorKind::Auth => auth_message(project_id),
+        _ if err.status() == Some(404) => {
+            format!("project {project_id} not found: check the numeric id in Settings > Project")
+        }
+        _ => format!("cannot read project {project_id}: {err}"),
+    }
+}
+
+/// The message for 401 and 403 (PRODUCT.md section 5).
+pub fn auth_message(project_id: i64) -> String {
+    format!(
+        "authentication failed: the token is invalid, revoked, or has no access to project {project_id}; SDK keys and datafile access tokens cannot be used"
+    )
+}
+
+fn product_name(product: Product) -> &'static str {
+    match product {
+        Product::Web => "Web Experimentation",
+        Product::FeatureExperimentation => "Feature Experimentation",
+        Product::LegacyFullStack => "Full Stack (legacy)",
+        Product::Mobile => "Mobile (legacy)",
+        Product::Classic => "Classic",
+    }
+}
+
+/// Checks status and product; returns the product when syncing can go on.
+fn check_project(project: &Project, report: &mut CheckReport) -> Option<Product> {
+    let id = project.id;
+    let name = project.name.as_deref().unwrap_or("");
+    if project.is_archived() {
+        report.push(
+            Level::Problem,
+            None,
+            format!(
+                "project {id} ({name}) is archived; optisync does not write to archived projects: unarchive it in Optimizely or use another project_id"
+            ),
+        );
+        return None;
+    }
+    let product = project.product();
+    match product {
+        Product::Web | Product::FeatureExperimentation => {
+            report.push(
+                Level::Ok,
+                None,
+                format!(
+                    "project {id} ({name}) is an active {} project",
+                    product_name(product)
+                ),
+            );
+            Some(product)
+        }
+        Product::Classic => {
+            report.push(
+                Level::Problem,
+                None,
+                format!(
+                    "project {id} ({name}) is an Optimizely Classic project, which the REST API v2 cannot change; use a Web or Feature Experimentation project"
+                ),
+            );
+            None
+        }
+        Product::LegacyFullStack | Product::Mobile => {
+            report.push(
+                Level::Warning,
+                None,
+                format!(
+                    "project {id} ({name}) is a {} project; audiences, attributes and events work, list attributes do not",
+                    product_name(product)
+                ),
+            );
+            Some(product)
+        }
+    }
+}
+
+/// The message for a list-attribute sync on a project that cannot have list attributes.
+pub const LIST_ON_FX: &str = "list attributes are not available in Feature Experimentation; use an attribute and an audience condition instead";
+
+async fn check_list_attribute(
+    client: &Client,
+    project_id: i64,
+    product: Product,
+    sync: &str,
+    list_id: i64,
+    report: &mut CheckReport,
+) {
+    if product != Product::Web {
+        report.push(
+            Level::Problem,
+            Some(sync),
+            format!("sync {sync}: {LIST_ON_FX}"),
+        );
+        return;
+    }
+    match client.get_list_attribute(list_id).await {
+        Ok(list) if list.project_id != Some(project_id) => report.push(
+            Level::Problem,
+            Some(sync),
+            format!(
+                "sync {sync}: list attribute {list_id} belongs to project {}, not {project_id}; use a list attribute of project {project_id}",
+                list.project_id.map_or_else(|| "unknown".to_owned(), |p| p.to_string())
+            ),
+        ),
+        Ok(list) if list.archived.unwrap_or(false) => report.push(
+            Level::Problem,
+            Some(sync),
+            format!(
+                "sync {sync}: list attribute {list_id} ({}) is archived; unarchive it in Optimizely or point list_attribute_id at an active one",
+                list.name
+            ),
+        ),
+        Ok(list) => report.push(
+            Level::Ok,
+            Some(sync),
+            format!(
+                "sync {sync}: list attribute {list_id} ({}) exists and is usable",
+                list.name
+            ),
+        ),
+        Err(err) if err.status() == Some(404) => report.push(
+            Level::Problem,
+            Some(sync),
+            format!(
+                "sync {sync}: list attribute {list_id} not found in project {project_id}; create it under Audiences > Attributes and copy its id"
+            ),
+        ),
+        Err(err) if err.kind() == ErrorKind::Auth => {
+            report.push(Level::Problem, Some(sync), format!("sync {sync}: {}", auth_message(project_id)));
+        }
+        Err(err) => report.push(
+            Level::Problem,
+            Some(sync),
+            format!("sync {sync}: cannot read list attribute {list_id}: {err}"),
+        ),
+    }
+}

@@ -1,0 +1,594 @@
+//! The `optisync.toml` file: raw serde types (`*Config`, `deny_unknown_fields`), loading, and
+//! validation into plain types that the rest of the program uses.
+//!
+//! Secrets are never written in the file: a secret is a reference (`{ env = "NAME" }` or
+//! `{ file = "PATH" }`) resolved at run time into a redacting [`ApiToken`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use optisync_core::{Mode, ObjectType};
+use optisync_optimizely::{ApiToken, DEFAULT_API_URL, RateLimit, validate_api_url};
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::ConfigError;
+
+/// The file as written by the user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Where and as whom to talk to Optimizely.
+    pub optimizely: OptimizelyConfig,
+    /// The warehouse the models run on.
+    pub source: Option<SourceConfig>,
+    /// The syncs, in the order they run.
+    #[serde(default, rename = "sync")]
+    pub syncs: Vec<SyncConfig>,
+    /// Where state lives; defaults to `.optisync/` beside the config file.
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The `[optimizely]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizelyConfig {
+    /// The numeric project id, or a pasted project URL.
+    pub project_id: ProjectIdConfig,
+    /// Where the personal access token is read from.
+    pub token: SecretConfig,
+    /// Only for the fake server or a proxy; https is required except on loopback.
+    pub api_url: Option<String>,
+    /// Overrides the rate limit chosen from the project's product.
+    pub rate_limit: Option<RateLimitConfig>,
+}
+
+/// A project id as written: a number, or a string holding a number or a project URL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ProjectIdConfig {
+    /// `project_id = 12345678901`
+    Number(i64),
+    /// `project_id = "12345678901"` or `"https://app.optimizely.com/v2/projects/12345678901/..."`
+    Text(String),
+}
+
+/// Where a secret is read from.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+pub enum SecretConfig {
+    /// The name of an environment variable.
+    Env(String),
+    /// A file whose content (trimmed) is the secret.
+    File(PathBuf),
+}
+
+impl fmt::Debug for SecretConfig {
+    // The reference is not secret, but print it in the same shape users write it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(name) => write!(f, "{{ env = {name:?} }}"),
+            Self::File(path) => write!(f, "{{ file = {:?} }}", path.display()),
+        }
+    }
+}
+
+impl SecretConfig {
+    /// A relative secret file is read relative to the config file's directory, so the
+    /// config means the same whatever the working directory.
+    fn relative_to(self, base: &Path) -> Self {
+        match self {
+            Self::File(path) if path.is_relative() => Self::File(base.join(path)),
+            other => other,
+        }
+    }
+}
+
+/// `rate_limit = { per_second = 2, per_minute = 120 }`
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests per second; omit for no per-second quota.
+    pub per_second: Option<u32>,
+    /// Requests per minute; omit for no per-minute quota.
+    pub per_minute: Option<u32>,
+}
+
+/// The `[source]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
+pub enum SourceConfig {
+    /// The embedded warehouse: a `.duckdb` file, or in-memory DuckDB reading files in SQL.
+    Duckdb {
+        /// The database file; omit for an in-memory database.
+        path: Option<PathBuf>,
+    },
+    /// A PostgreSQL (or Redshift) server.
+    Postgres {
+        /// The connection URL, from the environment or a file.
+        url: SecretConfig,
+        /// `disable`, `prefer`, `require` or `verify-full`.
+        sslmode: Option<String>,
+        /// e.g. `"5min"`; a model running longer is cancelled.
+        statement_timeout: Option<String>,
+    },
+}
+
+/// One `[[sync]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Unique name, used on the command line and in state.
+    pub name: String,
+    /// `list_attribute`, `audience`, `attribute` or `custom_event`.
+    pub object: ObjectType,
+    /// `add`, `remove`, `mirror` (lists) or `upsert`, `insert` (definitions).
+    pub mode: Mode,
+    /// The SQL query run on the source.
+    pub model: String,
+    /// Destination field → model column.
+    #[serde(default)]
+    pub mapping: BTreeMap<String, String>,
+    /// Model columns identifying a row; lists default to the `user_id` mapping.
+    pub primary_key: Option<Vec<String>>,
+    /// Target setting of list-attribute syncs.
+    pub list_attribute_id: Option<i64>,
+    /// Target setting of audience syncs: a fixed name or a `{column}` template.
+    pub audience_name: Option<String>,
+    /// Lets ids that look like e-mail addresses or phone numbers into a list.
+    #[serde(default)]
+    pub allow_pii: bool,
+    /// Mirror/remove runs removing more than this share of the list are blocked.
+    pub max_removal_percent: Option<f64>,
+    /// Cron expression used by `serve`.
+    pub schedule: Option<String>,
+}
+
+/// A validated, resolved `[optimizely]` table.
+#[derive(Debug, Clone)]
+pub struct Optimizely {
+    /// The numeric project id.
+    pub project_id: i64,
+    /// The token reference, resolved on demand by [`Optimizely::token`].
+    pub token: SecretConfig,
+    /// The API base URL (ends in `/v2`).
+    pub api_url: Url,
+    /// A user override of the rate limit.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the file was read from.
+    pub path: PathBuf,
+    /// The Optimizely side.
+    pub optimizely: Optimizely,
+    /// The raw source table (validated by the source itself).
+    pub source: Option<SourceConfig>,
+    /// The syncs.
+    pub syncs: Vec<SyncConfig>,
+    /// The state directory.
+    pub state_dir: PathBuf,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates `text` as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let raw: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        Self::validate(raw, path)
+    }
+
+    fn validate(raw: FileConfig, path: &Path) -> Result<Self, ConfigError> {
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let project_id = parse_project_id(&raw.optimizely.project_id)?;
+        let api_url = parse_api_url(raw.optimizely.api_url.as_deref())?;
+        let rate_limit = raw
+            .optimizely
+            .rate_limit
+            .map(validate_rate_limit)
+            .transpose()?;
+        let mut seen = std::collections::BTreeSet::new();
+        for sync in &raw.syncs {
+            if sync.name.trim().is_empty() {
+                return Err(ConfigError::Invalid("a [[sync]] has an empty name".into()));
+            }
+            if !seen.insert(sync.name.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "two syncs are named {:?}; sync names must be unique",
+                    sync.name
+                )));
+            }
+            validate_target(sync)?;
+        }
+        let state_dir = match raw.state_dir {
+            Some(dir) if dir.is_absolute() => dir,
+            Some(dir) => base.join(dir),
+            None => base.join(".optisync"),
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            optimizely: Optimizely {
+                project_id,
+                token: raw.optimizely.token.relative_to(&base),
+                api_url,
+                rate_limit,
+            },
+            source: raw.source,
+            syncs: raw.syncs,
+            state_dir,
+        })
+    }
+
+    /// The syncs named on the command line, or all of them when none is named.
+    pub fn select_syncs(&self, names: &[String]) -> Result<Vec<&SyncConfig>, ConfigError> {
+        if names.is_empty() {
+            return Ok(self.syncs.iter().collect());
+        }
+        names
+            .iter()
+            .map(|name| {
+                self.syncs.iter().find(|s| &s.name == name).ok_or_else(|| {
+                    ConfigError::UnknownSync {
+                        name: name.clone(),
+                        known: self.syncs.iter().map(|s| s.name.clone()).collect(),
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+impl Optimizely {
+    /// Resolves the token reference. Never logs or returns the secret in clear.
+    pub fn token(&self) -> Result<ApiToken, ConfigError> {
+        resolve_secret(&self.token, "[optimizely] token").map(ApiToken::new)
+    }
+}
+
+/// Reads a secret from its reference.
+pub fn resolve_secret(secret: &SecretConfig, what: &str) -> Result<String, ConfigError> {
+    let value = match secret {
+        SecretConfig::Env(name) => match std::env::var(name) {
+            Ok(v) => v,
+            Err(_) => {
+                return Err(ConfigError::Invalid(format!(
+                    "{what}: environment variable {name} is not set; export it, or use {{ file = \"PATH\" }} to read the secret from a file"
+                )));
+            }
+        },
+        SecretConfig::File(path) => std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "{what}: cannot read secret file {}: {e}",
+                path.display()
+            ))
+        })?,
+    };
+    let value = value.trim().to_owned();
+    if value.is_empty() {
+        let place = match secret {
+            SecretConfig::Env(name) => format!("environment variable {name}"),
+            SecretConfig::File(path) => format!("file {}", path.display()),
+        };
+        return Err(ConfigError::Invalid(format!("{what}: {place} is empty")));
+    }
+    Ok(value)
+}
+
+const PROJECT_ID_HELP: &str = "project id must be the numeric id, e.g. from https://app.optimizely.com/v2/projects/12345678901";
+
+/// Accepts a number, a string of digits, or a pasted URL containing `/projects/<digits>`.
+pub fn parse_project_id(raw: &ProjectIdConfig) -> Result<i64, ConfigError> {
+    match raw {
+        ProjectIdConfig::Number(n) if *n > 0 => Ok(*n),
+        ProjectIdConfig::Number(n) => Err(ConfigError::Invalid(format!(
+            "[optimizely] project_id {n}: {PROJECT_ID_HELP}"
+        ))),
+        ProjectIdConfig::Text(text) => {
+            let text = text.trim();
+            if let Ok(n) = text.parse::<i64>()
+                && n > 0
+            {
+                return Ok(n);
+            }
+            if let Some(n) = project_id_from_url(text) {
+                return Ok(n);
+            }
+            Err(ConfigError::Invalid(format!(
+                "[optimizely] project_id {text:?}: {PROJECT_ID_HELP}"
+            )))
+        }
+    }
+}
+
+fn project_id_from_url(text: &str) -> Option<i64> {
+    let url = Url::parse(text).ok()?;
+    let mut segments = url.path_segments()?;
+    while let Some(segment) = segments.next() {
+        if segment == "projects" {
+            return segments.next()?.parse::<i64>().ok().filter(|n| *n > 0);
+        }
+    }
+    None
+}
+
+/// Parses `api_url`, requiring https except for loopback hosts (the client's rule).
+pub fn parse_api_url(raw: Option<&str>) -> Result<Url, ConfigError> {
+    let text = raw.unwrap_or(DEFAULT_API_URL);
+    let url = Url::parse(text).map_err(|e| {
+        ConfigError::Invalid(format!(
+            "[optimizely] api_url {text:?} is not a URL ({e}); omit it to use {DEFAULT_API_URL}"
+        ))
+    })?;
+    validate_api_url(&url).map_err(|e| ConfigError::Invalid(format!("[optimizely] {e}")))?;
+    Ok(url)
+}
+
+fn validate_rate_limit(raw: RateLimitConfig) -> Result<RateLimit, ConfigError> {
+    if raw.per_second == Some(0) || raw.per_minute == Some(0) {
+        return Err(ConfigError::Invalid(
+            "[optimizely] rate_limit: a quota of 0 would never send; omit the key for no quota"
+                .into(),
+        ));
+    }
+    if raw.per_second.is_none() && raw.per_minute.is_none() {
+        return Err(ConfigError::Invalid(
+            "[optimizely] rate_limit needs per_second, per_minute or both".into(),
+        ));
+    }
+    Ok(RateLimit {
+        per_second: raw.per_second,
+        per_minute: raw.per_minute,
+    })
+}
+
+/// Checks the target settings a sync's object type needs, offline.
+fn validate_target(sync: &SyncConfig) -> Result<(), ConfigError> {
+    let name = &sync.name;
+    if !sync.object.allows(sync.mode) {
+        return Err(ConfigError::Invalid(format!(
+            "sync {name}: mode {} is not available for {}; use {}",
+            sync.mode,
+            sync.object,
+            sync.object
+                .modes()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    match sync.object {
+        ObjectType::ListAttribute => {
+            if sync.list_attribute_id.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "sync {name}: list_attribute_id is required for object = \"list_attribute\"; create the list attribute under Audiences > Attributes and copy its id"
+                )));
+            }
+        }
+        ObjectType::Audience => {
+            if sync
+                .audience_name
+                .as_deref()
+                .is_none_or(|n| n.trim().is_empty())
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "sync {name}: audience_name is required for object = \"audience\" (a fixed name, or a template such as \"{{segment_name}}\")"
+                )));
+            }
+        }
+        ObjectType::Attribute | ObjectType::CustomEvent => {}
+    }
+    if sync.object != ObjectType::ListAttribute && sync.list_attribute_id.is_some() {
+        return Err(ConfigError::Invalid(format!(
+            "sync {name}: list_attribute_id only applies to object = \"list_attribute\""
+        )));
+    }
+    if sync.object != ObjectType::Audience && sync.audience_name.is_some() {
+        return Err(ConfigError::Invalid(format!(
+            "sync {name}: audience_name only applies to object = \"audience\""
+        )));
+    }
+    if let Some(p) = sync.max_removal_percent
+        && !(0.0..=100.0).contains(&p)
+    {
+        return Err(ConfigError::Invalid(format!(
+            "sync {name}: max_removal_percent must be between 0 and 100, not {p}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/optisync/optisync.toml"))
+    }
+
+    const HEAD: &str =
+        "[optimizely]\nproject_id = 12345678901\ntoken = { env = \"OPTIMIZELY_TOKEN\" }\n";
+
+    #[test]
+    fn minimal_config_uses_public_api_and_state_beside_the_file() {
+        let config = parse(HEAD).unwrap();
+        assert_eq!(config.optimizely.project_id, 12_345_678_901);
+        assert_eq!(
+            config.optimizely.api_url.as_str(),
+            "https://api.optimizely.com/v2"
+        );
+        assert_eq!(config.state_dir, PathBuf::from("/etc/optisync/.optisync"));
+        assert!(config.syncs.is_empty());
+    }
+
+    #[test]
+    fn project_id_accepts_digits_in_a_string_and_pasted_urls() {
+        for (raw, want) in [
+            ("\"12345678901\"", 12_345_678_901),
+            ("\" 42 \"", 42),
+            (
+                "\"https://app.optimizely.com/v2/projects/26592390574/audiences\"",
+                26_592_390_574,
+            ),
+            (
+                "\"https://app.optimizely.com/v2/projects/26592390574\"",
+                26_592_390_574,
+            ),
+        ] {
+            let text = HEAD.replace("12345678901", raw);
+            assert_eq!(parse(&text).unwrap().optimizely.project_id, want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn project_name_is_refused_with_the_url_hint() {
+        for raw in [
+            "\"My Project\"",
+            "0",
+            "-5",
+            "\"https://example.com/nothing\"",
+        ] {
+            let text = HEAD.replace("12345678901", raw);
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(PROJECT_ID_HELP), "{raw}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_name() {
+        let err = parse(&format!("{HEAD}colour = \"blue\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+        let err = parse(&format!("{HEAD}[[sync]]\nname = \"a\"\nobject = \"attribute\"\nmode = \"upsert\"\nmodel = \"x\"\nmapingg = {{}}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `mapingg`"), "{err}");
+    }
+
+    #[test]
+    fn api_url_must_be_https_unless_loopback() {
+        for ok in [
+            "https://api.example.com/v2",
+            "http://127.0.0.1:4010/v2",
+            "http://localhost:1/v2",
+            "http://[::1]:9/v2",
+        ] {
+            assert!(parse_api_url(Some(ok)).is_ok(), "{ok}");
+        }
+        let err = parse_api_url(Some("http://10.0.0.5/v2"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("uses plain http to a remote host"), "{err}");
+        assert!(parse_api_url(Some("ftp://x/v2")).is_err());
+        assert!(parse_api_url(Some("not a url")).is_err());
+    }
+
+    #[test]
+    fn relative_token_file_is_relative_to_the_config() {
+        let text = HEAD.replace(
+            "{ env = \"OPTIMIZELY_TOKEN\" }",
+            "{ file = \"secrets/token\" }",
+        );
+        let config = parse(&text).unwrap();
+        match config.optimizely.token {
+            SecretConfig::File(path) => {
+                assert_eq!(path, PathBuf::from("/etc/optisync/secrets/token"))
+            }
+            SecretConfig::Env(_) => panic!("expected a file"),
+        }
+    }
+
+    #[test]
+    fn rate_limit_override_is_validated() {
+        let config = parse(&format!("{HEAD}rate_limit = {{ per_minute = 50 }}\n")).unwrap();
+        assert_eq!(
+            config.optimizely.rate_limit,
+            Some(RateLimit {
+                per_second: None,
+                per_minute: Some(50)
+            })
+        );
+        assert!(parse(&format!("{HEAD}rate_limit = {{ per_second = 0 }}\n")).is_err());
+        assert!(parse(&format!("{HEAD}rate_limit = {{}}\n")).is_err());
+    }
+
+    fn sync(body: &str) -> String {
+        format!("{HEAD}[[sync]]\nname = \"s\"\nmodel = \"select 1\"\n{body}")
+    }
+
+    #[test]
+    fn target_settings_are_required_per_object_type() {
+        let err = parse(&sync("object = \"list_attribute\"\nmode = \"mirror\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("list_attribute_id is required"), "{err}");
+        let err = parse(&sync("object = \"audience\"\nmode = \"upsert\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("audience_name is required"), "{err}");
+        let err = parse(&sync("object = \"attribute\"\nmode = \"mirror\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("mode mirror is not available for attribute"),
+            "{err}"
+        );
+        let err = parse(&sync(
+            "object = \"attribute\"\nmode = \"upsert\"\nlist_attribute_id = 3\n",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("list_attribute_id only applies"), "{err}");
+        assert!(
+            parse(&sync(
+                "object = \"list_attribute\"\nmode = \"add\"\nlist_attribute_id = 3\n"
+            ))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn sync_names_are_unique_and_selectable() {
+        let two = format!(
+            "{}[[sync]]\nname = \"s\"\nobject = \"attribute\"\nmode = \"insert\"\nmodel = \"x\"\n",
+            sync("object = \"attribute\"\nmode = \"upsert\"\n")
+        );
+        assert!(
+            parse(&two)
+                .unwrap_err()
+                .to_string()
+                .contains("two syncs are named \"s\"")
+        );
+        let config = parse(&sync("object = \"attribute\"\nmode = \"upsert\"\n")).unwrap();
+        assert_eq!(config.select_syncs(&[]).unwrap().len(), 1);
+        let err = config
+            .select_syncs(&["nope".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no sync named \"nope\"") && err.contains("known syncs: s"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secret_debug_never_shows_the_value_it_points_to() {
+        let secret = SecretConfig::Env("OPTIMIZELY_TOKEN".into());
+        assert_eq!(format!("{secret:?}"), "{ env = \"OPTIMIZELY_TOKEN\" }");
+    }
+}

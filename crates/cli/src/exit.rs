@@ -1,0 +1,38 @@
+//! The process exit codes, in one place. They are part of the command-line contract
+//! (PRODUCT.md section 3, ADR 0002): scripts and schedulers branch on them.
+
+use std::process::ExitCode;
+
+/// Why the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success, or no changes.
+    Success = 0,
+    /// A bug or an unexpected condition in optisync itself.
+    Internal = 1,
+    /// `plan --detailed-exitcode` found changes.
+    ChangesPresent = 2,
+    /// The configuration is invalid.
+    InvalidConfig = 3,
+    /// `check` found a problem.
+    CheckFailed = 4,
+    /// The run finished, but some rows were rejected.
+    RejectedRows = 5,
+    /// Another run holds the sync's lock.
+    Locked = 6,
+    /// A guardrail blocked the run.
+    Guardrail = 7,
+}
+
+impl Exit {
+    /// The numeric code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit.code())
+    }
+}
