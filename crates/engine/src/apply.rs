@@ -1,0 +1,490 @@
+//! Sending a plan through the client: one request per definition change, one whole-list
+//! PATCH for a list (ADR 0004). Every write is preceded by a recorded intent and followed by
+//! its outcome; state only advances for what Optimizely acknowledged. A row the API refuses
+//! becomes a rejected row with the API's message and request id, and the run goes on; a
+//! failure that is not about the row (auth, throttling or network after all retries) stops
+//! the run, leaving the request's intent to be settled by the next run.
+
+use optisync_core::{Change, Field, FieldChange, FieldValue, Fields, ObjectType, StateRecord};
+use optisync_optimizely::{
+    AttributeUpdate, AudienceUpdate, Client, CustomEventUpdate, Error as ApiError, ErrorKind,
+    EventCategory, ListAttribute, ListAttributeUpdate, NewAttribute, NewAudience, NewCustomEvent,
+    Phase,
+};
+use optisync_state::{IntentId, NewIntent, Operation, Outcome, RejectedRow, Store};
+use tokio::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::plan::PreparedPlan;
+use crate::reconcile::{Found, adopted_record, find_created};
+use crate::record::Recorder;
+use crate::spec::{SyncSpec, Target};
+
+/// How often a progress line is logged while requests are sent.
+const PROGRESS_EVERY: Duration = Duration::from_secs(3);
+
+/// What applying a plan did.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    /// Write requests sent (creates, updates, un-archives, the list PATCH).
+    pub requests_sent: u64,
+    /// Objects created (or adopted after an unknown outcome).
+    pub creates: u64,
+    /// Objects updated.
+    pub updates: u64,
+    /// List members added.
+    pub list_added: u64,
+    /// List members removed.
+    pub list_removed: u64,
+    /// Rows Optimizely refused, with its message and request id.
+    pub rejected: Vec<RejectedRow>,
+    /// Notes for the user (adoptions).
+    pub notes: Vec<String>,
+}
+
+/// One sync's context while applying.
+struct Ctx<'a> {
+    client: &'a Client,
+    store: &'a mut Store,
+    spec: &'a SyncSpec,
+    target: Target,
+    run_id: &'a str,
+    applied: Applied,
+    recorder: Recorder,
+}
+
+/// Sends `prepared`'s plan. `list` is the list attribute read for this run (lists only).
+pub async fn apply(
+    client: &Client,
+    store: &mut Store,
+    spec: &SyncSpec,
+    target: Target,
+    run_id: &str,
+    prepared: &PreparedPlan,
+    list: Option<&ListAttribute>,
+) -> Result<Applied> {
+    let mut ctx = Ctx {
+        client,
+        store,
+        spec,
+        target,
+        run_id,
+        applied: Applied::default(),
+        recorder: Recorder::new(&spec.name),
+    };
+    let plan = &prepared.plan;
+    if let Some(change) = &plan.list {
+        apply_list(&mut ctx, change, list).await?;
+    }
+    for record in &plan.record_only {
+        record_state(&mut ctx, record, None)?;
+    }
+    let total = plan.changes.len();
+    let mut last_progress = Instant::now();
+    for (done, change) in plan.changes.iter().enumerate() {
+        let result = match change {
+            Change::Create {
+                primary_key,
+                fields,
+                hash,
+            } => create(&mut ctx, primary_key, fields, *hash).await,
+            Change::Update {
+                primary_key,
+                remote_id,
+                changed,
+                unarchive,
+                fields,
+                hash,
+            } => {
+                let record = StateRecord {
+                    primary_key: primary_key.clone(),
+                    remote_id: *remote_id,
+                    fields: fields.clone(),
+                    hash: *hash,
+                };
+                update(&mut ctx, &record, changed, *unarchive).await
+            }
+        };
+        if let Err(e) = result {
+            // Keep what was acknowledged before the failure.
+            ctx.recorder.flush(ctx.store)?;
+            return Err(e);
+        }
+        if last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = Instant::now();
+            tracing::info!(sync = %spec.name, sent = done + 1, total, "sending changes");
+        }
+    }
+    ctx.recorder.flush(ctx.store)?;
+    Ok(ctx.applied)
+}
+
+/// A hex hash of a list's `list_content`, stored with the delivered list and as the PATCH
+/// intent's body hash.
+pub(crate) fn list_hash(content: &str) -> String {
+    format!("{:016x}", crate::spec::fnv1a(content.as_bytes()))
+}
+
+async fn apply_list(
+    ctx: &mut Ctx<'_>,
+    change: &optisync_core::ListChange,
+    list: Option<&ListAttribute>,
+) -> Result<()> {
+    let sync = ctx.spec.name.as_str();
+    let content = change.list_content();
+    let hash = list_hash(&content);
+    if !change.patch {
+        let stored = ctx
+            .store
+            .delivered_list_summary(sync)
+            .map_err(Error::state(sync))?;
+        let same = stored.is_some_and(|s| {
+            s.content_hash == hash && s.list_attribute_id == change.list_attribute_id
+        });
+        if !same {
+            ctx.store
+                .replace_delivered_list(sync, change.list_attribute_id, &hash, &change.after, &[])
+                .map_err(Error::state(sync))?;
+        }
+        return Ok(());
+    }
+    let Some(list) = list else {
+        return Err(Error::Target {
+            sync: sync.to_owned(),
+            message: format!(
+                "list attribute {} could not be read before sending",
+                change.list_attribute_id
+            ),
+        });
+    };
+    let intent = intent(ctx, None, Operation::ListPatch, hash.clone())?;
+    // The API validates the whole object on PATCH: send back its name, type and key field.
+    let update = ListAttributeUpdate {
+        name: Some(list.name.clone()),
+        list_type: list.list_type.clone(),
+        key_field: list.key_field.clone(),
+        list_content: Some(content),
+        ..ListAttributeUpdate::default()
+    };
+    ctx.applied.requests_sent += 1;
+    tracing::info!(sync, members = change.after_count, "sending the list");
+    match ctx
+        .client
+        .update_list_attribute(change.list_attribute_id, &update)
+        .await
+    {
+        Ok(_) => {
+            ctx.store
+                .replace_delivered_list(
+                    sync,
+                    change.list_attribute_id,
+                    &hash,
+                    &change.after,
+                    &[(intent, Outcome::Acknowledged { remote_id: None })],
+                )
+                .map_err(Error::state(sync))?;
+            ctx.applied.list_added = change.added.len() as u64;
+            ctx.applied.list_removed = change.removed.len() as u64;
+            Ok(())
+        }
+        Err(e) if e.kind() == ErrorKind::Rejected => {
+            let row = rejected(None, "list_content", &e);
+            ctx.store
+                .record_outcome(intent, &rejected_outcome(&e))
+                .map_err(Error::state(sync))?;
+            ctx.applied.rejected.push(row);
+            Ok(())
+        }
+        Err(e) => Err(stop(ctx, intent, e, "sending the list")),
+    }
+}
+
+fn record_state(ctx: &mut Ctx<'_>, record: &StateRecord, intent: Option<IntentId>) -> Result<()> {
+    ctx.recorder.delivered(
+        ctx.store,
+        &record.primary_key,
+        record.remote_id,
+        &record.fields,
+        record.hash,
+        intent,
+    )
+}
+
+fn intent(
+    ctx: &mut Ctx<'_>,
+    primary_key: Option<&str>,
+    operation: Operation,
+    body_hash: String,
+) -> Result<IntentId> {
+    ctx.store
+        .record_intent(&NewIntent {
+            run_id: ctx.run_id.to_owned(),
+            primary_key: primary_key.map(str::to_owned),
+            operation,
+            body_hash,
+        })
+        .map_err(Error::state(&ctx.spec.name))
+}
+
+async fn create(
+    ctx: &mut Ctx<'_>,
+    primary_key: &str,
+    fields: &Fields,
+    hash: optisync_core::ContentHash,
+) -> Result<()> {
+    let mut id = intent(ctx, Some(primary_key), Operation::Create, hash.to_string())?;
+    // At most two attempts: the second only after a fresh listing proved the first did not
+    // create the object.
+    for attempt in 0..2 {
+        ctx.applied.requests_sent += 1;
+        let error =
+            match send_create(ctx.client, ctx.spec.object, ctx.target.project_id, fields).await {
+                Ok(remote_id) => {
+                    tracing::info!(sync = %ctx.spec.name, key = primary_key, remote_id, "created");
+                    let record = StateRecord {
+                        primary_key: primary_key.to_owned(),
+                        remote_id,
+                        fields: fields.clone(),
+                        hash,
+                    };
+                    ctx.applied.creates += 1;
+                    return record_state(ctx, &record, Some(id));
+                }
+                Err(e) => e,
+            };
+        if !(error.outcome_unknown() || error.is_duplicate()) {
+            return reject_or_stop(ctx, id, primary_key, &error);
+        }
+        tracing::warn!(sync = %ctx.spec.name, key = primary_key, error = %error, "create outcome unknown or duplicate; re-listing");
+        match find_created(ctx.client, ctx.spec, ctx.target, fields).await? {
+            Found::Exists(object) => {
+                let record = adopted_record(primary_key, &object);
+                ctx.applied.notes.push(format!(
+                    "sync {}: row {primary_key}: adopted existing {} {} after {}",
+                    ctx.spec.name,
+                    ctx.spec.object,
+                    object.id,
+                    if error.is_duplicate() {
+                        "a duplicate answer"
+                    } else {
+                        "a create whose answer was lost"
+                    }
+                ));
+                ctx.applied.creates += 1;
+                record_state(ctx, &record, Some(id))?;
+                if object.archived {
+                    let unarchived = StateRecord { ..record };
+                    return update(ctx, &unarchived, &[], true).await;
+                }
+                return Ok(());
+            }
+            Found::Absent if error.is_duplicate() || attempt == 1 => {
+                return reject_or_stop(ctx, id, primary_key, &error);
+            }
+            Found::Absent => {
+                ctx.recorder.outcome(ctx.store, id, Outcome::NotApplied)?;
+                id = intent(ctx, Some(primary_key), Operation::Create, hash.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn update(
+    ctx: &mut Ctx<'_>,
+    record: &StateRecord,
+    changed: &[FieldChange],
+    unarchive: bool,
+) -> Result<()> {
+    let id = intent(
+        ctx,
+        Some(&record.primary_key),
+        Operation::Update,
+        record.hash.to_string(),
+    )?;
+    ctx.applied.requests_sent += 1;
+    match send_update(
+        ctx.client,
+        ctx.spec.object,
+        ctx.target.project_id,
+        record.remote_id,
+        changed,
+        unarchive,
+    )
+    .await
+    {
+        Ok(()) => {
+            tracing::info!(sync = %ctx.spec.name, key = %record.primary_key, remote_id = record.remote_id, "updated");
+            ctx.applied.updates += 1;
+            record_state(ctx, record, Some(id))
+        }
+        Err(e) => reject_or_stop(ctx, id, &record.primary_key, &e),
+    }
+}
+
+/// A refused row is rejected and the run goes on; anything else stops the run.
+fn reject_or_stop(
+    ctx: &mut Ctx<'_>,
+    intent: IntentId,
+    primary_key: &str,
+    error: &ApiError,
+) -> Result<()> {
+    if error.kind() == ErrorKind::Rejected {
+        tracing::warn!(sync = %ctx.spec.name, key = primary_key, status = ?error.status(), request_id = ?error.request_id(), "rejected by Optimizely");
+        ctx.applied
+            .rejected
+            .push(rejected(Some(primary_key), "request", error));
+        return ctx
+            .recorder
+            .outcome(ctx.store, intent, rejected_outcome(error));
+    }
+    Err(stop(ctx, intent, error.clone(), "sending a change"))
+}
+
+/// Records what is known of a failed request that stops the run and returns the error.
+fn stop(ctx: &mut Ctx<'_>, intent: IntentId, error: ApiError, what: &str) -> Error {
+    let outcome = if matches!(error.phase(), Phase::NotSent) {
+        Outcome::NotApplied
+    } else {
+        Outcome::Unknown {
+            reason: error.to_string(),
+        }
+    };
+    if let Err(e) = ctx.recorder.outcome(ctx.store, intent, outcome) {
+        tracing::warn!(sync = %ctx.spec.name, error = %e, "could not record an outcome");
+    }
+    Error::api(&ctx.spec.name, what)(error)
+}
+
+fn rejected(primary_key: Option<&str>, field: &str, error: &ApiError) -> RejectedRow {
+    RejectedRow {
+        primary_key: primary_key.map(str::to_owned),
+        field: Some(field.to_owned()),
+        reason: error
+            .api_message()
+            .map_or_else(|| error.to_string(), str::to_owned),
+        request_id: error
+            .uuid()
+            .or_else(|| error.request_id())
+            .map(str::to_owned),
+    }
+}
+
+fn rejected_outcome(error: &ApiError) -> Outcome {
+    Outcome::Rejected {
+        reason: error
+            .api_message()
+            .map_or_else(|| error.to_string(), str::to_owned),
+        request_id: error
+            .uuid()
+            .or_else(|| error.request_id())
+            .map(str::to_owned),
+    }
+}
+
+fn text(fields: &Fields, field: Field) -> Option<String> {
+    fields.text(field).map(str::to_owned)
+}
+
+fn flag(fields: &Fields, field: Field) -> Option<bool> {
+    match fields.get(field) {
+        Some(FieldValue::Bool(b)) => Some(*b),
+        _ => None,
+    }
+}
+
+fn conditions(fields: &Fields) -> Option<String> {
+    match fields.get(Field::Conditions) {
+        Some(FieldValue::Conditions(c)) => Some(c.to_api_string()),
+        _ => None,
+    }
+}
+
+async fn send_create(
+    client: &Client,
+    object: ObjectType,
+    project_id: i64,
+    fields: &Fields,
+) -> Result<i64, ApiError> {
+    match object {
+        ObjectType::Attribute => {
+            let mut body =
+                NewAttribute::new(project_id, text(fields, Field::Key).unwrap_or_default());
+            body.name = text(fields, Field::Name);
+            body.description = text(fields, Field::Description);
+            body.archived = flag(fields, Field::Archived);
+            client.create_attribute(&body).await.map(|a| a.id)
+        }
+        ObjectType::Audience => {
+            let body = NewAudience {
+                project_id,
+                name: text(fields, Field::Name),
+                description: text(fields, Field::Description),
+                conditions: conditions(fields),
+                segmentation: None,
+                archived: flag(fields, Field::Archived),
+            };
+            client.create_audience(&body).await.map(|a| a.id)
+        }
+        ObjectType::CustomEvent | ObjectType::ListAttribute => {
+            let mut body = NewCustomEvent::new(text(fields, Field::Key).unwrap_or_default());
+            body.name = text(fields, Field::Name);
+            body.description = text(fields, Field::Description);
+            body.category = fields.text(Field::Category).map(EventCategory::from);
+            body.archived = flag(fields, Field::Archived);
+            client
+                .create_custom_event(project_id, &body)
+                .await
+                .map(|e| e.id)
+        }
+    }
+}
+
+async fn send_update(
+    client: &Client,
+    object: ObjectType,
+    project_id: i64,
+    remote_id: i64,
+    changed: &[FieldChange],
+    unarchive: bool,
+) -> Result<(), ApiError> {
+    let mut fields = Fields::new();
+    for change in changed {
+        fields.insert(change.field, change.after.clone());
+    }
+    let archived = flag(&fields, Field::Archived).or(unarchive.then_some(false));
+    match object {
+        ObjectType::Attribute => {
+            let body = AttributeUpdate {
+                key: text(&fields, Field::Key),
+                name: text(&fields, Field::Name),
+                description: text(&fields, Field::Description),
+                archived,
+            };
+            client.update_attribute(remote_id, &body).await.map(drop)
+        }
+        ObjectType::Audience => {
+            let body = AudienceUpdate {
+                name: text(&fields, Field::Name),
+                description: text(&fields, Field::Description),
+                conditions: conditions(&fields),
+                archived,
+                ..AudienceUpdate::default()
+            };
+            client.update_audience(remote_id, &body).await.map(drop)
+        }
+        ObjectType::CustomEvent | ObjectType::ListAttribute => {
+            let body = CustomEventUpdate {
+                key: text(&fields, Field::Key),
+                name: text(&fields, Field::Name),
+                description: text(&fields, Field::Description),
+                category: fields.text(Field::Category).map(EventCategory::from),
+                archived,
+            };
+            client
+                .update_custom_event(project_id, remote_id, &body)
+                .await
+                .map(drop)
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Planning one sync: gathers the planner's inputs (the model's rows, what state says was
+//! delivered, what Optimizely holds, the last run's row count for the empty-model guardrail)
+//! and calls core's pure planner. Nothing is written anywhere; the [`PreparedPlan`] carries
+//! the sync's state version and config hash so that a saved copy can be checked later.
+
+use optisync_core::{
+    ContentHash, DefinitionOptions, DefinitionPlanInput, DeliveredDefinitions, DeliveredObject,
+    FX_UNARCHIVED_ATTRIBUTE_LIMIT, Fields, ListOptions, ListPlanInput, ObjectType, SyncPlan,
+    plan_definitions, plan_list,
+};
+use optisync_optimizely::{Client, ListAttribute, Product};
+use optisync_sources::Source;
+use optisync_state::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::read::{ModelRows, read_model};
+use crate::remote::{list_objects, read_list};
+use crate::spec::{RunOptions, SyncSpec, Target};
+
+/// A plan with what is needed to apply it and to check a saved copy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PreparedPlan {
+    /// The sync's state version when the plan was made.
+    pub state_version: u64,
+    /// [`SyncSpec::config_hash`] of the sync it was made for.
+    pub config_hash: String,
+    /// The project it was made for.
+    pub project_id: i64,
+    /// The plan itself.
+    pub plan: SyncPlan,
+    /// The list attribute as read (lists only): its name, type and key field go back with
+    /// the PATCH.
+    #[serde(skip)]
+    pub list: Option<ListAttribute>,
+}
+
+/// Reads the model and Optimizely's current objects and plans one sync.
+pub async fn prepare(
+    source: &Source,
+    client: &Client,
+    store: &Store,
+    spec: &SyncSpec,
+    target: Target,
+    options: RunOptions,
+) -> Result<PreparedPlan> {
+    let state_err = Error::state(&spec.name);
+    let state_version = store.state_version(&spec.name).map_err(state_err)?;
+    let last_run_rows = store
+        .last_applied_run(&spec.name)
+        .map_err(Error::state(&spec.name))?
+        .map(|run| run.counts.rows_read);
+    let (mapping, mapping_warning) = spec.effective_mapping(target.product);
+
+    let mut list = None;
+    let mut plan = if spec.object == ObjectType::ListAttribute {
+        let (attribute, remote) = read_list(client, spec, target).await?;
+        let ModelRows::List(ids) = read_model(source, spec, &mapping).await? else {
+            return Err(Error::Target {
+                sync: spec.name.clone(),
+                message: "the model did not yield list ids".to_owned(),
+            });
+        };
+        let delivered = if options.full_resync {
+            None
+        } else {
+            store
+                .delivered_list(&spec.name)
+                .map_err(Error::state(&spec.name))?
+                .filter(|d| Some(d.list_attribute_id) == spec.list_attribute_id)
+                .map(|d| d.members)
+        };
+        let input = ListPlanInput {
+            sync: spec.name.clone(),
+            mode: spec.mode,
+            list_attribute_id: attribute.id,
+            ids,
+            delivered,
+            remote,
+            options: ListOptions {
+                adopt_existing: options.adopt_existing,
+                replace: options.replace,
+                allow_pii: spec.allow_pii,
+                allow_empty: options.allow_empty,
+                allow_large_removal: options.allow_large_removal,
+                max_removal_percent: spec.max_removal_percent,
+                last_run_rows,
+            },
+        };
+        list = Some(attribute);
+        plan_list(input)
+    } else {
+        let remote = list_objects(client, spec, target).await?;
+        let ModelRows::Definitions(rows) = read_model(source, spec, &mapping).await? else {
+            return Err(Error::Target {
+                sync: spec.name.clone(),
+                message: "the model did not yield definition rows".to_owned(),
+            });
+        };
+        let delivered = if options.full_resync {
+            DeliveredDefinitions::new()
+        } else {
+            delivered_definitions(store, &spec.name)?
+        };
+        let fixed_audience_name = spec
+            .audience_name
+            .as_ref()
+            .filter(|t| t.is_fixed())
+            .map(|t| t.as_str().to_owned());
+        let unarchived_attribute_limit = (spec.object == ObjectType::Attribute
+            && target.product == Product::FeatureExperimentation)
+            .then_some(FX_UNARCHIVED_ATTRIBUTE_LIMIT);
+        plan_definitions(DefinitionPlanInput {
+            sync: spec.name.clone(),
+            object: spec.object,
+            mode: spec.mode,
+            project_id: target.project_id,
+            rows,
+            delivered,
+            remote,
+            options: DefinitionOptions {
+                allow_empty: options.allow_empty,
+                last_run_rows,
+                fixed_audience_name,
+                unarchived_attribute_limit,
+            },
+        })
+    };
+    if let Some(warning) = mapping_warning {
+        plan.warnings.push(warning);
+    }
+    Ok(PreparedPlan {
+        state_version,
+        config_hash: spec.config_hash(target.project_id),
+        project_id: target.project_id,
+        plan,
+        list,
+    })
+}
+
+/// The definitions snapshot as the planner takes it. An entry without a remote id or whose
+/// stored hash or fields do not decode is left out: the planner then matches the row to
+/// Optimizely's objects afresh, which is always safe.
+fn delivered_definitions(store: &Store, sync: &str) -> Result<DeliveredDefinitions> {
+    let records = store.definitions(sync).map_err(Error::state(sync))?;
+    let mut delivered = DeliveredDefinitions::new();
+    for (primary_key, record) in records {
+        let (Some(remote_id), Ok(hash), Ok(fields)) = (
+            record.remote_id,
+            record.content_hash.parse::<ContentHash>(),
+            serde_json::from_value::<Fields>(record.fields),
+        ) else {
+            tracing::warn!(sync, key = %primary_key, "ignoring an undecodable state entry");
+            continue;
+        };
+        delivered.insert(
+            primary_key,
+            DeliveredObject {
+                remote_id,
+                hash,
+                fields,
+            },
+        );
+    }
+    Ok(delivered)
+}

@@ -1,0 +1,73 @@
+//! Reading a sync's model: streams the source's record batches (bounded, so a large model
+//! never sits twice in memory) and maps each record through core's
+//! [`BoundMapping`](optisync_core::BoundMapping) into list member ids or [`DesiredRow`]s.
+//! Rows with problems are kept: the planner turns their problems into rejected rows and the
+//! run goes on for the others.
+
+use optisync_core::{DesiredRow, Mapping, ObjectType, Value};
+use optisync_sources::Source;
+
+use crate::error::{Error, Result};
+use crate::spec::SyncSpec;
+
+/// The model's rows, mapped.
+#[derive(Debug, Clone)]
+pub enum ModelRows {
+    /// A list-attribute sync's `user_id` values, one per row.
+    List(Vec<Value>),
+    /// A definition sync's rows.
+    Definitions(Vec<DesiredRow>),
+}
+
+impl ModelRows {
+    /// Rows the model returned.
+    pub fn len(&self) -> usize {
+        match self {
+            ModelRows::List(ids) => ids.len(),
+            ModelRows::Definitions(rows) => rows.len(),
+        }
+    }
+
+    /// Whether the model returned no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Runs the model and maps every row with `mapping` (the sync's, adjusted for the product).
+pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> Result<ModelRows> {
+    let source_err = |source| Error::Source {
+        sync: spec.name.clone(),
+        source,
+    };
+    let mut stream = source.stream(&spec.model).await.map_err(source_err)?;
+    let bound = mapping
+        .bind(
+            stream.columns(),
+            &spec.primary_key,
+            spec.audience_name.as_ref(),
+        )
+        .map_err(|errors| Error::Mapping {
+            sync: spec.name.clone(),
+            errors,
+        })?;
+    let mut ids = Vec::new();
+    let mut rows = Vec::new();
+    let mut read: u64 = 0;
+    while let Some(batch) = stream.next_batch().await {
+        let batch = batch.map_err(source_err)?;
+        read += batch.len() as u64;
+        if spec.object == ObjectType::ListAttribute {
+            ids.extend(batch.into_iter().map(|record| bound.take_user_id(record)));
+        } else {
+            rows.extend(batch.iter().map(|record| bound.desired_row(record)));
+        }
+        tracing::debug!(sync = %spec.name, rows = read, "reading model");
+    }
+    tracing::info!(sync = %spec.name, rows = read, "model read");
+    Ok(if spec.object == ObjectType::ListAttribute {
+        ModelRows::List(ids)
+    } else {
+        ModelRows::Definitions(rows)
+    })
+}

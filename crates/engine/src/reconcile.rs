@@ -1,0 +1,143 @@
+//! Creates whose outcome is not known. The API has no idempotency keys, so a create that
+//! timed out, lost its connection, or was answered "already exists" is never blindly sent
+//! again: the project's objects are listed afresh and the row's object is looked up by its
+//! identity (key for attributes and custom events, exact name for audiences). Found, it is
+//! adopted (and un-archived if archived); not found, the create did not happen.
+//!
+//! The same lookup settles the intents a killed run left unresolved, when the next run
+//! starts: for those, the fresh plan already matched every row to what Optimizely holds.
+
+use optisync_core::{
+    Change, Field, Fields, ObjectType, RemoteObject, StateRecord, SyncPlan, content_hash,
+};
+use optisync_optimizely::Client;
+use optisync_state::{IntentRecord, Operation, Outcome, Store};
+
+use crate::error::{Error, Result};
+use crate::remote::list_objects;
+use crate::spec::{SyncSpec, Target};
+
+/// What a fresh listing says about a create.
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// The object exists.
+    Exists(RemoteObject),
+    /// It does not: the create did not take effect.
+    Absent,
+}
+
+/// Re-lists the project's objects and looks for the one `fields` identifies.
+pub async fn find_created(
+    client: &Client,
+    spec: &SyncSpec,
+    target: Target,
+    fields: &Fields,
+) -> Result<Found> {
+    let objects = list_objects(client, spec, target).await?;
+    let (field, identity) = identity(spec.object, fields);
+    let Some(identity) = identity else {
+        return Ok(Found::Absent);
+    };
+    let mut matches = objects
+        .into_iter()
+        .filter(|o| o.fields.text(field) == Some(identity))
+        .collect::<Vec<_>>();
+    // Prefer the unarchived object should the API list two.
+    matches.sort_by_key(|o| o.archived);
+    Ok(matches
+        .into_iter()
+        .next()
+        .map_or(Found::Absent, Found::Exists))
+}
+
+fn identity(object: ObjectType, fields: &Fields) -> (Field, Option<&str>) {
+    let field = if object == ObjectType::Audience {
+        Field::Name
+    } else {
+        Field::Key
+    };
+    (field, fields.text(field))
+}
+
+/// The state record to keep for an adopted object: its own current fields and their hash,
+/// so that the next plan compares the row with what Optimizely really holds.
+pub fn adopted_record(primary_key: &str, object: &RemoteObject) -> StateRecord {
+    StateRecord {
+        primary_key: primary_key.to_owned(),
+        remote_id: object.id,
+        fields: object.fields.clone(),
+        hash: content_hash(&object.fields),
+    }
+}
+
+/// Settles the sync's unresolved intents (left by a killed run) against a fresh plan, before
+/// anything is sent. A list PATCH took effect if the list's current content is what it
+/// sent; a definition write took effect if the plan found the row's object in Optimizely
+/// (a create is then adopted by the plan's state records instead of being sent again).
+/// Returns how many intents were settled.
+pub fn settle_unresolved(
+    store: &mut Store,
+    spec: &SyncSpec,
+    plan: &SyncPlan,
+    current_list_hash: Option<&str>,
+) -> Result<usize> {
+    let intents = store
+        .unresolved_intents(&spec.name)
+        .map_err(Error::state(&spec.name))?;
+    let mut settled = 0;
+    for intent in &intents {
+        let outcome = settle_one(intent, plan, current_list_hash);
+        tracing::info!(sync = %spec.name, key = ?intent.primary_key, operation = intent.operation.as_str(), "settling a write of an interrupted run");
+        store
+            .record_outcome(intent.id, &outcome)
+            .map_err(Error::state(&spec.name))?;
+        settled += 1;
+    }
+    Ok(settled)
+}
+
+fn settle_one(intent: &IntentRecord, plan: &SyncPlan, current_list_hash: Option<&str>) -> Outcome {
+    match intent.operation {
+        Operation::ListPatch => {
+            if current_list_hash == Some(intent.body_hash.as_str()) {
+                Outcome::Acknowledged { remote_id: None }
+            } else {
+                Outcome::NotApplied
+            }
+        }
+        Operation::Create | Operation::Update | Operation::Archive => {
+            let Some(key) = intent.primary_key.as_deref() else {
+                return Outcome::NotApplied;
+            };
+            let pending = plan.changes.iter().any(|c| c.primary_key() == key);
+            if intent.operation != Operation::Create {
+                return if pending {
+                    Outcome::NotApplied
+                } else {
+                    Outcome::Acknowledged { remote_id: None }
+                };
+            }
+            let matched = plan
+                .record_only
+                .iter()
+                .find(|r| r.primary_key == key)
+                .map(|r| r.remote_id)
+                .or_else(|| {
+                    plan.changes.iter().find_map(|c| match c {
+                        Change::Update {
+                            primary_key,
+                            remote_id,
+                            ..
+                        } if primary_key == key => Some(*remote_id),
+                        _ => None,
+                    })
+                });
+            match matched {
+                Some(remote_id) => Outcome::Acknowledged {
+                    remote_id: Some(remote_id),
+                },
+                None => Outcome::NotApplied,
+            }
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! One run of one sync, end to end: take the sync's lock, mark runs a killed process left
+//! `running` as interrupted, start a run record, plan (or check a saved plan), settle the
+//! intents a killed run left unresolved, stop at guardrails and refusals before any request,
+//! apply, store rejected rows with the run, and record the run's counts and result.
+
+use optisync_core::{Change, SyncPlan};
+use optisync_optimizely::{Client, Product};
+use optisync_sources::Source;
+use optisync_state::{LockHolder, RejectedRow, RunCounts, RunFinish, RunStatus, Store};
+use serde::Serialize;
+
+use crate::apply::{Applied, apply, list_hash};
+use crate::error::{Error, Result};
+use crate::plan::{PreparedPlan, prepare};
+use crate::reconcile::settle_unresolved;
+use crate::remote::read_list;
+use crate::saved::check_fresh;
+use crate::spec::{RunOptions, SyncSpec, Target};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunResult {
+    /// Everything planned was delivered (or there was nothing to do).
+    Succeeded,
+    /// Delivered, but some rows were rejected (exit code 5).
+    RejectedRows,
+    /// A guardrail blocked it before any request (exit code 7).
+    Blocked,
+    /// A refusal stopped it before any request.
+    Refused,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The run's id in state.
+    pub run_id: String,
+    /// How it ended.
+    pub result: RunResult,
+    /// The plan it applied.
+    pub plan: SyncPlan,
+    /// Rows read, changes, requests, rejected rows.
+    pub counts: Counts,
+    /// Rows rejected, by the plan or by Optimizely (with request ids).
+    pub rejected: Vec<Rejected>,
+    /// Notes for the user (adoptions, warnings of the plan).
+    pub notes: Vec<String>,
+    /// Writes of an interrupted run settled before planning.
+    pub settled_intents: usize,
+}
+
+/// The counts recorded with a run.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
+    /// Rows the model returned.
+    pub rows_read: u64,
+    /// Objects created.
+    pub creates: u64,
+    /// Objects updated.
+    pub updates: u64,
+    /// List members added.
+    pub list_added: u64,
+    /// List members removed.
+    pub list_removed: u64,
+    /// Write requests sent.
+    pub requests_sent: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+}
+
+/// A rejected row, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejected {
+    /// The row's primary key, if it has one.
+    pub primary_key: Option<String>,
+    /// The field at fault.
+    pub field: Option<String>,
+    /// Why, and how to fix it.
+    pub reason: String,
+    /// Optimizely's request id, for support.
+    pub request_id: Option<String>,
+}
+
+impl From<RejectedRow> for Rejected {
+    fn from(r: RejectedRow) -> Self {
+        Self {
+            primary_key: r.primary_key,
+            field: r.field,
+            reason: r.reason,
+            request_id: r.request_id,
+        }
+    }
+}
+
+/// The engine: the source, the client and the state store of one process, and the project.
+#[derive(Debug)]
+pub struct Engine {
+    source: Source,
+    client: Client,
+    store: Store,
+    target: Target,
+    holder: String,
+}
+
+impl Engine {
+    /// Reads the project (its product decides rate limits and what is allowed) and returns
+    /// an engine ready to plan and run syncs. `holder` describes this process in lock
+    /// messages (e.g. `optisync sync`).
+    pub async fn connect(
+        source: Source,
+        client: Client,
+        store: Store,
+        project_id: i64,
+        holder: impl Into<String>,
+    ) -> Result<Self> {
+        let project = client.get_project(project_id).await.map_err(|e| {
+            let message = if e.is_not_found() {
+                "not found: check the numeric id in Settings > Project".to_owned()
+            } else if e.kind() == optisync_optimizely::ErrorKind::Auth {
+                format!("authentication failed: the token is invalid, revoked, or has no access to project {project_id}; SDK keys and datafile access tokens cannot be used")
+            } else {
+                format!("cannot be read: {e}")
+            };
+            Error::Project {
+                project_id,
+                message,
+            }
+        })?;
+        if project.is_archived() {
+            return Err(Error::Project {
+                project_id,
+                message: "is archived; unarchive it or use another project".to_owned(),
+            });
+        }
+        let product = project.product();
+        if !matches!(product, Product::Web | Product::FeatureExperimentation) {
+            return Err(Error::Project {
+                project_id,
+                message: format!(
+                    "is a {product:?} project, which optisync cannot write to; use a Web or Feature Experimentation project"
+                ),
+            });
+        }
+        Ok(Self {
+            source,
+            client,
+            store,
+            target: Target {
+                project_id,
+                product,
+            },
+            holder: holder.into(),
+        })
+    }
+
+    /// The project.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    /// The state store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Plans one sync without sending or recording anything.
+    pub async fn plan(&mut self, spec: &SyncSpec, options: RunOptions) -> Result<PreparedPlan> {
+        prepare(
+            &self.source,
+            &self.client,
+            &self.store,
+            spec,
+            self.target,
+            options,
+        )
+        .await
+    }
+
+    /// Runs one sync: plans it (or applies `saved`, refused when stale) and sends the plan.
+    pub async fn sync(
+        &mut self,
+        spec: &SyncSpec,
+        options: RunOptions,
+        saved: Option<PreparedPlan>,
+    ) -> Result<RunReport> {
+        let holder = LockHolder::this_process(self.holder.clone());
+        let lock = self
+            .store
+            .acquire_lock(&spec.name, &holder)
+            .map_err(Error::state(&spec.name))?;
+        let interrupted = self
+            .store
+            .mark_interrupted_runs(&spec.name)
+            .map_err(Error::state(&spec.name))?;
+        if interrupted > 0 {
+            tracing::warn!(sync = %spec.name, runs = interrupted, "marked interrupted runs");
+        }
+        let run_id = self
+            .store
+            .start_run(&spec.name)
+            .map_err(Error::state(&spec.name))?;
+        tracing::info!(sync = %spec.name, run = %run_id, "run started");
+        let result = self.run(spec, options, saved, &run_id).await;
+        let outcome = match result {
+            Ok(report) => Ok(report),
+            Err(error) => {
+                let finish = RunFinish {
+                    status: RunStatus::Failed,
+                    counts: RunCounts::default(),
+                    error: Some(error.to_string()),
+                };
+                if let Err(e) = self.store.finish_run(&run_id, &finish) {
+                    tracing::warn!(sync = %spec.name, error = %e, "could not record the failed run");
+                }
+                Err(error)
+            }
+        };
+        if let Err(e) = lock.release() {
+            tracing::warn!(sync = %spec.name, error = %e, "could not release the lock");
+        }
+        outcome
+    }
+
+    async fn run(
+        &mut self,
+        spec: &SyncSpec,
+        options: RunOptions,
+        saved: Option<PreparedPlan>,
+        run_id: &str,
+    ) -> Result<RunReport> {
+        let (prepared, list) = match saved {
+            Some(saved) => {
+                let version = self
+                    .store
+                    .state_version(&spec.name)
+                    .map_err(Error::state(&spec.name))?;
+                check_fresh(&saved, spec, self.target.project_id, version)?;
+                let list = if saved.plan.list.as_ref().is_some_and(|l| l.patch) {
+                    Some(read_list(&self.client, spec, self.target).await?.0)
+                } else {
+                    None
+                };
+                (saved, list)
+            }
+            None => {
+                let mut prepared = self.plan(spec, options).await?;
+                let list = prepared.list.take();
+                (prepared, list)
+            }
+        };
+        let current_list_hash = list
+            .as_ref()
+            .and_then(|l| l.list_content.as_deref())
+            .map(list_hash);
+        let settled = settle_unresolved(
+            &mut self.store,
+            spec,
+            &prepared.plan,
+            current_list_hash.as_deref(),
+        )?;
+        let plan = &prepared.plan;
+        let mut counts = Counts {
+            rows_read: plan.rows_read,
+            ..Counts::default()
+        };
+        let mut notes = plan.warnings.clone();
+        let finish = |store: &mut Store, status, counts: &Counts, error: Option<String>| {
+            store
+                .finish_run(
+                    run_id,
+                    &RunFinish {
+                        status,
+                        counts: state_counts(plan, counts),
+                        error,
+                    },
+                )
+                .map_err(Error::state(&spec.name))
+        };
+        if let Some(refusal) = &plan.refusal {
+            let message = format!("sync {}: {refusal}", spec.name);
+            finish(&mut self.store, RunStatus::Failed, &counts, Some(message))?;
+            return Ok(self.report(
+                run_id,
+                RunResult::Refused,
+                prepared,
+                counts,
+                vec![],
+                notes,
+                settled,
+            ));
+        }
+        if !plan.guardrails.is_empty() {
+            let message = plan
+                .guardrails
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            finish(&mut self.store, RunStatus::Blocked, &counts, Some(message))?;
+            return Ok(self.report(
+                run_id,
+                RunResult::Blocked,
+                prepared,
+                counts,
+                vec![],
+                notes,
+                settled,
+            ));
+        }
+
+        let applied: Applied = apply(
+            &self.client,
+            &mut self.store,
+            spec,
+            self.target,
+            run_id,
+            &prepared,
+            list.as_ref(),
+        )
+        .await?;
+        let mut rejected: Vec<RejectedRow> = plan
+            .rejected
+            .iter()
+            .map(|r| RejectedRow {
+                primary_key: r.primary_key.clone(),
+                field: r.field.clone(),
+                reason: r.reason.clone(),
+                request_id: None,
+            })
+            .collect();
+        rejected.extend(applied.rejected);
+        if !rejected.is_empty() {
+            self.store
+                .add_rejected_rows(run_id, &rejected)
+                .map_err(Error::state(&spec.name))?;
+        }
+        notes.extend(applied.notes);
+        counts.creates = applied.creates;
+        counts.updates = applied.updates;
+        counts.list_added = applied.list_added;
+        counts.list_removed = applied.list_removed;
+        counts.requests_sent = applied.requests_sent;
+        counts.rejected = rejected.len() as u64;
+        let (status, result) = if rejected.is_empty() {
+            (RunStatus::Succeeded, RunResult::Succeeded)
+        } else {
+            (RunStatus::RejectedRows, RunResult::RejectedRows)
+        };
+        finish(&mut self.store, status, &counts, None)?;
+        tracing::info!(sync = %spec.name, run = %run_id, requests = counts.requests_sent, rejected = counts.rejected, "run finished");
+        let rejected = rejected.into_iter().map(Rejected::from).collect();
+        Ok(self.report(run_id, result, prepared, counts, rejected, notes, settled))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        run_id: &str,
+        result: RunResult,
+        prepared: PreparedPlan,
+        counts: Counts,
+        rejected: Vec<Rejected>,
+        notes: Vec<String>,
+        settled_intents: usize,
+    ) -> RunReport {
+        RunReport {
+            run_id: run_id.to_owned(),
+            result,
+            plan: prepared.plan,
+            counts,
+            rejected,
+            notes,
+            settled_intents,
+        }
+    }
+}
+
+fn state_counts(plan: &SyncPlan, counts: &Counts) -> RunCounts {
+    let planned_creates = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c, Change::Create { .. }))
+        .count() as u64;
+    RunCounts {
+        rows_read: counts.rows_read,
+        planned_creates,
+        planned_updates: plan.changes.len() as u64 - planned_creates,
+        planned_removes: plan.list.as_ref().map_or(0, |l| l.removed.len() as u64),
+        list_added: counts.list_added,
+        list_removed: counts.list_removed,
+        requests_sent: counts.requests_sent,
+        rejected: counts.rejected,
+    }
+}

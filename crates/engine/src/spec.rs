@@ -1,0 +1,159 @@
+//! What the engine is asked to do: a validated [`SyncSpec`] (one sync, in plain types, never the
+//! command line's config types), the user's switches for one run ([`RunOptions`]), and the
+//! project it runs against ([`Target`]). [`SyncSpec::config_hash`] fingerprints a spec so a
+//! saved plan can tell that the sync it was made for has been edited since.
+
+use optisync_core::{Field, Mapping, Mode, NameTemplate, ObjectType};
+use optisync_optimizely::Product;
+
+/// One sync, validated.
+#[derive(Debug, Clone)]
+pub struct SyncSpec {
+    /// Unique name: on the command line, in state and in every message.
+    pub name: String,
+    /// What it writes.
+    pub object: ObjectType,
+    /// How it reconciles the model with Optimizely.
+    pub mode: Mode,
+    /// The SQL query run on the source.
+    pub model: String,
+    /// Destination field → model column.
+    pub mapping: Mapping,
+    /// Model columns identifying a row; empty means the mapping's default.
+    pub primary_key: Vec<String>,
+    /// The target list attribute (list-attribute syncs).
+    pub list_attribute_id: Option<i64>,
+    /// The audience name template (audience syncs).
+    pub audience_name: Option<NameTemplate>,
+    /// Lets ids that look like personal data into a list.
+    pub allow_pii: bool,
+    /// Mirror/remove runs removing more than this share of the list are blocked.
+    pub max_removal_percent: f64,
+}
+
+impl SyncSpec {
+    /// A stable fingerprint of everything that changes what a run of this sync does, with the
+    /// project it runs against. Saved plans carry it; a plan made for another version of the
+    /// sync is refused.
+    pub fn config_hash(&self, project_id: i64) -> String {
+        let mut text = format!(
+            "project={project_id}\nname={}\nobject={}\nmode={}\nmodel={}\n",
+            self.name, self.object, self.mode, self.model
+        );
+        for (field, column) in self.mapping.entries() {
+            text.push_str(&format!("map {field}={column}\n"));
+        }
+        text.push_str(&format!(
+            "pk={:?}\nlist={:?}\naudience_name={:?}\nallow_pii={}\nmax_removal={}\n",
+            self.primary_key,
+            self.list_attribute_id,
+            self.audience_name.as_ref().map(NameTemplate::as_str),
+            self.allow_pii,
+            self.max_removal_percent
+        ));
+        format!("{:016x}", fnv1a(text.as_bytes()))
+    }
+
+    /// The mapping this sync uses on `product`. Feature Experimentation forces an attribute's
+    /// name to equal its key, so a `name` mapping is dropped there (with a warning).
+    pub(crate) fn effective_mapping(&self, product: Product) -> (Mapping, Option<String>) {
+        let drops_name = self.object == ObjectType::Attribute
+            && product == Product::FeatureExperimentation
+            && self.mapping.column(Field::Name).is_some();
+        if !drops_name {
+            return (self.mapping.clone(), None);
+        }
+        let entries = self
+            .mapping
+            .entries()
+            .filter(|(field, _)| *field != Field::Name)
+            .map(|(field, column)| (field.as_str(), column.to_owned()))
+            .collect::<Vec<_>>();
+        match Mapping::new(self.object, entries) {
+            Ok(mapping) => (
+                mapping,
+                Some(format!(
+                    "sync {}: the `name` mapping is ignored: on Feature Experimentation projects an attribute's name is always its key; remove `name` from the mapping to silence this warning",
+                    self.name
+                )),
+            ),
+            // Removing an optional field cannot make a valid mapping invalid; keep the
+            // original should it ever happen.
+            Err(_) => (self.mapping.clone(), None),
+        }
+    }
+}
+
+/// 64-bit FNV-1a: small, stable across versions and platforms.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// The user's switches for one run (command-line flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// `--full-resync`: ignore what state says was delivered.
+    pub full_resync: bool,
+    /// `--allow-empty`: let an empty model through the empty-model guardrail.
+    pub allow_empty: bool,
+    /// `--allow-large-removal`: let a large removal through its guardrail.
+    pub allow_large_removal: bool,
+    /// `--adopt-existing`: build a list on its current content.
+    pub adopt_existing: bool,
+    /// `--replace`: overwrite a list with what the model alone gives.
+    pub replace: bool,
+}
+
+/// The project a run writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// The numeric project id.
+    pub project_id: i64,
+    /// Its product, read from `GET /projects/{id}`.
+    pub product: Product,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(mapping: &[(&str, &str)]) -> SyncSpec {
+        SyncSpec {
+            name: "attrs".into(),
+            object: ObjectType::Attribute,
+            mode: Mode::Upsert,
+            model: "select 1".into(),
+            mapping: Mapping::new(ObjectType::Attribute, mapping.iter().copied()).unwrap(),
+            primary_key: vec![],
+            list_attribute_id: None,
+            audience_name: None,
+            allow_pii: false,
+            max_removal_percent: 20.0,
+        }
+    }
+
+    #[test]
+    fn config_hash_changes_with_the_model_and_the_project() {
+        let a = spec(&[("key", "k")]);
+        let mut b = a.clone();
+        b.model = "select 2".into();
+        assert_eq!(a.config_hash(1), a.clone().config_hash(1));
+        assert_ne!(a.config_hash(1), b.config_hash(1));
+        assert_ne!(a.config_hash(1), a.config_hash(2));
+    }
+
+    #[test]
+    fn name_mapping_of_attributes_is_dropped_on_feature_experimentation_only() {
+        let s = spec(&[("key", "k"), ("name", "n")]);
+        let (web, warning) = s.effective_mapping(Product::Web);
+        assert!(web.column(Field::Name).is_some() && warning.is_none());
+        let (fx, warning) = s.effective_mapping(Product::FeatureExperimentation);
+        assert!(fx.column(Field::Name).is_none());
+        assert!(warning.unwrap().contains("sync attrs"));
+    }
+}
