@@ -5,16 +5,16 @@
 //!
 //! Crate map:
 //!
-//! - [`source`]: [`Source`], the warehouse the config names, with `check`, `describe` and
-//!   `stream`; why it is an enum.
-//! - [`stream`]: [`RowStream`], the bounded stream of record batches, usable from async and
+//! - [`source`] holds [`Source`], the warehouse the config names, with `check`, `describe` and
+//!   `stream`, and why it is an enum.
+//! - [`stream`] holds [`RowStream`], the bounded stream of record batches, usable from async and
 //!   blocking code.
-//! - [`column`]: [`Column`] and [`ColumnKind`], what `describe` reports.
-//! - `duckdb` (feature `duckdb`, on by default): [`DuckDbSource`] and [`DuckDbConfig`], a
+//! - [`column`](mod@column) holds [`Column`] and [`ColumnKind`]: what `describe` reports.
+//! - `duckdb` (feature `duckdb`, on by default) holds [`DuckDbSource`] and [`DuckDbConfig`], a
 //!   read-only `.duckdb` file or an in-memory DuckDB reading CSV / Parquet / JSON files; its
 //!   module docs hold the table of how each DuckDB type becomes a
 //!   [`Value`](optisync_core::Value).
-//! - [`error`]: [`SourceError`].
+//! - [`error`] holds [`SourceError`].
 
 // Built without any warehouse feature, the crate is only its types: the plumbing that the
 // warehouses share is then unused.

@@ -2,6 +2,8 @@
 //! messages for a missing file, a wrong model and an attempted write.
 
 #![cfg(feature = "duckdb")]
+// Helpers outside `#[test]` functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
 
 mod warehouse;
 
@@ -134,4 +136,24 @@ fn describe_reports_columns_without_running_the_model() {
     );
     let error = run_error(&source, model);
     assert!(error.to_string().contains("ran the model"), "{error}");
+}
+
+#[test]
+fn describe_accepts_the_shapes_models_come_in() {
+    let dir = tempfile::tempdir().unwrap();
+    create_warehouse(dir.path());
+    let source = open(dir.path());
+    for model in [
+        "with u as (select * from analytics.users) select id from u",
+        "from analytics.users select id",
+        "-- the beta testers\nselect id from analytics.users;\n",
+        "select id from analytics.users -- trailing comment",
+    ] {
+        let columns = source
+            .describe(model)
+            .unwrap_or_else(|e| panic!("{model}: {e}"));
+        assert_eq!(columns.len(), 1, "{model}");
+        assert_eq!(columns[0].name, "id", "{model}");
+        assert_eq!(rows(&source, model).len(), 3, "{model}");
+    }
 }

@@ -2,6 +2,8 @@
 //! paths resolved against the base directory (not the process's working directory).
 
 #![cfg(feature = "duckdb")]
+// Helpers outside `#[test]` functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
 
 mod warehouse;
 

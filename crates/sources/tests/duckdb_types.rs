@@ -1,6 +1,8 @@
 //! How each DuckDB type becomes a `Value`, checked against real DuckDB.
 
 #![cfg(feature = "duckdb")]
+// Helpers outside `#[test]` functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
 
 mod warehouse;
 

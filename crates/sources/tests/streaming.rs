@@ -2,6 +2,8 @@
 //! ends: completely, with an error, or dropped early.
 
 #![cfg(feature = "duckdb")]
+// Helpers outside `#[test]` functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
 
 mod warehouse;
 

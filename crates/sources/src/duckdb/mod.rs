@@ -10,6 +10,30 @@
 //! Relative file paths in models are resolved against the base directory the caller gives
 //! (the config file's folder), through DuckDB's `file_search_path` setting: the process's
 //! working directory is never changed.
+//!
+//! How DuckDB's types become [`Value`](optisync_core::Value)s (any of them may also be
+//! `Null`):
+//!
+//! | DuckDB type | Value |
+//! |---|---|
+//! | `VARCHAR`, `ENUM` | `Text` |
+//! | `TINYINT` … `BIGINT`, `UTINYINT` … `UINTEGER` | `Int` |
+//! | `UBIGINT`, `HUGEINT`, `UHUGEINT` | `Int`, or `Text` in decimal when beyond `i64` |
+//! | `FLOAT`, `DOUBLE` | `Float` (a `FLOAT` keeps its shortest digits: `0.1` stays `0.1`) |
+//! | `DECIMAL(p, 0)` | `Int`, or `Text` when beyond `i64` |
+//! | `DECIMAL(p, s)`, p ≤ 15 | `Float` (exact: same digits back) |
+//! | `DECIMAL(p, s)`, p > 15 | `Text`, exact (`123456789012345678.125`) |
+//! | `BOOLEAN` | `Bool` |
+//! | `JSON` | `Json`, parsed |
+//! | `LIST`, `ARRAY`, `STRUCT`, `MAP`, `UNION` | `Json` (map keys as strings) |
+//! | `DATE` | `Text`, `2024-01-02` |
+//! | `TIMESTAMP` (`_S`, `_MS`, `_NS`) | `Text`, `2024-01-02T03:04:05.123` |
+//! | `TIMESTAMP WITH TIME ZONE` | `Text`, the instant in UTC: `2024-01-02T03:04:05Z` |
+//! | `TIME` | `Text`, `03:04:05` |
+//! | `INTERVAL` | `Text`, an ISO 8601 duration: `P1Y2DT3H` |
+//! | `UUID` | `Text`, `a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11` |
+//! | the `NULL` type | `Null` |
+//! | `BLOB`, `BIT`, `GEOMETRY`, `VARIANT`, others | refused: [`SourceError::UnsupportedColumn`] naming the column |
 
 mod convert;
 mod temporal;

@@ -1,7 +1,8 @@
 //! Shared by the integration tests: opening sources over temporary folders and reading a
 //! model's rows whole (fine for the small models of tests).
 
-#![allow(dead_code, unreachable_pub)]
+// Test support: a failure here is a test failure.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::path::Path;
 
