@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 
 use optisync_core::{Mode, ObjectType};
 use optisync_optimizely::{ApiToken, DEFAULT_API_URL, RateLimit, validate_api_url};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use url::Url;
 
 use crate::error::ConfigError;
 
 /// The file as written by the user.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// Where and as whom to talk to Optimizely.
@@ -31,7 +32,7 @@ pub struct FileConfig {
 }
 
 /// The `[optimizely]` table.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizelyConfig {
     /// The numeric project id, or a pasted project URL.
@@ -45,7 +46,7 @@ pub struct OptimizelyConfig {
 }
 
 /// A project id as written: a number, or a string holding a number or a project URL.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ProjectIdConfig {
     /// `project_id = 12345678901`
@@ -55,7 +56,7 @@ pub enum ProjectIdConfig {
 }
 
 /// Where a secret is read from.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
 pub enum SecretConfig {
     /// The name of an environment variable.
@@ -86,7 +87,7 @@ impl SecretConfig {
 }
 
 /// `rate_limit = { per_second = 2, per_minute = 120 }`
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// Requests per second; omit for no per-second quota.
@@ -96,7 +97,7 @@ pub struct RateLimitConfig {
 }
 
 /// The `[source]` table.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
 pub enum SourceConfig {
     /// The embedded warehouse: a `.duckdb` file, or in-memory DuckDB reading files in SQL.
@@ -116,7 +117,7 @@ pub enum SourceConfig {
 }
 
 /// One `[[sync]]` table.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncConfig {
     /// Unique name, used on the command line and in state.
@@ -257,6 +258,12 @@ impl Optimizely {
     pub fn token(&self) -> Result<ApiToken, ConfigError> {
         resolve_secret(&self.token, "[optimizely] token").map(ApiToken::new)
     }
+}
+
+/// The JSON Schema of the config file, as committed in `docs/config.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(FileConfig);
+    serde_json::to_value(&schema).unwrap_or_default()
 }
 
 /// Reads a secret from its reference.

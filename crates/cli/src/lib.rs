@@ -4,8 +4,12 @@
 //! Module map:
 //! - [`cli`]: clap definitions of verbs and global flags
 //! - [`config`]: `optisync.toml` types, loading and validation
-//! - [`check`]: the `check` verb
+//! - [`init`], [`validate`], [`check`]: the verbs that set up and check a config
+//! - [`warehouse`]: opening the configured source
 //! - [`demo`]: the `demo` verb (fake Optimizely in-process)
+//! - [`plan_cmd`], [`sync_cmd`], [`status_cmd`], [`runs_cmd`], [`reset_cmd`]: the run verbs,
+//!   one file each, with [`run_flags`] (their shared flags), [`plan_text`] (the plan as text)
+//!   and [`sync_spec`] (config → the engine's `SyncSpec`, and opening the engine)
 //! - [`output`]: printing results as text or JSON
 //! - [`exit`], [`error`]: exit codes and the errors that choose them
 
@@ -15,7 +19,18 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod exit;
+pub mod init;
 pub mod output;
+pub mod plan_cmd;
+pub mod plan_text;
+pub mod reset_cmd;
+pub mod run_flags;
+pub mod runs_cmd;
+pub mod status_cmd;
+pub mod sync_cmd;
+pub mod sync_spec;
+pub mod validate;
+pub mod warehouse;
 
 use std::process::ExitCode;
 
@@ -62,6 +77,28 @@ async fn run(cli: Cli) -> Result<Exit, CliError> {
             })
         }
         Command::Demo(args) => demo::run(args, format).await,
+        Command::Plan(args) => plan_cmd::run(&args, &cli.global.config, format).await,
+        Command::Sync(args) => sync_cmd::run(&args, &cli.global.config, format).await,
+        Command::Status => status_cmd::run(&cli.global.config, format),
+        Command::Runs(args) => runs_cmd::run(&args, &cli.global.config, format),
+        Command::Reset(args) => reset_cmd::run(&args, &cli.global.config, format),
+        Command::Init(args) => {
+            let written = init::run(&cli.global.config, args.example)?;
+            output::print_written(&written, format);
+            Ok(Exit::Success)
+        }
+        Command::Validate(selection) => {
+            let config = config::Config::load(&cli.global.config)?;
+            let syncs = config.select_syncs(&selection.syncs)?;
+            let source = warehouse::open(&config)?;
+            let report = validate::run(&source, &syncs).await;
+            output::print_validation(&report, format);
+            Ok(if report.passed() {
+                Exit::Success
+            } else {
+                Exit::InvalidConfig
+            })
+        }
     }
 }
 

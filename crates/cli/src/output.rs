@@ -2,6 +2,7 @@
 
 use crate::check::{CheckReport, Level};
 use crate::cli::OutputFormat;
+use crate::validate::ValidationReport;
 
 /// Prints the `check` report: one line per finding.
 pub fn print_check(report: &CheckReport, format: OutputFormat) {
@@ -39,5 +40,52 @@ pub fn print_json(value: &serde_json::Value) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: cannot print JSON: {e}"),
+    }
+}
+
+/// Prints the files `init` wrote.
+pub fn print_written(files: &[String], format: OutputFormat) {
+    match format {
+        OutputFormat::Json => print_json(&serde_json::json!({ "written": files })),
+        OutputFormat::Text => {
+            for file in files {
+                println!("wrote {file}");
+            }
+        }
+    }
+}
+
+/// Prints the `validate` report: the columns each model returns, then one line per problem.
+pub fn print_validation(report: &ValidationReport, format: OutputFormat) {
+    match format {
+        OutputFormat::Json => print_json(&serde_json::json!({
+            "passed": report.passed(),
+            "syncs": report.syncs,
+        })),
+        OutputFormat::Text => {
+            for sync in &report.syncs {
+                let columns: Vec<String> = sync
+                    .columns
+                    .iter()
+                    .map(|(name, ty)| format!("{name} {ty}"))
+                    .collect();
+                if sync.problems.is_empty() {
+                    println!(
+                        "ok: sync {}: model returns {}",
+                        sync.sync,
+                        columns.join(", ")
+                    );
+                }
+                for problem in &sync.problems {
+                    println!("problem: {problem}");
+                }
+            }
+            if report.passed() {
+                println!("config is valid");
+            } else {
+                let n: usize = report.syncs.iter().map(|s| s.problems.len()).sum();
+                println!("config is invalid: {n} problem(s)");
+            }
+        }
     }
 }

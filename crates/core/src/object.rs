@@ -10,6 +10,7 @@ use crate::error::ParseNameError;
 
 /// What a sync writes in Optimizely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectType {
     /// Membership of a list attribute (Web Experimentation only).
@@ -24,6 +25,7 @@ pub enum ObjectType {
 
 /// How a sync reconciles the model with Optimizely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Lists: the delivered list plus the model's ids; never removes.

@@ -1,0 +1,97 @@
+//! `optisync validate`: checks the config offline, before anything runs: syntax and unknown
+//! keys (done by loading), each sync's mapping against its object type, the audience name
+//! template, and, by describing each model on the warehouse without running it, that every
+//! mapped and primary-key column exists.
+
+use optisync_core::{Mapping, NameTemplate, ObjectType};
+use optisync_sources::Source;
+use serde::Serialize;
+
+use crate::config::SyncConfig;
+
+/// What `validate` found for one sync.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncValidation {
+    /// The sync's name.
+    pub sync: String,
+    /// The model's columns with their warehouse types, when it could be described.
+    pub columns: Vec<(String, String)>,
+    /// Problems, each naming the sync and how to fix it. Empty when the sync is valid.
+    pub problems: Vec<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ValidationReport {
+    /// One entry per sync, in config order.
+    pub syncs: Vec<SyncValidation>,
+}
+
+impl ValidationReport {
+    /// True when no sync has a problem.
+    pub fn passed(&self) -> bool {
+        self.syncs.iter().all(|s| s.problems.is_empty())
+    }
+}
+
+/// Validates every selected sync against the source.
+pub async fn run(source: &Source, syncs: &[&SyncConfig]) -> ValidationReport {
+    let mut report = ValidationReport::default();
+    for sync in syncs {
+        report.syncs.push(validate_sync(source, sync).await);
+    }
+    report
+}
+
+async fn validate_sync(source: &Source, sync: &SyncConfig) -> SyncValidation {
+    let name = &sync.name;
+    let mut result = SyncValidation {
+        sync: name.clone(),
+        columns: Vec::new(),
+        problems: Vec::new(),
+    };
+    let mapping = match Mapping::new(sync.object, &sync.mapping) {
+        Ok(mapping) => Some(mapping),
+        Err(errors) => {
+            result
+                .problems
+                .extend(errors.0.iter().map(|e| format!("sync {name}: {e}")));
+            None
+        }
+    };
+    let template = match (&sync.object, &sync.audience_name) {
+        (ObjectType::Audience, Some(text)) => match NameTemplate::parse(text) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                result
+                    .problems
+                    .push(format!("sync {name}: audience_name: {e}"));
+                None
+            }
+        },
+        _ => None,
+    };
+    let columns = match source.describe(&sync.model).await {
+        Ok(columns) => columns,
+        Err(e) => {
+            result
+                .problems
+                .push(format!("sync {name}: the model cannot run: {e}"));
+            return result;
+        }
+    };
+    result.columns = columns
+        .iter()
+        .map(|c| (c.name.clone(), c.type_name.clone()))
+        .collect();
+    if let Some(mapping) = mapping {
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        let primary_key = sync.primary_key.clone().unwrap_or_default();
+        if let Err(errors) = mapping.bind(&names, &primary_key, template.as_ref()) {
+            result
+                .problems
+                .extend(errors.0.iter().map(|e| format!("sync {name}: {e}")));
+        }
+    }
+    result
+}

@@ -1,0 +1,32 @@
+//! Opening the warehouse the config's `[source]` table names, for every verb that reads
+//! models (`validate`, `check`, `plan`, `sync`, `demo`).
+
+use optisync_sources::{DuckDbConfig, Source};
+
+use crate::config::{Config, SourceConfig};
+use crate::error::ConfigError;
+
+/// Opens the configured source. A config without `[source]` means the embedded in-memory
+/// DuckDB, whose models read files relative to the config file's folder.
+pub fn open(config: &Config) -> Result<Source, ConfigError> {
+    let base_dir = config
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    match &config.source {
+        None => open_duckdb(None, base_dir),
+        Some(SourceConfig::Duckdb { path }) => open_duckdb(path.clone(), base_dir),
+        Some(SourceConfig::Postgres { .. }) => Err(ConfigError::Invalid(
+            "[source] type = \"postgres\" is not available in this build yet; use type = \"duckdb\"".into(),
+        )),
+    }
+}
+
+fn open_duckdb(
+    path: Option<std::path::PathBuf>,
+    base_dir: std::path::PathBuf,
+) -> Result<Source, ConfigError> {
+    Source::duckdb(&DuckDbConfig { path, base_dir })
+        .map_err(|e| ConfigError::Invalid(format!("[source]: {e}")))
+}
