@@ -70,6 +70,27 @@ pub enum Command {
     /// Try optisync with no setup: an in-process fake Optimizely, a config, and a check.
     #[command(after_help = "Example:\n  optisync demo\n  optisync demo --dir /tmp/optisync-demo")]
     Demo(DemoArgs),
+    /// Show what a sync would send, sending nothing.
+    #[command(
+        after_help = "Example:\n  optisync plan\n  optisync plan beta_testers --out plan.json --detailed-exitcode\n\nExit codes: 0 (no changes, or changes without --detailed-exitcode), 2 changes present, 3 invalid config."
+    )]
+    Plan(crate::plan_cmd::PlanArgs),
+    /// Plan and apply now, or apply a saved plan exactly.
+    #[command(
+        after_help = "Example:\n  optisync sync\n  optisync sync --plan plan.json\n\nExit codes: 0 success, 5 rejected rows, 6 locked, 7 blocked by a guardrail, 3 invalid config or stale plan."
+    )]
+    Sync(crate::sync_cmd::SyncArgs),
+    /// Each sync's last run, delivered state, pending rejected rows and lock.
+    #[command(after_help = "Example:\n  optisync status --output json")]
+    Status,
+    /// Run history; `runs show RUN_ID` for one run with its rejected rows.
+    #[command(
+        after_help = "Example:\n  optisync runs beta_testers\n  optisync runs show 20250101T120000Z-beta_testers-1a2b"
+    )]
+    Runs(crate::runs_cmd::RunsArgs),
+    /// Forget a sync's delivered state so its next run starts fresh.
+    #[command(after_help = "Example:\n  optisync reset beta_testers --yes")]
+    Reset(crate::reset_cmd::ResetArgs),
 }
 
 /// `optisync demo`.

@@ -1,59 +1,440 @@
-//! `optisync demo`: shows optisync working with no setup. It starts the fake Optimizely
-//! server in-process (a Web and a Feature Experimentation project), writes a config and a
-//! token file into a fresh directory, and runs `check` against the fake.
+//! `optisync demo`: optisync end to end with no setup. It writes a sample warehouse (50,000
+//! users in segments, plus audience, attribute and event definitions, as CSV and JSON files
+//! that DuckDB queries in SQL) and two configs into a directory, starts the fake Optimizely
+//! in-process (the Web and Feature Experimentation projects of `demo_seed`, with raised rate
+//! limits), then runs check, plan and sync of every object type and mode, syncs again to
+//! show a no-op (zero write requests, counted by the fake), changes some rows to show an
+//! incremental plan and sync, and prints what the fake holds.
 
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use fake_optimizely::{FakeOptimizely, demo_seed};
+use fake_optimizely::{
+    DEMO_FX_PROJECT_ID, DEMO_LIST_ATTRIBUTE_ID, DEMO_WEB_PROJECT_ID, FakeOptimizely, RateLimits,
+    demo_seed,
+};
+use serde_json::{Value, json};
 
 use crate::check;
 use crate::cli::{DemoArgs, OutputFormat};
 use crate::config::Config;
 use crate::error::CliError;
-use crate::exit::Exit;
+use crate::exit::{Exit, worst};
 use crate::output;
+use crate::plan_cmd::{self, PlanArgs};
+use crate::run_flags::RunFlags;
+use crate::sync_cmd::{self, SyncArgs};
 
 /// The token the demo's fake accepts. It is shaped like a personal access token.
 const DEMO_TOKEN: &str = "2:demo-token-for-the-in-process-fake-optimizely-server";
 
+/// Users in the sample warehouse.
+const USERS: usize = 50_000;
+
+/// The list attribute the `add` sync writes.
+const NEWSLETTER_LIST_ID: i64 = 30_000_000_002;
+/// The list attribute the `remove` sync writes; seeded with members.
+const SUPPRESSION_LIST_ID: i64 = 30_000_000_003;
+/// Members the suppression list starts with.
+const SUPPRESSION_SEEDED: usize = 2_000;
+
+/// The demo's raised rate limits (the real ones would make the demo take minutes).
+const DEMO_PER_SECOND: u32 = 100;
+const DEMO_PER_MINUTE: u32 = 6_000;
+
 /// Runs the demo.
 pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError> {
     let dir = demo_dir(args.dir)?;
-    let fake = FakeOptimizely::new(demo_seed(DEMO_TOKEN)).context("seeding the fake server")?;
+    let mut seed = demo_seed(DEMO_TOKEN);
+    seed.rate_limits = RateLimits {
+        fx_per_second: Some(DEMO_PER_SECOND),
+        fx_per_minute: Some(DEMO_PER_MINUTE),
+        web_per_minute: Some(DEMO_PER_MINUTE),
+        ..seed.rate_limits
+    };
+    let suppressed = (1..=SUPPRESSION_SEEDED).map(user_id).collect::<Vec<_>>();
+    seed.list_attributes
+        .push(list_attribute(NEWSLETTER_LIST_ID, "demo_newsletter", ""));
+    seed.list_attributes.push(list_attribute(
+        SUPPRESSION_LIST_ID,
+        "demo_suppression",
+        &suppressed.join(","),
+    ));
+    let fake = FakeOptimizely::new(seed).context("seeding the fake server")?;
     let running = fake
         .serve(([127, 0, 0, 1], 0).into())
         .await
         .context("starting the fake server")?;
     say(
         format,
-        &format!("fake Optimizely listening on {}", running.base_url()),
+        &format!(
+            "fake Optimizely listening on {} (rate limits raised to {DEMO_PER_SECOND}/s and {DEMO_PER_MINUTE}/min for the demo; the real API allows 2/s and 120/min on Feature Experimentation, 100/min on Web)",
+            running.base_url()
+        ),
     );
 
-    let token_path = dir.join("token");
-    write_private(&token_path, DEMO_TOKEN)?;
-    let config_path = dir.join("optisync.toml");
-    let config_text = demo_config(&running.base_url());
-    std::fs::write(&config_path, &config_text)
-        .with_context(|| format!("writing {}", config_path.display()))?;
-    say(format, &format!("wrote {}", config_path.display()));
+    write_private(&dir.join("token"), DEMO_TOKEN)?;
+    write_warehouse(&dir, false)?;
+    say(
+        format,
+        &format!(
+            "wrote a sample warehouse of {USERS} users, 8 segments, attributes and events in {}",
+            dir.display()
+        ),
+    );
+    let web = dir.join("web.toml");
+    let fx = dir.join("fx.toml");
+    write_file(&web, &web_config(&running.base_url()))?;
+    write_file(&fx, &fx_config(&running.base_url()))?;
+    say(
+        format,
+        &format!("wrote {} and {}", web.display(), fx.display()),
+    );
 
-    let config = Config::load(&config_path)?;
-    say(format, "\n$ optisync check");
-    let report = check::run(&config).await?;
-    output::print_check(&report, format);
+    let mut exit = Exit::Success;
+    for config in [&web, &fx] {
+        say(
+            format,
+            &format!("\n$ optisync check --config {}", config.display()),
+        );
+        let loaded = Config::load(config)?;
+        let report = check::run(&loaded).await?;
+        output::print_check(&report, format);
+        if !report.passed() {
+            exit = worst(exit, Exit::CheckFailed);
+        }
+    }
+
+    for config in [&web, &fx] {
+        exit = worst(exit, plan(config, format).await?);
+        exit = worst(exit, sync(config, format).await?);
+    }
+
+    say(
+        format,
+        "\n# Running every sync again: nothing changed, so nothing is sent.",
+    );
+    let before = fake.stats().writes;
+    for config in [&web, &fx] {
+        exit = worst(exit, sync(config, format).await?);
+    }
+    let writes = fake.stats().writes - before;
+    say(
+        format,
+        &format!("second run: {writes} write requests reached the fake (its own counters)"),
+    );
+
+    say(
+        format,
+        "\n# Changing the warehouse: some users leave the beta and join the newsletter, a segment is renamed, an attribute is described better, an event is added.",
+    );
+    write_warehouse(&dir, true)?;
+    for config in [&web, &fx] {
+        exit = worst(exit, plan(config, format).await?);
+        exit = worst(exit, sync(config, format).await?);
+    }
+
+    say(format, "\n# What the fake Optimizely holds now");
+    say(format, &holdings(&fake.state()));
     running.shutdown().await;
-    Ok(if report.passed() {
-        Exit::Success
-    } else {
-        Exit::CheckFailed
-    })
+    say(
+        format,
+        &format!(
+            "\nTry it yourself: optisync plan --config {} (the fake is stopped now; run `fake-optimizely` to serve one)",
+            web.display()
+        ),
+    );
+    Ok(exit)
+}
+
+async fn plan(config: &Path, format: OutputFormat) -> Result<Exit, CliError> {
+    say(
+        format,
+        &format!("\n$ optisync plan --config {}", config.display()),
+    );
+    let args = PlanArgs {
+        flags: flags(),
+        out: None,
+        detailed_exitcode: false,
+    };
+    plan_cmd::run(&args, config, format).await
+}
+
+async fn sync(config: &Path, format: OutputFormat) -> Result<Exit, CliError> {
+    say(
+        format,
+        &format!("\n$ optisync sync --config {}", config.display()),
+    );
+    let args = SyncArgs {
+        flags: flags(),
+        plan: None,
+    };
+    sync_cmd::run(&args, config, format).await
+}
+
+fn flags() -> RunFlags {
+    RunFlags {
+        syncs: Vec::new(),
+        full_resync: false,
+        allow_empty: false,
+        allow_large_removal: false,
+        adopt_existing: false,
+        replace: false,
+    }
 }
 
 fn say(format: OutputFormat, line: &str) {
     if format == OutputFormat::Text {
         println!("{line}");
     }
+}
+
+fn user_id(n: usize) -> String {
+    format!("user-{n:06}")
+}
+
+fn list_attribute(id: i64, name: &str, content: &str) -> Value {
+    json!({
+        "id": id,
+        "project_id": DEMO_WEB_PROJECT_ID,
+        "name": name,
+        "description": "",
+        "key_field": "optimizely_user_id",
+        "list_type": "cookies",
+        "list_content": content,
+    })
+}
+
+/// Writes the sample warehouse; `changed` writes the second version of it.
+fn write_warehouse(dir: &Path, changed: bool) -> Result<(), CliError> {
+    let mut users = String::from("user_id,segment,newsletter,churned\n");
+    for n in 1..=USERS {
+        // Deterministic segments: every 10th user is in the beta; after the change, users
+        // 1-500 of them have left it and every 97th user has joined it.
+        let mut beta = n % 10 == 0;
+        if changed {
+            beta = (beta && n > 5_000) || n % 97 == 0;
+        }
+        let segment = if beta { "beta" } else { "general" };
+        let newsletter = n % 3 == 0 || (changed && n % 7 == 0);
+        let churned = n <= SUPPRESSION_SEEDED && n % 20 == 0;
+        let _ = writeln!(users, "{},{segment},{newsletter},{churned}", user_id(n));
+    }
+    write_file(&dir.join("users.csv"), &users)?;
+
+    let segments = [
+        ("s1", "Power users", "Users on the pro plan", "pro"),
+        ("s2", "Trial users", "Users in their trial", "trial"),
+        ("s3", "Free users", "Users on the free plan", "free"),
+        ("s4", "Team accounts", "Users on a team plan", "team"),
+        (
+            "s5",
+            "Enterprise",
+            "Users on an enterprise contract",
+            "enterprise",
+        ),
+        ("s6", "Students", "Users with an education discount", "edu"),
+        ("s7", "Partners", "Users from partner agencies", "partner"),
+        ("s8", "Internal", "Our own staff", "internal"),
+    ];
+    let mut lines = String::new();
+    for (id, name, about, plan) in segments {
+        let name = if changed && id == "s2" {
+            "Trial users (14 days)"
+        } else {
+            name
+        };
+        let conditions = json!(["and", ["or", {
+            "type": "custom_attribute", "name": "plan", "match_type": "exact", "value": plan
+        }]])
+        .to_string();
+        let _ = writeln!(
+            lines,
+            "{}",
+            json!({"segment_id": id, "segment_name": name, "about": about, "conditions": conditions})
+        );
+    }
+    write_file(&dir.join("segments.jsonl"), &lines)?;
+
+    let mut attributes = String::new();
+    for (key, about) in [
+        ("plan", "The user's plan"),
+        ("country", "ISO country code"),
+        ("signup_cohort", "Month of signup"),
+        ("lifetime_value", "Revenue to date, banded"),
+    ] {
+        let about = if changed && key == "country" {
+            "ISO 3166-1 alpha-2 country code"
+        } else {
+            about
+        };
+        let _ = writeln!(
+            attributes,
+            "{}",
+            json!({"attr_key": key, "attr_name": key.replace('_', " "), "about": about, "kind": "upsert"})
+        );
+    }
+    for key in ["legacy_segment", "legacy_region"] {
+        let _ = writeln!(
+            attributes,
+            "{}",
+            json!({"attr_key": key, "attr_name": key, "about": "Kept for old experiments", "kind": "insert"})
+        );
+    }
+    write_file(&dir.join("attributes.jsonl"), &attributes)?;
+
+    let mut events = String::new();
+    let mut list = vec![
+        ("signup", "Signed up", "sign_up", "upsert"),
+        ("checkout", "Checked out", "purchase", "upsert"),
+        ("add_to_cart", "Added to cart", "add_to_cart", "upsert"),
+        ("search", "Searched", "search", "insert"),
+        ("share", "Shared", "share", "insert"),
+    ];
+    if changed {
+        list.push(("subscribe", "Subscribed", "subscribe", "upsert"));
+    }
+    for (key, name, category, kind) in list {
+        let _ = writeln!(
+            events,
+            "{}",
+            json!({"event_key": key, "event_name": name, "category": category, "kind": kind})
+        );
+    }
+    write_file(&dir.join("events.jsonl"), &events)?;
+    Ok(())
+}
+
+fn web_config(api_url: &str) -> String {
+    format!(
+        r#"# Written by `optisync demo`: list attributes on the Web Experimentation project.
+[optimizely]
+project_id = {DEMO_WEB_PROJECT_ID}
+token = {{ file = "token" }}
+api_url = "{api_url}"
+rate_limit = {{ per_second = {DEMO_PER_SECOND}, per_minute = {DEMO_PER_MINUTE} }}
+
+[[sync]]
+name = "beta_testers"
+object = "list_attribute"
+list_attribute_id = {DEMO_LIST_ATTRIBUTE_ID}
+mode = "mirror"
+model = "select user_id from read_csv('users.csv') where segment = 'beta'"
+mapping = {{ user_id = "user_id" }}
+
+[[sync]]
+name = "newsletter"
+object = "list_attribute"
+list_attribute_id = {NEWSLETTER_LIST_ID}
+mode = "add"
+model = "select user_id from read_csv('users.csv') where newsletter"
+mapping = {{ user_id = "user_id" }}
+
+[[sync]]
+name = "churn_suppression"
+object = "list_attribute"
+list_attribute_id = {SUPPRESSION_LIST_ID}
+mode = "remove"
+model = "select user_id from read_csv('users.csv') where churned"
+mapping = {{ user_id = "user_id" }}
+"#
+    )
+}
+
+fn fx_config(api_url: &str) -> String {
+    format!(
+        r#"# Written by `optisync demo`: definitions on the Feature Experimentation project.
+[optimizely]
+project_id = {DEMO_FX_PROJECT_ID}
+token = {{ file = "token" }}
+api_url = "{api_url}"
+rate_limit = {{ per_second = {DEMO_PER_SECOND}, per_minute = {DEMO_PER_MINUTE} }}
+
+[[sync]]
+name = "segments"
+object = "audience"
+mode = "upsert"
+audience_name = "{{segment_name}}"
+model = "select segment_id, segment_name, about, conditions from read_json_auto('segments.jsonl')"
+primary_key = ["segment_id"]
+mapping = {{ description = "about", conditions = "conditions" }}
+
+[[sync]]
+name = "vip_audience"
+object = "audience"
+mode = "insert"
+audience_name = "All VIP customers"
+model = "select 'vip' as id, 'Every customer with a VIP flag' as about"
+primary_key = ["id"]
+mapping = {{ description = "about" }}
+
+[[sync]]
+name = "attributes"
+object = "attribute"
+mode = "upsert"
+model = "select attr_key, attr_name, about from read_json_auto('attributes.jsonl') where kind = 'upsert'"
+mapping = {{ key = "attr_key", name = "attr_name", description = "about" }}
+
+[[sync]]
+name = "legacy_attributes"
+object = "attribute"
+mode = "insert"
+model = "select attr_key, about from read_json_auto('attributes.jsonl') where kind = 'insert'"
+mapping = {{ key = "attr_key", description = "about" }}
+
+[[sync]]
+name = "events"
+object = "custom_event"
+mode = "upsert"
+model = "select event_key, event_name, category from read_json_auto('events.jsonl') where kind = 'upsert'"
+mapping = {{ key = "event_key", name = "event_name", category = "category" }}
+
+[[sync]]
+name = "extra_events"
+object = "custom_event"
+mode = "insert"
+model = "select event_key, event_name, category from read_json_auto('events.jsonl') where kind = 'insert'"
+mapping = {{ key = "event_key", name = "event_name", category = "category" }}
+"#
+    )
+}
+
+/// Counts per object type and project, and list sizes.
+fn holdings(state: &Value) -> String {
+    let mut out = String::new();
+    for (kind, label) in [
+        ("audiences", "audiences"),
+        ("attributes", "attributes"),
+        ("events", "events"),
+    ] {
+        let items = state[kind].as_array().cloned().unwrap_or_default();
+        for project in [DEMO_WEB_PROJECT_ID, DEMO_FX_PROJECT_ID] {
+            let n = items
+                .iter()
+                .filter(|o| o["project_id"].as_i64() == Some(project))
+                .count();
+            if n > 0 {
+                let _ = writeln!(out, "  project {project}: {n} {label}");
+            }
+        }
+    }
+    for list in state["list_attributes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let members = list["list_content"]
+            .as_str()
+            .map_or(0, |c| c.split(',').filter(|s| !s.is_empty()).count());
+        let _ = writeln!(
+            out,
+            "  list attribute {} ({}): {members} members",
+            list["id"],
+            list["name"].as_str().unwrap_or("?")
+        );
+    }
+    out
 }
 
 fn demo_dir(dir: Option<PathBuf>) -> Result<PathBuf, CliError> {
@@ -65,7 +446,12 @@ fn demo_dir(dir: Option<PathBuf>) -> Result<PathBuf, CliError> {
     Ok(dir)
 }
 
-fn write_private(path: &std::path::Path, content: &str) -> Result<(), CliError> {
+fn write_file(path: &Path, content: &str) -> Result<(), CliError> {
+    std::fs::write(path, content).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn write_private(path: &Path, content: &str) -> Result<(), CliError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -80,25 +466,4 @@ fn write_private(path: &std::path::Path, content: &str) -> Result<(), CliError> 
     file.write_all(content.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
-}
-
-fn demo_config(api_url: &str) -> String {
-    format!(
-        r#"# Written by `optisync demo`: a Web Experimentation project on the in-process fake.
-[optimizely]
-project_id = {web}
-token = {{ file = "token" }}
-api_url = "{api_url}"
-
-[[sync]]
-name = "beta_testers"
-object = "list_attribute"
-list_attribute_id = {list}
-mode = "mirror"
-model = "select user_id from beta_testers"
-mapping = {{ user_id = "user_id" }}
-"#,
-        web = fake_optimizely::DEMO_WEB_PROJECT_ID,
-        list = fake_optimizely::DEMO_LIST_ATTRIBUTE_ID,
-    )
 }

@@ -45,6 +45,9 @@ pub enum CliError {
     /// Exit 1.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    /// Another run holds the sync's lock (exit 6); the message names the holder.
+    #[error("{0}")]
+    Locked(String),
 }
 
 impl CliError {
@@ -53,6 +56,19 @@ impl CliError {
         match self {
             Self::Config(_) => Exit::InvalidConfig,
             Self::Internal(_) => Exit::Internal,
+            Self::Locked(_) => Exit::Locked,
+        }
+    }
+
+    /// Maps an engine error to its exit code: a held lock exits 6, a problem whose fix is in
+    /// the config 3, anything else 1.
+    pub fn from_engine(error: optisync_engine::Error) -> Self {
+        if error.is_locked() {
+            Self::Locked(error.to_string())
+        } else if error.is_config() {
+            Self::Config(ConfigError::Invalid(error.to_string()))
+        } else {
+            Self::Internal(anyhow::Error::new(error))
         }
     }
 }

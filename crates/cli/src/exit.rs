@@ -36,3 +36,21 @@ impl From<Exit> for ExitCode {
         ExitCode::from(exit.code())
     }
 }
+
+/// The more serious of two outcomes, for verbs that handle several syncs: internal errors
+/// first, then config problems, locks, guardrails, rejected rows and changes.
+pub fn worst(a: Exit, b: Exit) -> Exit {
+    fn rank(e: Exit) -> u8 {
+        match e {
+            Exit::Success => 0,
+            Exit::ChangesPresent => 1,
+            Exit::RejectedRows => 2,
+            Exit::CheckFailed => 3,
+            Exit::Guardrail => 4,
+            Exit::Locked => 5,
+            Exit::InvalidConfig => 6,
+            Exit::Internal => 7,
+        }
+    }
+    if rank(b) > rank(a) { b } else { a }
+}

@@ -6,6 +6,9 @@
 //! - [`config`]: `optisync.toml` types, loading and validation
 //! - [`check`]: the `check` verb
 //! - [`demo`]: the `demo` verb (fake Optimizely in-process)
+//! - [`plan_cmd`], [`sync_cmd`], [`status_cmd`], [`runs_cmd`], [`reset_cmd`]: the run verbs,
+//!   one file each, with [`run_flags`] (their shared flags), [`plan_text`] (the plan as text)
+//!   and [`sync_spec`] (config → the engine's `SyncSpec`, and opening the engine)
 //! - [`output`]: printing results as text or JSON
 //! - [`exit`], [`error`]: exit codes and the errors that choose them
 
@@ -16,6 +19,14 @@ pub mod demo;
 pub mod error;
 pub mod exit;
 pub mod output;
+pub mod plan_cmd;
+pub mod plan_text;
+pub mod reset_cmd;
+pub mod run_flags;
+pub mod runs_cmd;
+pub mod status_cmd;
+pub mod sync_cmd;
+pub mod sync_spec;
 
 use std::process::ExitCode;
 
@@ -62,6 +73,11 @@ async fn run(cli: Cli) -> Result<Exit, CliError> {
             })
         }
         Command::Demo(args) => demo::run(args, format).await,
+        Command::Plan(args) => plan_cmd::run(&args, &cli.global.config, format).await,
+        Command::Sync(args) => sync_cmd::run(&args, &cli.global.config, format).await,
+        Command::Status => status_cmd::run(&cli.global.config, format),
+        Command::Runs(args) => runs_cmd::run(&args, &cli.global.config, format),
+        Command::Reset(args) => reset_cmd::run(&args, &cli.global.config, format),
     }
 }
 

@@ -1,0 +1,235 @@
+//! The Terraform-like text of a plan: one block per sync with `+` creates, `~` updates (each
+//! changed field before → after) and the list's `+`/`-` members (a sample of five with the
+//! count), then rejected rows, warnings, guardrails and refusals, and a summary line with the
+//! request count and the time the rate limit makes them take.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use optisync_core::{Change, Field, FieldValue, Fields, SyncPlan};
+use optisync_optimizely::RateLimit;
+
+/// How many member ids a list block shows.
+pub const SAMPLE: usize = 5;
+
+/// The text of one sync's plan.
+pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "sync {} ({} {}): {} rows read",
+        plan.sync, plan.object, plan.mode, plan.rows_read
+    );
+    if let Some(list) = &plan.list {
+        let before = list
+            .before_count
+            .map_or_else(|| "unknown".to_owned(), |n| n.to_string());
+        if list.patch {
+            let _ = writeln!(
+                out,
+                "  ~ list attribute {}: {before} → {} members",
+                list.list_attribute_id, list.after_count
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "    list attribute {}: {} members, unchanged",
+                list.list_attribute_id, list.after_count
+            );
+        }
+        member_line(&mut out, '+', "added", &list.added);
+        member_line(&mut out, '-', "removed", &list.removed);
+        if list.duplicates > 0 {
+            let _ = writeln!(out, "      {} duplicate ids counted once", list.duplicates);
+        }
+        if let Some(drift) = &list.drift {
+            let _ = writeln!(
+                out,
+                "  ! drift: the list holds {} members, optisync delivered {}: {} missing, {} not written by optisync (edited by hand?)",
+                drift.remote_count,
+                drift.delivered_count,
+                drift.missing_count,
+                drift.unexpected_count
+            );
+        }
+    }
+    for change in &plan.changes {
+        match change {
+            Change::Create {
+                primary_key,
+                fields,
+                ..
+            } => {
+                let _ = writeln!(out, "  + {} {}", plan.object, identity(fields, primary_key));
+                for (field, value) in fields.iter() {
+                    let _ = writeln!(out, "      {field}: {}", show(value));
+                }
+            }
+            Change::Update {
+                primary_key,
+                remote_id,
+                changed,
+                unarchive,
+                fields,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "  ~ {} {} (id {remote_id})",
+                    plan.object,
+                    identity(fields, primary_key)
+                );
+                for c in changed {
+                    let before = c.before.as_ref().map_or_else(|| "(unset)".to_owned(), show);
+                    let _ = writeln!(out, "      {}: {before} → {}", c.field, show(&c.after));
+                }
+                if *unarchive {
+                    let _ = writeln!(out, "      archived: true → false");
+                }
+            }
+        }
+    }
+    for skip in &plan.skipped {
+        let optisync_core::Skip::AlreadyExists { message, .. } = skip;
+        let _ = writeln!(out, "  = skipped: {message}");
+    }
+    if !plan.record_only.is_empty() {
+        let _ = writeln!(
+            out,
+            "    {} rows matched existing objects (recorded in state, nothing sent)",
+            plan.record_only.len()
+        );
+    }
+    for row in &plan.rejected {
+        let key = row.primary_key.as_deref().unwrap_or("(no key)");
+        let field = row.field.as_deref().unwrap_or("row");
+        let _ = writeln!(out, "  ! rejected {key:?} ({field}): {}", row.reason);
+    }
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "  ! warning: {warning}");
+    }
+    for guardrail in &plan.guardrails {
+        let _ = writeln!(out, "  ✗ blocked: {guardrail}");
+    }
+    if let Some(refusal) = &plan.refusal {
+        let _ = writeln!(out, "  ✗ refused: {refusal}");
+    }
+    let creates = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c, Change::Create { .. }))
+        .count();
+    let requests = plan.request_count();
+    let _ = writeln!(
+        out,
+        "  {creates} to create, {} to update, {} unchanged, {} rejected; {}",
+        plan.changes.len() - creates,
+        plan.unchanged,
+        plan.rejected.len(),
+        requests_line(requests, limit)
+    );
+    out
+}
+
+/// "N requests, about T at the rate limit of …".
+pub fn requests_line(requests: u64, limit: RateLimit) -> String {
+    if requests == 0 {
+        return "no requests: nothing to change".to_owned();
+    }
+    format!(
+        "{requests} write request{}, about {} at {}",
+        if requests == 1 { "" } else { "s" },
+        human(estimate(requests, limit)),
+        describe(limit)
+    )
+}
+
+/// The time `requests` take under `limit` (after the reads, which are few).
+pub fn estimate(requests: u64, limit: RateLimit) -> Duration {
+    let n = requests.saturating_sub(1) as f64;
+    let by_second = limit.per_second.map_or(0.0, |s| n / f64::from(s));
+    let by_minute = limit
+        .per_minute
+        .map_or(0.0, |m| (requests / u64::from(m)) as f64 * 60.0);
+    Duration::from_secs_f64(by_second.max(by_minute))
+}
+
+fn describe(limit: RateLimit) -> String {
+    match (limit.per_second, limit.per_minute) {
+        (Some(s), Some(m)) => format!("{s}/s and {m}/min"),
+        (Some(s), None) => format!("{s}/s"),
+        (None, Some(m)) => format!("{m}/min"),
+        (None, None) => "no rate limit".to_owned(),
+    }
+}
+
+fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 1 {
+        "1s".to_owned()
+    } else if secs < 120 {
+        format!("{secs}s")
+    } else {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    }
+}
+
+fn member_line(out: &mut String, sign: char, what: &str, ids: &[String]) {
+    if ids.is_empty() {
+        return;
+    }
+    let sample = ids
+        .iter()
+        .take(SAMPLE)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = ids.len().saturating_sub(SAMPLE);
+    let tail = if more > 0 {
+        format!(" … ({more} more)")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "      {sign} {} {what}: {sample}{tail}", ids.len());
+}
+
+fn identity(fields: &Fields, primary_key: &str) -> String {
+    let id = fields
+        .text(Field::Key)
+        .or_else(|| fields.text(Field::Name))
+        .unwrap_or(primary_key);
+    if id == primary_key {
+        format!("{id:?}")
+    } else {
+        format!("{id:?} (row {primary_key})")
+    }
+}
+
+fn show(value: &FieldValue) -> String {
+    match value {
+        FieldValue::Bool(b) => b.to_string(),
+        FieldValue::Text(s) => format!("{s:?}"),
+        FieldValue::Conditions(c) => c.as_json().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimate_knows_the_per_minute_quota() {
+        let web = RateLimit {
+            per_second: None,
+            per_minute: Some(100),
+        };
+        assert_eq!(estimate(1, web), Duration::ZERO);
+        assert_eq!(estimate(250, web), Duration::from_secs(120));
+        let fx = RateLimit {
+            per_second: Some(2),
+            per_minute: Some(120),
+        };
+        assert_eq!(estimate(11, fx), Duration::from_secs(5));
+        assert!(requests_line(3, fx).contains("3 write requests"));
+    }
+}

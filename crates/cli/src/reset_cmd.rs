@@ -1,0 +1,79 @@
+//! `optisync reset SYNC [--yes]`: forgets what a sync delivered (snapshot or list, and its
+//! pending writes) so the next run starts fresh; run history is kept, marked as before the
+//! reset. Asks for confirmation on a terminal unless `--yes`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::Args;
+use optisync_state::LockHolder;
+
+use crate::cli::OutputFormat;
+use crate::config::Config;
+use crate::error::{CliError, ConfigError};
+use crate::exit::Exit;
+use crate::output::print_json;
+use crate::sync_spec::open_store;
+
+/// `optisync reset`.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// The sync whose state to forget.
+    pub sync: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Runs `reset`.
+pub fn run(
+    args: &ResetArgs,
+    config_path: &std::path::Path,
+    format: OutputFormat,
+) -> Result<Exit, CliError> {
+    let config = Config::load(config_path)?;
+    config.select_syncs(std::slice::from_ref(&args.sync))?;
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(ConfigError::Invalid(format!(
+                "reset of sync {} needs confirmation: pass --yes",
+                args.sync
+            ))
+            .into());
+        }
+        print!(
+            "Forget everything sync {} delivered? Its next run starts fresh. [y/N] ",
+            args.sync
+        );
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("not reset");
+            return Ok(Exit::Success);
+        }
+    }
+    let mut store = open_store(&config)?;
+    let state_error = |e: optisync_state::Error| {
+        if e.is_locked() {
+            CliError::Locked(e.to_string())
+        } else {
+            CliError::Internal(anyhow::anyhow!("resetting sync {}: {e}", args.sync))
+        }
+    };
+    // Hold the sync's lock so a run in progress is not reset under its feet.
+    let lock = store
+        .acquire_lock(&args.sync, &LockHolder::this_process("optisync reset"))
+        .map_err(state_error)?;
+    let version = store.reset(&args.sync).map_err(state_error)?;
+    lock.release().map_err(state_error)?;
+    match format {
+        OutputFormat::Json => print_json(&serde_json::json!({
+            "reset": args.sync, "state_version": version,
+        })),
+        OutputFormat::Text => println!(
+            "sync {} reset; its next run starts fresh (plans made before are now stale)",
+            args.sync
+        ),
+    }
+    Ok(Exit::Success)
+}

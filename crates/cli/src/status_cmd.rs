@@ -1,0 +1,140 @@
+//! `optisync status`: per sync, the last run (result, when, counts), what state holds
+//! (delivered list size or definitions), pending rejected rows, and who holds its lock. Reads
+//! only the state store; nothing is sent.
+
+use optisync_state::{RunRecord, Store};
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::config::Config;
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::output::print_json;
+use crate::sync_spec::open_store;
+
+/// One sync's status.
+#[derive(Debug, Serialize)]
+pub struct SyncStatus {
+    /// The sync.
+    pub sync: String,
+    /// Its object type and mode.
+    pub object: String,
+    /// Its mode.
+    pub mode: String,
+    /// The last run, if any.
+    pub last_run: Option<RunSummary>,
+    /// Rows rejected by the last run that processed rows, retried next run.
+    pub pending_rejected: usize,
+    /// Delivered list members, or delivered definitions.
+    pub delivered: u64,
+    /// Who holds the lock now, if anyone.
+    pub locked_by: Option<String>,
+    /// The cron schedule used by `serve`.
+    pub schedule: Option<String>,
+}
+
+/// A run, in short.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    /// The run id.
+    pub id: String,
+    /// Its status.
+    pub status: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// How long it took.
+    pub duration_ms: Option<u64>,
+    /// Rows read.
+    pub rows_read: u64,
+    /// Write requests sent.
+    pub requests_sent: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    /// Why it failed or was blocked.
+    pub error: Option<String>,
+}
+
+impl From<&RunRecord> for RunSummary {
+    fn from(run: &RunRecord) -> Self {
+        Self {
+            id: run.id.clone(),
+            status: run.status.as_str().to_owned(),
+            started_at: run.started_at.to_rfc3339(),
+            duration_ms: run.duration_ms,
+            rows_read: run.counts.rows_read,
+            requests_sent: run.counts.requests_sent,
+            rejected: run.counts.rejected,
+            error: run.error.clone(),
+        }
+    }
+}
+
+/// Runs `status`.
+pub fn run(config_path: &std::path::Path, format: OutputFormat) -> Result<Exit, CliError> {
+    let config = Config::load(config_path)?;
+    let store = open_store(&config)?;
+    let statuses = config
+        .syncs
+        .iter()
+        .map(|sync| status_of(&store, sync))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::Internal(anyhow::anyhow!("reading the state store: {e}")))?;
+    match format {
+        OutputFormat::Json => print_json(&serde_json::json!({ "syncs": statuses })),
+        OutputFormat::Text => {
+            for s in &statuses {
+                println!("{} ({} {})", s.sync, s.object, s.mode);
+                match &s.last_run {
+                    Some(run) => println!(
+                        "  last run {} {} at {}: {} rows read, {} requests, {} rejected",
+                        run.id,
+                        run.status,
+                        run.started_at,
+                        run.rows_read,
+                        run.requests_sent,
+                        run.rejected
+                    ),
+                    None => println!("  never run"),
+                }
+                println!(
+                    "  delivered: {}; pending rejected rows: {}",
+                    s.delivered, s.pending_rejected
+                );
+                if let Some(holder) = &s.locked_by {
+                    println!("  locked by {holder}");
+                }
+                if let Some(schedule) = &s.schedule {
+                    println!("  schedule: {schedule}");
+                }
+            }
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn status_of(
+    store: &Store,
+    sync: &crate::config::SyncConfig,
+) -> Result<SyncStatus, optisync_state::Error> {
+    let last_run = store.last_run(&sync.name)?;
+    let delivered = match store.delivered_list_summary(&sync.name)? {
+        Some(list) => list.member_count,
+        None => store.definitions(&sync.name)?.len() as u64,
+    };
+    let locked_by = store.lock_info(&sync.name)?.map(|l| {
+        format!(
+            "{} (pid {} on {}) since {}",
+            l.holder, l.pid, l.host, l.acquired_at
+        )
+    });
+    Ok(SyncStatus {
+        sync: sync.name.clone(),
+        object: sync.object.to_string(),
+        mode: sync.mode.to_string(),
+        last_run: last_run.as_ref().map(RunSummary::from),
+        pending_rejected: store.pending_rejected_rows(&sync.name)?.len(),
+        delivered,
+        locked_by,
+        schedule: sync.schedule.clone(),
+    })
+}

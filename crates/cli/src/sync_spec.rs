@@ -1,0 +1,99 @@
+//! From the config's raw `[[sync]]` tables to the engine's validated [`SyncSpec`]s, and the
+//! opening of everything a run needs (source, client, state store, project) as one
+//! [`Engine`]. The engine never sees the config types.
+
+use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, ObjectType};
+use optisync_engine::{Engine, SyncSpec};
+use optisync_optimizely::{Client, ClientConfig};
+use optisync_state::Store;
+
+use optisync_sources::{DuckDbConfig, Source};
+
+use crate::config::{Config, SourceConfig, SyncConfig};
+use crate::error::{CliError, ConfigError};
+
+/// Validates one sync into the engine's spec.
+pub fn to_spec(sync: &SyncConfig) -> Result<SyncSpec, ConfigError> {
+    let invalid = |what: String| ConfigError::Invalid(format!("sync {}: {what}", sync.name));
+    let mapping = Mapping::new(sync.object, sync.mapping.iter())
+        .map_err(|e| invalid(format!("mapping: {e}")))?;
+    let audience_name = match (&sync.audience_name, sync.object) {
+        (Some(template), ObjectType::Audience) => Some(
+            NameTemplate::parse(template).map_err(|e| invalid(format!("audience_name: {e}")))?,
+        ),
+        _ => None,
+    };
+    let max_removal_percent = sync
+        .max_removal_percent
+        .unwrap_or(DEFAULT_MAX_REMOVAL_PERCENT);
+    if !(0.0..=100.0).contains(&max_removal_percent) {
+        return Err(invalid(format!(
+            "max_removal_percent = {max_removal_percent} must be between 0 and 100"
+        )));
+    }
+    Ok(SyncSpec {
+        name: sync.name.clone(),
+        object: sync.object,
+        mode: sync.mode,
+        model: sync.model.clone(),
+        mapping,
+        primary_key: sync.primary_key.clone().unwrap_or_default(),
+        list_attribute_id: sync.list_attribute_id,
+        audience_name,
+        allow_pii: sync.allow_pii,
+        max_removal_percent,
+    })
+}
+
+/// The specs of the syncs named on the command line (all when none is named).
+pub fn select_specs(config: &Config, names: &[String]) -> Result<Vec<SyncSpec>, ConfigError> {
+    config
+        .select_syncs(names)?
+        .into_iter()
+        .map(to_spec)
+        .collect()
+}
+
+/// Opens the state store of `config`.
+pub fn open_store(config: &Config) -> Result<Store, CliError> {
+    Store::open(&config.state_dir).map_err(|e| {
+        CliError::Internal(anyhow::anyhow!(
+            "cannot open the state store in {}: {e}",
+            config.state_dir.display()
+        ))
+    })
+}
+
+/// Opens the source, the client and the store, and reads the project.
+pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> {
+    let source = open_source(config)?;
+    let mut client_config = ClientConfig::new(config.optimizely.token()?);
+    client_config.api_url = config.optimizely.api_url.clone();
+    client_config.rate_limit = config.optimizely.rate_limit;
+    let client = Client::new(client_config).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let store = open_store(config)?;
+    Engine::connect(source, client, store, config.optimizely.project_id, holder)
+        .await
+        .map_err(CliError::from_engine)
+}
+
+/// Opens the configured warehouse. No `[source]` means the embedded in-memory DuckDB, whose
+/// models read files relative to the config file's folder.
+fn open_source(config: &Config) -> Result<Source, ConfigError> {
+    let base_dir = config
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let path = match &config.source {
+        None => None,
+        Some(SourceConfig::Duckdb { path }) => path.clone(),
+        Some(SourceConfig::Postgres { .. }) => {
+            return Err(ConfigError::Invalid(
+                "[source] type = \"postgres\" is not available in this build yet; use type = \"duckdb\"".into(),
+            ));
+        }
+    };
+    Source::duckdb(&DuckDbConfig { path, base_dir })
+        .map_err(|e| ConfigError::Invalid(format!("[source]: {e}")))
+}
