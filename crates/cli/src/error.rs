@@ -61,11 +61,11 @@ impl CliError {
     }
 
     /// Maps an engine error to its exit code: a held lock exits 6, a problem whose fix is in
-    /// the config 3, anything else 1.
+    /// the config or a stale saved plan 3, anything else 1.
     pub fn from_engine(error: optisync_engine::Error) -> Self {
         if error.is_locked() {
             Self::Locked(error.to_string())
-        } else if error.is_config() {
+        } else if error.is_config() || error.is_stale_plan() {
             Self::Config(ConfigError::Invalid(error.to_string()))
         } else {
             Self::Internal(anyhow::Error::new(error))

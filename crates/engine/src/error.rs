@@ -88,6 +88,11 @@ impl Error {
         matches!(self, Error::Mapping { .. } | Error::Target { .. })
     }
 
+    /// Whether a saved plan was refused because its sync moved on since it was made.
+    pub fn is_stale_plan(&self) -> bool {
+        matches!(self, Error::StalePlan { .. })
+    }
+
     pub(crate) fn state(sync: &str) -> impl FnOnce(optisync_state::Error) -> Error + '_ {
         move |source| {
             if source.is_locked() {
