@@ -7,9 +7,7 @@ use optisync_engine::{Engine, SyncSpec};
 use optisync_optimizely::{Client, ClientConfig};
 use optisync_state::Store;
 
-use optisync_sources::{DuckDbConfig, Source};
-
-use crate::config::{Config, SourceConfig, SyncConfig};
+use crate::config::{Config, SyncConfig};
 use crate::error::{CliError, ConfigError};
 
 /// Validates one sync into the engine's spec.
@@ -66,7 +64,7 @@ pub fn open_store(config: &Config) -> Result<Store, CliError> {
 
 /// Opens the source, the client and the store, and reads the project.
 pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> {
-    let source = open_source(config)?;
+    let source = crate::warehouse::open(config)?;
     let mut client_config = ClientConfig::new(config.optimizely.token()?);
     client_config.api_url = config.optimizely.api_url.clone();
     client_config.rate_limit = config.optimizely.rate_limit;
@@ -75,25 +73,4 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
     Engine::connect(source, client, store, config.optimizely.project_id, holder)
         .await
         .map_err(CliError::from_engine)
-}
-
-/// Opens the configured warehouse. No `[source]` means the embedded in-memory DuckDB, whose
-/// models read files relative to the config file's folder.
-fn open_source(config: &Config) -> Result<Source, ConfigError> {
-    let base_dir = config
-        .path
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let path = match &config.source {
-        None => None,
-        Some(SourceConfig::Duckdb { path }) => path.clone(),
-        Some(SourceConfig::Postgres { .. }) => {
-            return Err(ConfigError::Invalid(
-                "[source] type = \"postgres\" is not available in this build yet; use type = \"duckdb\"".into(),
-            ));
-        }
-    };
-    Source::duckdb(&DuckDbConfig { path, base_dir })
-        .map_err(|e| ConfigError::Invalid(format!("[source]: {e}")))
 }
