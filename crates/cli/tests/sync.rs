@@ -149,13 +149,21 @@ async fn list_mirror_first_noop_and_incremental_runs() {
     assert_eq!(case.writes(), before, "a second run sends no write request");
     case.expect(&["plan", "--detailed-exitcode"], 0).await;
 
-    case.write("users.csv", "user_id\nu1\nu2\nu4\n");
+    // One member of ten leaves (under the 20% removal guardrail) and one joins.
+    let ten = "user_id\nu1\nu2\nu3\nu4\nu5\nu6\nu7\nu8\nu9\nu10\n";
+    case.write("users.csv", ten);
+    case.expect(&["sync"], 0).await;
+    let before = case.writes();
+    case.write("users.csv", &ten.replace("u3\n", "u11\n"));
     let plan = case.expect(&["plan"], 0).await;
-    assert!(plan.contains("+ 1 added: u4"), "{plan}");
+    assert!(plan.contains("+ 1 added: u11"), "{plan}");
     assert!(plan.contains("- 1 removed: u3"), "{plan}");
     case.expect(&["sync"], 0).await;
     assert_eq!(case.writes(), before + 1, "one whole-list PATCH");
-    assert_eq!(case.list(), ids(&["u1", "u2", "u4"]));
+    assert_eq!(
+        case.list(),
+        ids(&["u1", "u10", "u11", "u2", "u4", "u5", "u6", "u7", "u8", "u9"])
+    );
     case.stop().await;
 }
 
