@@ -46,7 +46,11 @@ fn main() {
     let sizes: Vec<u64> = std::env::var("OPTISYNC_BENCH_SIZES")
         .unwrap_or_else(|_| "250000,1000000,10000000".to_owned())
         .split(',')
-        .map(|s| s.trim().parse().expect("OPTISYNC_BENCH_SIZES is a list of numbers"))
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("OPTISYNC_BENCH_SIZES is a list of numbers")
+        })
         .collect();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -241,7 +245,7 @@ fn measure_child(command: &[String]) {
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
-        .unwrap();
+    let usage =
+        nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
     println!("{} {}", status.code().unwrap_or(-1), usage.max_rss());
 }

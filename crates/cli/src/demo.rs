@@ -373,8 +373,8 @@ mapping = {{ description = "about" }}
 name = "attributes"
 object = "attribute"
 mode = "upsert"
-model = "select attr_key, attr_name, about from read_json_auto('attributes.jsonl') where kind = 'upsert'"
-mapping = {{ key = "attr_key", name = "attr_name", description = "about" }}
+model = "select attr_key, about from read_json_auto('attributes.jsonl') where kind = 'upsert'"
+mapping = {{ key = "attr_key", description = "about" }}
 
 [[sync]]
 name = "legacy_attributes"

@@ -108,7 +108,8 @@ fn init_logging(cli: &Cli) {
         "error"
     } else {
         match cli.global.verbose {
-            0 => "warn",
+            // Long steps log a progress line every few seconds, even without -v.
+            0 => "warn,progress=info",
             1 => "info",
             2 => "debug",
             _ => "trace",

@@ -89,3 +89,12 @@ pub fn print_validation(report: &ValidationReport, format: OutputFormat) {
         }
     }
 }
+
+/// `n` and the noun, singular for one: `1 row`, `2 rows`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -17,8 +17,11 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "sync {} ({} {}): {} rows read",
-        plan.sync, plan.object, plan.mode, plan.rows_read
+        "sync {} ({} {}): {} read",
+        plan.sync,
+        plan.object,
+        plan.mode,
+        crate::output::count(plan.rows_read, "row")
     );
     if let Some(list) = &plan.list {
         let before = list

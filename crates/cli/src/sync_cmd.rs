@@ -122,7 +122,7 @@ fn print_report(report: &RunReport) {
         "sync {} ({} {}): {result} (run {})",
         plan.sync, plan.object, plan.mode, report.run_id
     );
-    let mut line = format!("  {} rows read", c.rows_read);
+    let mut line = format!("  {} read", crate::output::count(c.rows_read, "row"));
     if plan.list.is_some() {
         line.push_str(&format!(
             ", +{} / -{} members",
@@ -132,8 +132,9 @@ fn print_report(report: &RunReport) {
         line.push_str(&format!(", {} created, {} updated", c.creates, c.updates));
     }
     line.push_str(&format!(
-        ", {} write requests, {} rejected",
-        c.requests_sent, c.rejected
+        ", {}, {} rejected",
+        crate::output::count(c.requests_sent, "write request"),
+        c.rejected
     ));
     println!("{line}");
     if report.settled_intents > 0 {
@@ -163,8 +164,5 @@ fn print_report(report: &RunReport) {
     }
     for note in &report.notes {
         println!("  note: {note}");
-    }
-    if plan.object == optisync_core::ObjectType::CustomEvent && c.creates > 0 {
-        println!("  note: new custom events can take a few minutes to appear in the Optimizely UI");
     }
 }

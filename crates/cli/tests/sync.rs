@@ -389,3 +389,73 @@ async fn a_rejected_row_exits_5_and_is_delivered_once_fixed() {
     case.expect(&["reset", "attrs", "--yes"], 0).await;
     case.stop().await;
 }
+
+/// Replaces what changes from run to run (the fake's address, RFC 3339 timestamps) so that
+/// snapshots compare only what optisync decided.
+fn redact(text: &str, case: &Case) -> String {
+    let text = text.replace(&case.running.base_url(), "[api_url]");
+    let bytes = text.as_bytes();
+    let is_stamp = |at: usize| {
+        let pattern = b"dddd-dd-ddTdd:dd:dd";
+        bytes.len() >= at + pattern.len()
+            && pattern.iter().enumerate().all(|(i, p)| match p {
+                b'd' => bytes[at + i].is_ascii_digit(),
+                other => bytes[at + i] == *other,
+            })
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        if is_stamp(at) {
+            out.push_str("[time]");
+            at += 19;
+            while at < bytes.len() && !matches!(bytes[at], b'"' | b' ' | b'\n' | b')' | b',') {
+                at += 1;
+            }
+        } else {
+            let ch = text[at..].chars().next().expect("in bounds");
+            out.push(ch);
+            at += ch.len_utf8();
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn plan_text_and_json_snapshots() {
+    let case = Case::new("old1,u1", WEB, &list_sync("mirror")).await;
+    case.write("users.csv", "user_id\nu1\nu2\nu3\n");
+    let text = case.expect(&["plan"], 0).await;
+    insta::assert_snapshot!("list_mirror_plan_text", redact(&text, &case));
+    let json = case.expect(&["plan", "--output", "json"], 0).await;
+    insta::assert_snapshot!("list_mirror_plan_json", redact(&json, &case));
+    case.stop().await;
+
+    let model = "select * from read_csv('rows.csv', all_varchar = true)";
+    let case = Case::new(
+        "",
+        FX,
+        &definition_sync(
+            "events",
+            "custom_event",
+            "upsert",
+            model,
+            "{ key = \"key\", name = \"label\", description = \"about\" }",
+        ),
+    )
+    .await;
+    case.write(
+        "rows.csv",
+        "key,label,about\nsignup,Signed up,one\nbad key!,Bad,x\n",
+    );
+    case.expect(&["sync"], 5).await;
+    case.write(
+        "rows.csv",
+        "key,label,about\nsignup,Signed up,changed\ncheckout,Checked out,two\nbad key!,Bad,x\n",
+    );
+    let text = case.expect(&["plan"], 0).await;
+    insta::assert_snapshot!("events_upsert_plan_text", redact(&text, &case));
+    let json = case.expect(&["plan", "--output", "json"], 0).await;
+    insta::assert_snapshot!("events_upsert_plan_json", redact(&json, &case));
+    case.stop().await;
+}

@@ -112,7 +112,7 @@ pub async fn apply(
         }
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
-            tracing::info!(sync = %spec.name, sent = done + 1, total, "sending changes");
+            tracing::info!(target: "progress", sync = %spec.name, sent = done + 1, total, "sending changes");
         }
     }
     ctx.recorder.flush(ctx.store)?;

@@ -54,6 +54,7 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
     let mut ids = Vec::new();
     let mut rows = Vec::new();
     let mut read: u64 = 0;
+    let mut progress = Progress::new();
     while let Some(batch) = stream.next_batch().await {
         let batch = batch.map_err(source_err)?;
         read += batch.len() as u64;
@@ -62,7 +63,9 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
         } else {
             rows.extend(batch.iter().map(|record| bound.desired_row(record)));
         }
-        tracing::debug!(sync = %spec.name, rows = read, "reading model");
+        if progress.due() {
+            tracing::info!(target: "progress", sync = %spec.name, rows = read, "reading model");
+        }
     }
     tracing::info!(sync = %spec.name, rows = read, "model read");
     Ok(if spec.object == ObjectType::ListAttribute {
@@ -70,4 +73,31 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
     } else {
         ModelRows::Definitions(rows)
     })
+}
+
+/// A log line every few seconds while a long step runs, so that a run without a terminal
+/// (cron, CI) still shows it is alive.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    next: std::time::Instant,
+}
+
+impl Progress {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+    pub(crate) fn new() -> Self {
+        Self {
+            next: std::time::Instant::now() + Self::EVERY,
+        }
+    }
+
+    /// Whether a progress line is due now; if so, the next one is due in a few seconds.
+    pub(crate) fn due(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        if now < self.next {
+            return false;
+        }
+        self.next = now + Self::EVERY;
+        true
+    }
 }
