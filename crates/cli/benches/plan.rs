@@ -14,13 +14,15 @@
 //!
 //! Printed per size: the median of [`ROUNDS`] timings of DuckDB reading the model (Arrow,
 //! rows counted) and of `optisync plan`, their ratio, and the peak resident memory of the
-//! `optisync` process (from `getrusage` of a one-child wrapper, so exact, not sampled).
+//! `optisync` process: its `VmHWM` (the kernel's high-water mark of resident memory) read
+//! from `/proc` every 2 ms until it exits. The mark only grows, so sampling can miss at most
+//! the last 2 ms of a run, when it is writing its output and freeing memory.
 //! `OPTISYNC_BENCH_SIZES=250000,1000000` picks other sizes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fake_optimizely::{FakeOptimizely, Seed};
@@ -33,16 +35,7 @@ const MODEL: &str = "select user_id from users";
 const ROUNDS: usize = 3;
 /// Replaced between the first sync and the timed plan: one id in a hundred.
 const CHANGED_EVERY: u64 = 100;
-/// The wrapper mode: `plan --measure-child PROGRAM ARGS...` runs PROGRAM, waits for it and
-/// prints `exit-code max-rss-kib` on stdout.
-const MEASURE_FLAG: &str = "--measure-child";
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(at) = args.iter().position(|a| a == MEASURE_FLAG) {
-        measure_child(&args[at + 1..]);
-        return;
-    }
     let sizes: Vec<u64> = std::env::var("OPTISYNC_BENCH_SIZES")
         .unwrap_or_else(|_| "250000,1000000,10000000".to_owned())
         .split(',')
@@ -205,7 +198,7 @@ impl Bench {
         let read: usize = statement
             .stream_arrow([])
             .unwrap()
-            .map(|batch| batch.num_rows())
+            .map(|batch| batch.unwrap().num_rows())
             .sum();
         let elapsed = start.elapsed();
         assert_eq!(read as u64, rows);
@@ -214,20 +207,30 @@ impl Bench {
 
     fn optisync(&self, args: &[&str]) -> Measured {
         let start = Instant::now();
-        let out = Command::new(std::env::current_exe().unwrap())
-            .arg(MEASURE_FLAG)
-            .arg(env!("CARGO_BIN_EXE_optisync"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_optisync"))
             .args(args)
             .current_dir(&self.dir)
-            .output()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
+        let status_file = format!("/proc/{}/status", child.id());
+        let mut max_rss_kib = 0;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if let Some(kib) = high_water_mark_kib(&status_file) {
+                max_rss_kib = max_rss_kib.max(kib);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
         let elapsed = start.elapsed();
-        let report = String::from_utf8_lossy(&out.stdout);
-        let mut fields = report.split_whitespace();
-        let exit = fields.next().and_then(|f| f.parse().ok()).unwrap_or(-1);
-        let max_rss_kib = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let exit = status.code().unwrap_or(-1);
         if exit != 0 {
-            eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            eprintln!("{stderr}");
         }
         Measured {
             exit,
@@ -237,15 +240,9 @@ impl Bench {
     }
 }
 
-/// Runs one program as this process's only child and reports its exit code and peak
-/// resident memory (`ru_maxrss` of the waited-for children: exactly that one child).
-fn measure_child(command: &[String]) {
-    let status = Command::new(&command[0])
-        .args(&command[1..])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    let usage =
-        nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
-    println!("{} {}", status.code().unwrap_or(-1), usage.max_rss());
+/// `VmHWM` of a running process, in KiB.
+fn high_water_mark_kib(status_file: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(status_file).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

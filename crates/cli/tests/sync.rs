@@ -390,10 +390,20 @@ async fn a_rejected_row_exits_5_and_is_delivered_once_fixed() {
     case.stop().await;
 }
 
-/// Replaces what changes from run to run (the fake's address, RFC 3339 timestamps) so that
-/// snapshots compare only what optisync decided.
+/// Replaces what changes from run to run or server to server (the fake's address, RFC 3339
+/// timestamps, the ids Optimizely assigned) so that snapshots compare only what optisync
+/// decided.
 fn redact(text: &str, case: &Case) -> String {
-    let text = text.replace(&case.running.base_url(), "[api_url]");
+    let mut text = text.replace(&case.running.base_url(), "[api_url]");
+    for marker in ["(id ", "\"remote_id\": "] {
+        let mut from = 0;
+        while let Some(found) = text[from..].find(marker) {
+            let start = from + found + marker.len();
+            let digits = text[start..].bytes().take_while(u8::is_ascii_digit).count();
+            text.replace_range(start..start + digits, "[id]");
+            from = start;
+        }
+    }
     let bytes = text.as_bytes();
     let is_stamp = |at: usize| {
         let pattern = b"dddd-dd-ddTdd:dd:dd";
