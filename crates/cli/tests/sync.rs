@@ -469,3 +469,76 @@ async fn plan_text_and_json_snapshots() {
     insta::assert_snapshot!("events_upsert_plan_json", redact(&json, &case));
     case.stop().await;
 }
+
+#[tokio::test]
+async fn bad_model_input_is_named_and_the_good_rows_go_on() {
+    let model = "select * from read_csv('rows.csv', all_varchar = true)";
+    let case = Case::new(
+        "",
+        FX,
+        &definition_sync("attrs", "attribute", "upsert", model, "{ key = \"key\" }"),
+    )
+    .await;
+    // Duplicate and empty keys are rejected by row; the good row is delivered.
+    case.write("rows.csv", "key\ngood\ntwice\ntwice\n\"\"\n");
+    let out = case.expect(&["sync"], 5).await;
+    assert!(
+        out.contains("primary key \"twice\" appears in 2 rows"),
+        "{out}"
+    );
+    assert!(out.contains("primary key is null or empty"), "{out}");
+    let keys: Vec<String> = case
+        .objects("attributes")
+        .iter()
+        .map(|a| a["key"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(keys.contains(&"good".to_owned()), "{keys:?}");
+
+    // A model that returns nothing after it returned rows is a guardrail.
+    case.write("rows.csv", "key\n");
+    let out = case.expect(&["sync"], 7).await;
+    assert!(out.contains("--allow-empty"), "{out}");
+    case.stop().await;
+
+    // A model with a SQL error shows DuckDB's own message.
+    let case = Case::new(
+        "",
+        FX,
+        &definition_sync(
+            "attrs",
+            "attribute",
+            "upsert",
+            "selec key from nowhere",
+            "{ key = \"key\" }",
+        ),
+    )
+    .await;
+    let out = case.run(&["sync"]).await;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    eprintln!("SQL {:?}: {text}", out.status.code());
+    assert!(text.contains("syntax error"), "{text}");
+    assert!(text.contains("attrs"), "{text}");
+    case.stop().await;
+
+    // A mapping naming a column the model does not have.
+    let case = Case::new(
+        "",
+        FX,
+        &definition_sync(
+            "attrs",
+            "attribute",
+            "upsert",
+            model,
+            "{ key = \"attribute_key\" }",
+        ),
+    )
+    .await;
+    case.write("rows.csv", "key\ngood\n");
+    let out = case.run(&["sync"]).await;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    eprintln!("MISSING {:?}: {text}", out.status.code());
+    assert!(text.contains("attribute_key"), "{text}");
+    case.stop().await;
+}

@@ -83,9 +83,20 @@ impl Error {
         matches!(self, Error::Locked { .. })
     }
 
-    /// Whether the fix is in the config (exit code 3).
+    /// Whether the fix is in the config (exit code 3): a mapping or target problem, or a
+    /// model the warehouse refused (its SQL is part of the config).
     pub fn is_config(&self) -> bool {
-        matches!(self, Error::Mapping { .. } | Error::Target { .. })
+        use optisync_sources::SourceError;
+        match self {
+            Error::Mapping { .. } | Error::Target { .. } => true,
+            Error::Source { source, .. } => matches!(
+                source,
+                SourceError::Model { .. }
+                    | SourceError::UnsupportedColumn { .. }
+                    | SourceError::MissingDatabase { .. }
+            ),
+            _ => false,
+        }
     }
 
     /// Whether a saved plan was refused because its sync moved on since it was made.
