@@ -54,26 +54,36 @@ async fn main() -> anyhow::Result<()> {
         .serve(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // Handlers first: a signal sent as soon as the address is printed must stop us gracefully.
+    let stop = stop_signal()?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on {}", running.root_url())?;
     stdout.flush()?;
 
-    wait_for_stop_signal().await?;
+    stop.await?;
     tracing::info!("stopping");
     running.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
+/// Registers the SIGINT and SIGTERM handlers now and returns a future that ends on either.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result?,
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            Ok(())
+        })
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+    Ok(async {
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    })
 }
