@@ -89,6 +89,9 @@ fn main() {
             plans.push(plan.elapsed);
         }
         let plan = median(plans);
+        if std::env::var_os("OPTISYNC_BENCH_TRACE").is_some() {
+            bench.trace(&["-vv", "plan"]);
+        }
         let step = if i == 0 {
             "incremental plan (1% changed)"
         } else {
@@ -203,6 +206,29 @@ impl Bench {
         let elapsed = start.elapsed();
         assert_eq!(read as u64, rows);
         elapsed
+    }
+
+    /// Runs optisync once more with its debug log on stderr, to see where the time goes.
+    fn trace(&self, args: &[&str]) {
+        let start = Instant::now();
+        let spawned = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_optisync"))
+            .args(args)
+            .current_dir(&self.dir)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        let of_day = spawned.as_secs_f64() % 86_400.0;
+        eprintln!(
+            "{}(spawned at {:02}:{:02}:{:09.6}Z, exited after {:.3} s)",
+            String::from_utf8_lossy(&output.stderr),
+            (of_day / 3600.0) as u32,
+            (of_day % 3600.0 / 60.0) as u32,
+            of_day % 60.0,
+            start.elapsed().as_secs_f64()
+        );
     }
 
     fn optisync(&self, args: &[&str]) -> Measured {

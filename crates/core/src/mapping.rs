@@ -469,19 +469,12 @@ impl BoundMapping {
         self.name.as_ref().is_some_and(|n| n.fixed)
     }
 
-    /// The list member id of a record (its `user_id` value), moved out of the record.
-    /// `Value::Null` for a record that is not shaped like the bound model.
-    pub fn take_user_id(&self, record: Record) -> Value {
-        let index = self
-            .fields
+    /// The position of the column mapped to `user_id` (list attributes), if one is.
+    pub fn user_id_index(&self) -> Option<usize> {
+        self.fields
             .iter()
             .find(|(f, _)| *f == Field::UserId)
-            .map(|(_, i)| *i);
-        let mut values = record.into_values();
-        match index {
-            Some(i) if i < values.len() => values.swap_remove(i),
-            _ => Value::Null,
-        }
+            .map(|(_, i)| *i)
     }
 
     /// Maps one record to a [`DesiredRow`]. For audiences the rendered `audience_name`
@@ -694,11 +687,8 @@ mod tests {
         let m = Mapping::new(ObjectType::CustomEvent, [("key", "event_key")]).unwrap();
         assert_eq!(m.default_primary_key(), cols(&["event_key"]));
         let m = Mapping::new(ObjectType::ListAttribute, [("user_id", "uid")]).unwrap();
-        let b = m.bind(&cols(&["uid"]), &[], None).unwrap();
-        assert_eq!(
-            b.take_user_id(record(&["uid"], vec![Value::from("u1")])),
-            Value::from("u1")
-        );
+        let b = m.bind(&cols(&["x", "uid"]), &[], None).unwrap();
+        assert_eq!(b.user_id_index(), Some(1));
         let m = Mapping::new(ObjectType::Audience, [("description", "d")]).unwrap();
         let t = NameTemplate::parse("Fixed").unwrap();
         let b = m.bind(&cols(&["d"]), &[], Some(&t)).unwrap();

@@ -5,8 +5,8 @@
 
 use optisync_core::{
     ContentHash, DefinitionOptions, DefinitionPlanInput, DeliveredDefinitions, DeliveredObject,
-    FX_UNARCHIVED_ATTRIBUTE_LIMIT, Fields, ListOptions, ListPlanInput, ObjectType, SyncPlan,
-    plan_definitions, plan_list,
+    FX_UNARCHIVED_ATTRIBUTE_LIMIT, Fields, ListOptions, ListPlanInput, Mapping, ObjectType,
+    RemoteList, SyncPlan, Value, plan_definitions, plan_list,
 };
 use optisync_optimizely::{Client, ListAttribute, Product};
 use optisync_sources::Source;
@@ -53,23 +53,11 @@ pub async fn prepare(
     let (mapping, mapping_warning) = spec.effective_mapping(target.product);
 
     let mut list = None;
+    let started = std::time::Instant::now();
     let mut plan = if spec.object == ObjectType::ListAttribute {
-        let (attribute, remote) = read_list(client, spec, target).await?;
-        let ModelRows::List(ids) = read_model(source, spec, &mapping).await? else {
-            return Err(Error::Target {
-                sync: spec.name.clone(),
-                message: "the model did not yield list ids".to_owned(),
-            });
-        };
-        let delivered = if options.full_resync {
-            None
-        } else {
-            store
-                .delivered_list(&spec.name)
-                .map_err(Error::state(&spec.name))?
-                .filter(|d| Some(d.list_attribute_id) == spec.list_attribute_id)
-                .map(|d| d.members)
-        };
+        let (attribute, remote, ids, delivered) =
+            read_list_inputs(source, client, store, spec, target, &mapping, options).await?;
+        tracing::debug!(sync = %spec.name, elapsed_ms = started.elapsed().as_millis(), "list, model and delivered list read");
         let input = ListPlanInput {
             sync: spec.name.clone(),
             mode: spec.mode,
@@ -126,6 +114,7 @@ pub async fn prepare(
             },
         })
     };
+    tracing::debug!(sync = %spec.name, elapsed_ms = started.elapsed().as_millis(), "planned");
     if let Some(warning) = mapping_warning {
         plan.warnings.push(warning);
     }
@@ -136,6 +125,55 @@ pub async fn prepare(
         plan,
         list,
     })
+}
+
+/// A list sync's inputs: the list attribute and its content, the model's ids, and the list
+/// optisync last delivered (`None` on a first run or with `--full-resync`).
+///
+/// The three are read at the same time, since each takes about as long as the others on a
+/// large list: the list attribute (one GET of up to 5 MB, then parsed) on a runtime worker,
+/// the model here while its reader thread runs the query, and the delivered list from state
+/// while both are under way. An error in either read stops the other.
+async fn read_list_inputs(
+    source: &Source,
+    client: &Client,
+    store: &Store,
+    spec: &SyncSpec,
+    target: Target,
+    mapping: &Mapping,
+    options: RunOptions,
+) -> Result<(ListAttribute, RemoteList, Vec<Value>, Option<Vec<String>>)> {
+    let listing = tokio::spawn({
+        let (client, spec) = (client.clone(), spec.clone());
+        async move { read_list(&client, &spec, target).await }
+    });
+    let listing = async {
+        listing
+            .await
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+    };
+    let model = async {
+        match read_model(source, spec, mapping).await? {
+            ModelRows::List(ids) => Ok(ids),
+            ModelRows::Definitions(_) => Err(Error::Target {
+                sync: spec.name.clone(),
+                message: "the model did not yield list ids".to_owned(),
+            }),
+        }
+    };
+    // Polled last, so the model's reader is already running while this blocks.
+    let delivered = async {
+        if options.full_resync {
+            return Ok(None);
+        }
+        Ok(store
+            .delivered_list(&spec.name)
+            .map_err(Error::state(&spec.name))?
+            .filter(|d| Some(d.list_attribute_id) == spec.list_attribute_id)
+            .map(|d| d.members))
+    };
+    let ((attribute, remote), ids, delivered) = tokio::try_join!(listing, model, delivered)?;
+    Ok((attribute, remote, ids, delivered))
 }
 
 /// The definitions snapshot as the planner takes it. An entry without a remote id or whose

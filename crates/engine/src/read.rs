@@ -1,6 +1,7 @@
-//! Reading a sync's model: streams the source's record batches (bounded, so a large model
-//! never sits twice in memory) and maps each record through core's
-//! [`BoundMapping`](optisync_core::BoundMapping) into list member ids or [`DesiredRow`]s.
+//! Reading a sync's model: streams the source's batches (bounded, so a large model never sits
+//! twice in memory) and maps them through core's [`BoundMapping`](optisync_core::BoundMapping):
+//! a list sync takes the `user_id` column whole, a definition sync maps each record to a
+//! [`DesiredRow`].
 //! Rows with problems are kept: the planner turns their problems into rejected rows and the
 //! run goes on for the others.
 
@@ -40,6 +41,7 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
         sync: spec.name.clone(),
         source,
     };
+    let started = std::time::Instant::now();
     let mut stream = source.stream(&spec.model).await.map_err(source_err)?;
     let bound = mapping
         .bind(
@@ -59,15 +61,23 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
         let batch = batch.map_err(source_err)?;
         read += batch.len() as u64;
         if spec.object == ObjectType::ListAttribute {
-            ids.extend(batch.into_iter().map(|record| bound.take_user_id(record)));
+            // The id column whole: a list sync never looks at a row's other values.
+            let rows = batch.len();
+            match bound
+                .user_id_index()
+                .and_then(|index| batch.into_column(index))
+            {
+                Some(column) => ids.extend(column),
+                None => ids.extend(std::iter::repeat_n(Value::Null, rows)),
+            }
         } else {
-            rows.extend(batch.iter().map(|record| bound.desired_row(record)));
+            rows.extend(batch.into_iter().map(|record| bound.desired_row(&record)));
         }
         if progress.due() {
             tracing::info!(target: "progress", sync = %spec.name, rows = read, "reading model");
         }
     }
-    tracing::info!(sync = %spec.name, rows = read, "model read");
+    tracing::info!(sync = %spec.name, rows = read, elapsed_ms = started.elapsed().as_millis(), "model read");
     Ok(if spec.object == ObjectType::ListAttribute {
         ModelRows::List(ids)
     } else {

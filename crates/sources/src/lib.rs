@@ -7,8 +7,8 @@
 //!
 //! - [`source`] holds [`Source`], the warehouse the config names, with `check`, `describe` and
 //!   `stream`, and why it is an enum.
-//! - [`stream`] holds [`RowStream`], the bounded stream of record batches, usable from async and
-//!   blocking code.
+//! - [`stream`] holds [`RowStream`], the bounded stream of [`Batch`]es (rows held column by
+//!   column), usable from async and blocking code.
 //! - [`column`](mod@column) holds [`Column`] and [`ColumnKind`]: what `describe` reports.
 //! - `duckdb` (feature `duckdb`, on by default) holds [`DuckDbSource`] and [`DuckDbConfig`], a
 //!   read-only `.duckdb` file or an in-memory DuckDB reading CSV / Parquet / JSON files; its
@@ -32,4 +32,4 @@ pub use column::{Column, ColumnKind};
 pub use duckdb::{DuckDbConfig, DuckDbSource};
 pub use error::{Result, SourceError};
 pub use source::Source;
-pub use stream::{BATCH_ROWS, QUEUED_BATCHES, RowStream};
+pub use stream::{BATCH_ROWS, Batch, QUEUED_BATCHES, Records, RowStream};

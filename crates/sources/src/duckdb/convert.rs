@@ -1,4 +1,4 @@
-//! Turning DuckDB's result chunks (Arrow record batches) into optisync [`Record`]s.
+//! Turning DuckDB's result chunks (Arrow record batches) into optisync [`Batch`]es.
 //!
 //! Arrow is DuckDB's fastest way out: values arrive column by column in typed buffers, so
 //! each column is decoded with one type dispatch per chunk and a tight loop over its values,
@@ -20,13 +20,14 @@ use ::duckdb::arrow::datatypes::{
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type,
     UInt32Type, UInt64Type,
 };
-use optisync_core::{Record, Value};
+use optisync_core::Value;
 use serde_json::Value as Json;
 
 use super::temporal::{self, Unit};
 use super::types::decimal_kind;
 use crate::column::ColumnKind;
 use crate::error::{Result, SourceError};
+use crate::stream::Batch;
 
 /// Decodes every chunk of one result into records.
 #[derive(Debug)]
@@ -43,8 +44,8 @@ impl BatchDecoder {
         Self { columns, json_text }
     }
 
-    /// The chunk's rows as records.
-    pub(super) fn decode(&self, batch: &RecordBatch) -> Result<Vec<Record>> {
+    /// The chunk's rows, column by column.
+    pub(super) fn decode(&self, batch: &RecordBatch) -> Result<Batch> {
         let rows = batch.num_rows();
         let width = self.columns.len();
         if batch.num_columns() != width {
@@ -56,54 +57,27 @@ impl BatchDecoder {
                 ),
             });
         }
-        let mut values: Vec<Vec<Value>> = (0..rows).map(|_| Vec::with_capacity(width)).collect();
+        let mut values = Vec::with_capacity(width);
         for (index, array) in batch.columns().iter().enumerate() {
             let column = &self.columns[index];
-            let mut sink = RowSink {
-                rows: &mut values,
-                next: 0,
-            };
+            let mut cells = Vec::with_capacity(rows);
             let json_text = self.json_text.get(index).copied().unwrap_or(false);
-            decode_column(array.as_ref(), json_text, column, &mut sink)?;
-            if sink.next != rows {
+            decode_column(array.as_ref(), json_text, column, &mut cells)?;
+            if cells.len() != rows {
                 return Err(SourceError::BadValue {
                     column: column.clone(),
-                    message: format!("decoded {} values for {rows} rows", sink.next),
+                    message: format!("decoded {} values for {rows} rows", cells.len()),
                 });
             }
+            values.push(cells);
         }
-        values
-            .into_iter()
-            .map(|row| {
-                Record::new(Arc::clone(&self.columns), row).map_err(|e| SourceError::BadValue {
-                    column: self.columns.join(", "),
-                    message: e.to_string(),
-                })
-            })
-            .collect()
+        Batch::new(Arc::clone(&self.columns), values)
     }
 }
 
 /// Where a column's decoded cells go, in row order.
 trait Sink {
     fn push(&mut self, value: Value);
-}
-
-/// Appends the i-th cell pushed to the i-th row.
-struct RowSink<'a> {
-    rows: &'a mut [Vec<Value>],
-    next: usize,
-}
-
-impl Sink for RowSink<'_> {
-    #[inline]
-    fn push(&mut self, value: Value) {
-        if let Some(row) = self.rows.get_mut(self.next) {
-            row.push(value);
-        }
-        // Counted even past the end, so that a mismatch is reported, not hidden.
-        self.next += 1;
-    }
 }
 
 impl Sink for Vec<Value> {

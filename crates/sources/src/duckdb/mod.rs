@@ -49,7 +49,7 @@ use tracing::debug;
 
 use crate::column::{Column, ColumnKind};
 use crate::error::{Result, SourceError};
-use crate::stream::{self, BATCH_ROWS, RowStream};
+use crate::stream::{self, BATCH_ROWS, Batch, RowStream};
 use convert::BatchDecoder;
 
 /// Where the DuckDB source reads from.
@@ -277,26 +277,26 @@ fn read(
         return;
     }
     let decoder = BatchDecoder::new(Arc::clone(&columns), json_text);
-    let (sender, stream) = stream::channel(columns, Some(cancel));
+    let (sender, stream) = stream::channel(Arc::clone(&columns), Some(cancel));
     if ready.send(Ok(stream)).is_err() {
         return;
     }
-    let mut pending = Vec::with_capacity(BATCH_ROWS);
+    // DuckDB's chunks (2,048 rows) are gathered into batches of BATCH_ROWS.
+    let mut pending = Batch::empty(Arc::clone(&columns));
     let mut rows = 0u64;
     for batch in batches {
-        let records = match batch.map_err(model_error).and_then(|b| decoder.decode(&b)) {
-            Ok(records) => records,
+        let mut decoded = match batch.map_err(model_error).and_then(|b| decoder.decode(&b)) {
+            Ok(decoded) => decoded,
             Err(error) => return sender.blocking_fail(error),
         };
-        for record in records {
-            pending.push(record);
-            if pending.len() == BATCH_ROWS {
-                rows += BATCH_ROWS as u64;
-                let full = std::mem::replace(&mut pending, Vec::with_capacity(BATCH_ROWS));
-                if sender.blocking_send(full).is_err() {
-                    debug!(rows, "row stream dropped before its end");
-                    return;
-                }
+        pending.append(&mut decoded);
+        while pending.len() >= BATCH_ROWS {
+            let rest = pending.split_off(BATCH_ROWS);
+            let full = std::mem::replace(&mut pending, rest);
+            rows += full.len() as u64;
+            if sender.blocking_send(full).is_err() {
+                debug!(rows, "row stream dropped before its end");
+                return;
             }
         }
     }
