@@ -1,6 +1,6 @@
 //! `optisync plan` and `sync` on a list-attribute mirror sync, next to DuckDB reading the
 //! same model on its own in the same run. Run on demand (it needs a release build of
-//! DuckDB): `cargo bench -p optisync --bench plan`.
+//! DuckDB): `cargo bench --workspace --bench plan`.
 //!
 //! For each size a DuckDB file holds a `users` table of 17-character ids; the model is
 //! `select user_id from users`. The fake Optimizely serves over loopback with its rate
@@ -17,7 +17,8 @@
 //! `optisync` process: its `VmHWM` (the kernel's high-water mark of resident memory) read
 //! from `/proc` every 2 ms until it exits. The mark only grows, so sampling can miss at most
 //! the last 2 ms of a run, when it is writing its output and freeing memory.
-//! `OPTISYNC_BENCH_SIZES=250000,1000000` picks other sizes.
+//! `OPTISYNC_BENCH_SIZES=250000,1000000` picks other sizes; `OPTISYNC_BENCH_TRACE=1` also
+//! runs one plan per size with `-vv` and prints its log, which times each step.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 

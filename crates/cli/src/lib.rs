@@ -10,7 +10,7 @@
 //! - [`plan_cmd`], [`sync_cmd`], [`status_cmd`], [`runs_cmd`], [`reset_cmd`]: the run verbs,
 //!   one file each, with [`run_flags`] (their shared flags), [`plan_text`] (the plan as text)
 //!   and [`sync_spec`] (config → the engine's `SyncSpec`, and opening the engine)
-//! - [`output`]: printing results as text or JSON
+//! - [`output`]: printing results as text or JSON; [`progress`]: progress bars on a terminal
 //! - [`exit`], [`error`]: exit codes and the errors that choose them
 
 pub mod check;
@@ -23,6 +23,7 @@ pub mod init;
 pub mod output;
 pub mod plan_cmd;
 pub mod plan_text;
+pub mod progress;
 pub mod reset_cmd;
 pub mod run_flags;
 pub mod runs_cmd;
@@ -43,7 +44,7 @@ use crate::exit::Exit;
 /// Runs the program with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli);
+    let bars = init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -54,7 +55,11 @@ pub fn main() -> ExitCode {
             return Exit::Internal.into();
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    if let Some(bars) = bars {
+        bars.clear();
+    }
+    match result {
         Ok(exit) => exit.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -102,8 +107,15 @@ async fn run(cli: Cli) -> Result<Exit, CliError> {
     }
 }
 
-fn init_logging(cli: &Cli) {
-    use tracing_subscriber::EnvFilter;
+/// Sets up logging to stderr. On a terminal (text logs, not `-q`) the progress of long steps
+/// is a bar rather than a line every few seconds; the bars are returned, to be cleared at the
+/// end.
+fn init_logging(cli: &Cli) -> Option<progress::Bars> {
+    use std::io::IsTerminal;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer, filter};
+
     let default = if cli.global.quiet {
         "error"
     } else {
@@ -115,14 +127,36 @@ fn init_logging(cli: &Cli) {
             _ => "trace",
         }
     };
-    let filter =
-        EnvFilter::try_from_env("OPTISYNC_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    match cli.global.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let directives = std::env::var("OPTISYNC_LOG").unwrap_or_else(|_| default.to_owned());
+    let bars = (std::io::stderr().is_terminal()
+        && !cli.global.quiet
+        && cli.global.log_format == LogFormat::Text)
+        .then(progress::Bars::default);
+    let Some(bars) = bars else {
+        let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new(default));
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_target(false);
+        match cli.global.log_format {
+            LogFormat::Text => builder.init(),
+            LogFormat::Json => builder.json().init(),
+        }
+        return None;
+    };
+    // The bar replaces the progress lines.
+    optisync_engine::progress::set_interval(std::time::Duration::from_millis(100));
+    let filter = EnvFilter::try_new(format!("{directives},progress=off"))
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},progress=off")));
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(progress::BarAwareStderr::new(bars.clone()))
+        .with_target(false)
+        .with_filter(filter);
+    let progress = progress::ProgressLayer::new(bars.clone())
+        .with_filter(filter::filter_fn(|meta| meta.target() == "progress"));
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(progress)
+        .init();
+    Some(bars)
 }

@@ -12,16 +12,13 @@ use optisync_optimizely::{
     Phase,
 };
 use optisync_state::{IntentId, NewIntent, Operation, Outcome, RejectedRow, Store};
-use tokio::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::plan::PreparedPlan;
+use crate::progress::Progress;
 use crate::reconcile::{Found, adopted_record, find_created};
 use crate::record::Recorder;
 use crate::spec::{SyncSpec, Target};
-
-/// How often a progress line is logged while requests are sent.
-const PROGRESS_EVERY: Duration = Duration::from_secs(3);
 
 /// What applying a plan did.
 #[derive(Debug, Clone, Default)]
@@ -79,8 +76,8 @@ pub async fn apply(
     for record in &plan.record_only {
         record_state(&mut ctx, record, None)?;
     }
-    let total = plan.changes.len();
-    let mut last_progress = Instant::now();
+    let total = plan.changes.len() as u64;
+    let mut progress = Progress::new(&spec.name, "sending changes", "requests");
     for (done, change) in plan.changes.iter().enumerate() {
         let result = match change {
             Change::Create {
@@ -110,10 +107,7 @@ pub async fn apply(
             ctx.recorder.flush(ctx.store)?;
             return Err(e);
         }
-        if last_progress.elapsed() >= PROGRESS_EVERY {
-            last_progress = Instant::now();
-            tracing::info!(target: "progress", sync = %spec.name, sent = done + 1, total, "sending changes");
-        }
+        progress.update(done as u64 + 1, Some(total));
     }
     ctx.recorder.flush(ctx.store)?;
     Ok(ctx.applied)

@@ -16,6 +16,7 @@
 //!   adopt, un-archive), and the unresolved intents of a killed run.
 //! - [`record`]: commits outcomes to state in batches of at most 50, only for what
 //!   Optimizely acknowledged.
+//! - [`progress`]: progress events of the long steps, for a progress bar or a log line.
 //! - [`run`]: the [`Engine`]: lock, interrupted runs, plan, guardrails, apply, run record.
 //! - [`error`]: [`Error`], whose variants are the cases callers branch on.
 //!
@@ -28,6 +29,7 @@
 pub mod apply;
 pub mod error;
 pub mod plan;
+pub mod progress;
 pub mod read;
 pub mod reconcile;
 pub mod record;

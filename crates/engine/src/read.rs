@@ -9,6 +9,7 @@ use optisync_core::{DesiredRow, Mapping, ObjectType, Value};
 use optisync_sources::Source;
 
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 use crate::spec::SyncSpec;
 
 /// The model's rows, mapped.
@@ -56,7 +57,7 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
     let mut ids = Vec::new();
     let mut rows = Vec::new();
     let mut read: u64 = 0;
-    let mut progress = Progress::new();
+    let mut progress = Progress::new(&spec.name, "reading model", "rows");
     while let Some(batch) = stream.next_batch().await {
         let batch = batch.map_err(source_err)?;
         read += batch.len() as u64;
@@ -73,9 +74,7 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
         } else {
             rows.extend(batch.into_iter().map(|record| bound.desired_row(&record)));
         }
-        if progress.due() {
-            tracing::info!(target: "progress", sync = %spec.name, rows = read, "reading model");
-        }
+        progress.update(read, None);
     }
     tracing::info!(sync = %spec.name, rows = read, elapsed_ms = started.elapsed().as_millis(), "model read");
     Ok(if spec.object == ObjectType::ListAttribute {
@@ -83,31 +82,4 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
     } else {
         ModelRows::Definitions(rows)
     })
-}
-
-/// A log line every few seconds while a long step runs, so that a run without a terminal
-/// (cron, CI) still shows it is alive.
-#[derive(Debug)]
-pub(crate) struct Progress {
-    next: std::time::Instant,
-}
-
-impl Progress {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-
-    pub(crate) fn new() -> Self {
-        Self {
-            next: std::time::Instant::now() + Self::EVERY,
-        }
-    }
-
-    /// Whether a progress line is due now; if so, the next one is due in a few seconds.
-    pub(crate) fn due(&mut self) -> bool {
-        let now = std::time::Instant::now();
-        if now < self.next {
-            return false;
-        }
-        self.next = now + Self::EVERY;
-        true
-    }
 }
