@@ -63,6 +63,41 @@ impl CheckReport {
     }
 }
 
+/// The warehouse answers, and every sync's model is accepted by it (described, not run: a
+/// check never computes a model's rows).
+async fn check_source(config: &Config, report: &mut CheckReport) {
+    let source = match crate::warehouse::open(config) {
+        Ok(source) => source,
+        Err(error) => {
+            report.push(Level::Problem, None, format!("warehouse: {error}"));
+            return;
+        }
+    };
+    if let Err(error) = source.check().await {
+        report.push(Level::Problem, None, format!("warehouse: {error}"));
+        return;
+    }
+    report.push(
+        Level::Ok,
+        None,
+        format!("warehouse ({}) answers", source.kind()),
+    );
+    for sync in &config.syncs {
+        match source.describe(&sync.model).await {
+            Ok(columns) => report.push(
+                Level::Ok,
+                Some(&sync.name),
+                format!("model accepted: {} columns", columns.len()),
+            ),
+            Err(error) => report.push(
+                Level::Problem,
+                Some(&sync.name),
+                format!("model: {error}; fix the model in the config"),
+            ),
+        }
+    }
+}
+
 /// The message for an SDK key pasted where a personal token belongs.
 pub const SDK_KEY_WARNING: &str = "this looks like an SDK key; the REST API needs a personal access token from Profile > API Access";
 
@@ -80,6 +115,7 @@ const CHECK_ATTEMPTS: u32 = 3;
 /// exit 3 like in every verb.
 pub async fn run(config: &Config) -> Result<CheckReport, ConfigError> {
     let mut report = CheckReport::default();
+    check_source(config, &mut report).await;
     let project_id = config.optimizely.project_id;
     let token = config.optimizely.token()?;
     token_warnings(&config.optimizely.token, &token, &mut report);

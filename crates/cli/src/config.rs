@@ -107,12 +107,15 @@ pub enum SourceConfig {
     },
     /// A PostgreSQL (or Redshift) server.
     Postgres {
-        /// The connection URL, from the environment or a file.
+        /// The connection URL (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`), from the
+        /// environment or a file.
         url: SecretConfig,
-        /// `disable`, `prefer`, `require` or `verify-full`.
+        /// `disable`, `prefer` (default), `require` or `verify-full`.
         sslmode: Option<String>,
-        /// e.g. `"5min"`; a model running longer is cancelled.
+        /// e.g. `"30s"`, `"5min"`, `"1h"`; a model running longer is cancelled.
         statement_timeout: Option<String>,
+        /// Shown in the server's `pg_stat_activity`; default `optisync`.
+        application_name: Option<String>,
     },
 }
 
@@ -228,7 +231,7 @@ impl Config {
                 api_url,
                 rate_limit,
             },
-            source: raw.source,
+            source: raw.source.map(|s| validate_source(s, &base)).transpose()?,
             syncs: raw.syncs,
             state_dir,
         })
@@ -264,6 +267,59 @@ impl Optimizely {
 pub fn json_schema() -> serde_json::Value {
     let schema = schemars::schema_for!(FileConfig);
     serde_json::to_value(&schema).unwrap_or_default()
+}
+
+/// Checks `[source]` and makes its file paths relative to the config's folder.
+fn validate_source(source: SourceConfig, base: &Path) -> Result<SourceConfig, ConfigError> {
+    Ok(match source {
+        SourceConfig::Postgres {
+            url,
+            sslmode,
+            statement_timeout,
+            application_name,
+        } => {
+            if let Some(mode) = &sslmode {
+                mode.parse::<optisync_sources::SslMode>()
+                    .map_err(|e| ConfigError::Invalid(format!("[source] sslmode: {e}")))?;
+            }
+            if let Some(timeout) = &statement_timeout {
+                parse_duration(timeout).map_err(|e| {
+                    ConfigError::Invalid(format!("[source] statement_timeout: {e}"))
+                })?;
+            }
+            SourceConfig::Postgres {
+                url: url.relative_to(base),
+                sslmode,
+                statement_timeout,
+                application_name,
+            }
+        }
+        other => other,
+    })
+}
+
+/// `"500ms"`, `"30s"`, `"5min"`, `"2h"` as a duration.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a duration; write e.g. \"30s\", \"5min\" or \"1h\"")
+    })?;
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "s" => number,
+        "min" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => {
+            return Err(format!(
+                "`{text}` has no known unit; write e.g. \"500ms\", \"30s\", \"5min\" or \"1h\""
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// Reads a secret from its reference.

@@ -1,9 +1,9 @@
 //! Opening the warehouse the config's `[source]` table names, for every verb that reads
 //! models (`validate`, `check`, `plan`, `sync`, `demo`).
 
-use optisync_sources::{DuckDbConfig, Source};
+use optisync_sources::{DuckDbConfig, PostgresConfig, Source, SslMode};
 
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, SourceConfig, parse_duration, resolve_secret};
 use crate::error::ConfigError;
 
 /// Opens the configured source. A config without `[source]` means the embedded in-memory
@@ -17,9 +17,32 @@ pub fn open(config: &Config) -> Result<Source, ConfigError> {
     match &config.source {
         None => open_duckdb(None, base_dir),
         Some(SourceConfig::Duckdb { path }) => open_duckdb(path.clone(), base_dir),
-        Some(SourceConfig::Postgres { .. }) => Err(ConfigError::Invalid(
-            "[source] type = \"postgres\" is not available in this build yet; use type = \"duckdb\"".into(),
-        )),
+        Some(SourceConfig::Postgres {
+            url,
+            sslmode,
+            statement_timeout,
+            application_name,
+        }) => {
+            let invalid = |e: String| ConfigError::Invalid(format!("[source]: {e}"));
+            let config = PostgresConfig {
+                url: resolve_secret(url, "[source] url")?,
+                sslmode: sslmode
+                    .as_deref()
+                    .map(str::parse::<SslMode>)
+                    .transpose()
+                    .map_err(invalid)?
+                    .unwrap_or_default(),
+                statement_timeout: statement_timeout
+                    .as_deref()
+                    .map(parse_duration)
+                    .transpose()
+                    .map_err(invalid)?,
+                application_name: application_name
+                    .clone()
+                    .unwrap_or_else(|| "optisync".to_owned()),
+            };
+            Source::postgres(&config).map_err(|e| invalid(e.to_string()))
+        }
     }
 }
 

@@ -90,7 +90,7 @@ fn config(fake: &RunningFake, project_id: &str, syncs: &str) -> String {
 
 fn list_sync(name: &str, id: i64) -> String {
     format!(
-        "\n[[sync]]\nname = \"{name}\"\nobject = \"list_attribute\"\nlist_attribute_id = {id}\nmode = \"mirror\"\nmodel = \"select user_id from t\"\nmapping = {{ user_id = \"user_id\" }}\n"
+        "\n[[sync]]\nname = \"{name}\"\nobject = \"list_attribute\"\nlist_attribute_id = {id}\nmode = \"mirror\"\nmodel = \"select 'u1' as user_id\"\nmapping = {{ user_id = \"user_id\" }}\n"
     )
 }
 
@@ -400,9 +400,12 @@ async fn json_output_lists_findings() {
     assert_eq!(value["passed"], false);
     assert_eq!(value["product"], "Feature Experimentation");
     let findings = value["findings"].as_array().expect("findings");
-    assert_eq!(findings.len(), 2);
-    assert_eq!(findings[1]["level"], "problem");
+    // The warehouse answers, the model is accepted, the project is read, the list refused.
+    assert_eq!(findings.len(), 4, "{findings:?}");
+    assert_eq!(findings[0]["level"], "ok");
     assert_eq!(findings[1]["sync"], "beta");
+    assert_eq!(findings[3]["level"], "problem");
+    assert_eq!(findings[3]["sync"], "beta");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

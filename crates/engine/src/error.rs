@@ -94,6 +94,7 @@ impl Error {
                 SourceError::Model { .. }
                     | SourceError::UnsupportedColumn { .. }
                     | SourceError::MissingDatabase { .. }
+                    | SourceError::Unavailable { .. }
             ),
             _ => false,
         }

@@ -14,16 +14,25 @@
 //!   read-only `.duckdb` file or an in-memory DuckDB reading CSV / Parquet / JSON files; its
 //!   module docs hold the table of how each DuckDB type becomes a
 //!   [`Value`](optisync_core::Value).
+//! - `postgres` (feature `postgres`, on by default) holds [`PostgresSource`] and
+//!   [`PostgresConfig`]: models run in a read-only transaction and stream through `COPY`; its
+//!   module docs hold the table of how each Postgres type becomes a
+//!   [`Value`](optisync_core::Value).
 //! - [`error`] holds [`SourceError`].
 
 // Built without any warehouse feature, the crate is only its types: the plumbing that the
 // warehouses share is then unused.
-#![cfg_attr(not(feature = "duckdb"), allow(dead_code, unused_variables))]
+#![cfg_attr(
+    not(any(feature = "duckdb", feature = "postgres")),
+    allow(dead_code, unused_variables)
+)]
 
 pub mod column;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
 pub mod error;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod source;
 pub mod stream;
 
@@ -31,5 +40,7 @@ pub use column::{Column, ColumnKind};
 #[cfg(feature = "duckdb")]
 pub use duckdb::{DuckDbConfig, DuckDbSource};
 pub use error::{Result, SourceError};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresConfig, PostgresSource, SslMode};
 pub use source::Source;
 pub use stream::{BATCH_ROWS, Batch, QUEUED_BATCHES, Records, RowStream};

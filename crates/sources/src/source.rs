@@ -11,9 +11,8 @@
 //! - `describe(model)`: the model's columns and types, without computing rows.
 //! - `stream(model)`: the model's rows as a bounded [`RowStream`].
 //!
-//! DuckDB's calls block, so they run on tokio's blocking pool; a Postgres variant (behind
-//! a `postgres` feature) would await its async client directly and feed a [`RowStream`]
-//! from a task.
+//! DuckDB's calls block, so they run on tokio's blocking pool; Postgres's client is async,
+//! so its calls are awaited directly and a task feeds its [`RowStream`].
 
 use crate::column::Column;
 use crate::error::Result;
@@ -23,6 +22,8 @@ use crate::stream::RowStream;
 
 #[cfg(feature = "duckdb")]
 use crate::duckdb::{DuckDbConfig, DuckDbSource};
+#[cfg(feature = "postgres")]
+use crate::postgres::{PostgresConfig, PostgresSource};
 
 /// A warehouse that runs models. Cheap to clone; clones share the open database.
 #[derive(Debug, Clone)]
@@ -31,6 +32,9 @@ pub enum Source {
     /// The embedded DuckDB.
     #[cfg(feature = "duckdb")]
     DuckDb(DuckDbSource),
+    /// A PostgreSQL server.
+    #[cfg(feature = "postgres")]
+    Postgres(PostgresSource),
 }
 
 impl Source {
@@ -41,11 +45,19 @@ impl Source {
         DuckDbSource::open(config).map(Source::DuckDb)
     }
 
+    /// A Postgres source (see [`PostgresSource::new`]): checks the URL, connects when used.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(config: &PostgresConfig) -> Result<Self> {
+        PostgresSource::new(config).map(Source::Postgres)
+    }
+
     /// The warehouse's kind as written in the config (`duckdb`, `postgres`).
     pub fn kind(&self) -> &'static str {
         match *self {
             #[cfg(feature = "duckdb")]
             Source::DuckDb(_) => "duckdb",
+            #[cfg(feature = "postgres")]
+            Source::Postgres(_) => "postgres",
         }
     }
 
@@ -57,6 +69,8 @@ impl Source {
                 let source = source.clone();
                 blocking(move || source.check()).await
             }
+            #[cfg(feature = "postgres")]
+            Source::Postgres(ref source) => source.check().await,
         }
     }
 
@@ -69,6 +83,8 @@ impl Source {
                 let (source, model) = (source.clone(), model.to_owned());
                 blocking(move || source.describe(&model)).await
             }
+            #[cfg(feature = "postgres")]
+            Source::Postgres(ref source) => source.describe(model).await,
         }
     }
 
@@ -81,6 +97,8 @@ impl Source {
                 let (source, model) = (source.clone(), model.to_owned());
                 blocking(move || source.stream(&model)).await
             }
+            #[cfg(feature = "postgres")]
+            Source::Postgres(ref source) => source.stream(model).await,
         }
     }
 }

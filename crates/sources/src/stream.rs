@@ -281,6 +281,28 @@ impl BatchSender {
             .map_err(|_| StreamDropped)
     }
 
+    /// Hands over a batch, waiting while the channel is full: for readers that are tasks.
+    pub(crate) async fn send(&self, batch: Batch) -> Result<(), StreamDropped> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.sender
+            .send(Message::Batch(batch))
+            .await
+            .map_err(|_| StreamDropped)
+    }
+
+    /// Says the rows are complete (from a task).
+    pub(crate) async fn finish(self) {
+        // A dropped stream no longer cares how reading ended.
+        let _ = self.sender.send(Message::Done).await;
+    }
+
+    /// Reports the error that stopped reading (from a task).
+    pub(crate) async fn fail(self, error: SourceError) {
+        let _ = self.sender.send(Message::Failed(error)).await;
+    }
+
     /// Says the rows are complete.
     pub(crate) fn blocking_finish(self) {
         // A dropped stream no longer cares how reading ended.

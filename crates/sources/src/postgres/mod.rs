@@ -1,0 +1,605 @@
+//! The PostgreSQL source (Redshift speaks the same protocol for connecting and describing).
+//!
+//! Every operation opens its own connection. A model runs inside a `READ ONLY` transaction,
+//! so it can never change the warehouse: a model that writes fails with Postgres's own
+//! "cannot execute … in a read-only transaction", which optisync explains. Rows stream
+//! through `COPY (model) TO STDOUT` in text format, the way `psql \copy` reads them: the
+//! server formats each value once, the client splits lines and decodes each cell by its
+//! column's type (see [`text`]). A bounded channel between the reading task and the engine
+//! keeps memory flat whatever the model's size: when the engine falls behind, reading
+//! pauses and TCP holds the server back.
+//!
+//! The session is set up so that text is unambiguous: `DateStyle = ISO`, `TimeZone = UTC`,
+//! `IntervalStyle = iso_8601`, `extra_float_digits = 1` (shortest exact floats).
+//!
+//! How Postgres types become [`Value`](optisync_core::Value)s (any may also be `Null`):
+//!
+//! | Postgres type | Value |
+//! |---|---|
+//! | `text`, `varchar`, `char`, `name`, `citext`, enums, `uuid`, `inet`, `cidr`, `macaddr`, `xml`, `money` | `Text` |
+//! | `int2`, `int4`, `int8`, `oid` | `Int` |
+//! | `float4`, `float8` | `Float` |
+//! | `numeric` | `Int` when integral and within `i64`; `Float` when at most 15 significant digits; else `Text`, exact |
+//! | `bool` | `Bool` |
+//! | `json`, `jsonb` | `Json`, parsed |
+//! | arrays of the above | `Json` arrays |
+//! | `date`, `time`, `timetz` | `Text`, ISO 8601 |
+//! | `timestamp` | `Text`, `2024-01-02T03:04:05.123` |
+//! | `timestamptz` | `Text`, the instant in UTC: `2024-01-02T03:04:05Z` |
+//! | `interval` | `Text`, an ISO 8601 duration: `P1Y2DT3H` |
+//! | domains | as their base type |
+//! | `bytea`, `bit`, `varbit`, geometric types, ranges, composite types, others | refused: [`SourceError::UnsupportedColumn`] naming the column |
+
+pub mod text;
+mod tls;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio_postgres::error::{ErrorPosition, SqlState};
+use tokio_postgres::types::{Kind, Type};
+use tokio_postgres::{Client, Statement};
+use tracing::debug;
+
+use crate::column::{Column, ColumnKind};
+use crate::error::{Result, SourceError};
+use crate::stream::{self, BATCH_ROWS, Batch, RowStream};
+use text::{CellType, RowDecoder};
+
+/// `sslmode` under `[source]`, with libpq's meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// Plain TCP only.
+    Disable,
+    /// TLS if the server offers it (certificate not verified), else plain TCP.
+    #[default]
+    Prefer,
+    /// TLS, certificate not verified: encrypted, but not protected from an impostor.
+    Require,
+    /// TLS with a certificate valid for the host, signed by a public authority.
+    VerifyFull,
+}
+
+impl FromStr for SslMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "disable" => Ok(SslMode::Disable),
+            "prefer" => Ok(SslMode::Prefer),
+            "require" => Ok(SslMode::Require),
+            "verify-full" => Ok(SslMode::VerifyFull),
+            other => Err(format!(
+                "unknown sslmode `{other}`; expected one of: disable, prefer, require, verify-full"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for SslMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyFull => "verify-full",
+        })
+    }
+}
+
+/// Where the Postgres source connects and how.
+#[derive(Clone)]
+pub struct PostgresConfig {
+    /// `postgres://user:password@host:port/database?…` (a secret: never logged or shown).
+    pub url: String,
+    /// TLS; overrides any `sslmode` in the URL.
+    pub sslmode: SslMode,
+    /// A model running longer is cancelled by the server.
+    pub statement_timeout: Option<Duration>,
+    /// Shown in `pg_stat_activity`.
+    pub application_name: String,
+}
+
+impl fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &"<secret>")
+            .field("sslmode", &self.sslmode)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("application_name", &self.application_name)
+            .finish()
+    }
+}
+
+/// A PostgreSQL warehouse. Cheap to clone.
+#[derive(Clone)]
+pub struct PostgresSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connect: tokio_postgres::Config,
+    sslmode: SslMode,
+    statement_timeout: Option<Duration>,
+    /// `PostgreSQL at host:port/database as user`, for messages (no password).
+    label: String,
+}
+
+impl fmt::Debug for PostgresSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresSource")
+            .field("target", &self.inner.label)
+            .field("sslmode", &self.inner.sslmode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresSource {
+    /// Checks the URL; connects only when used. A URL that does not parse is
+    /// [`SourceError::Unavailable`] with the reason, never with the URL itself.
+    pub fn new(config: &PostgresConfig) -> Result<Self> {
+        let mut connect = tokio_postgres::Config::from_str(&config.url).map_err(|e| {
+            SourceError::Unavailable {
+                target: "PostgreSQL".to_owned(),
+                message: format!(
+                    "the connection URL is not valid ({}); expected postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+                    redact(&e.to_string(), &config.url)
+                ),
+            }
+        })?;
+        connect.application_name(&config.application_name);
+        connect.ssl_mode(match config.sslmode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyFull => tokio_postgres::config::SslMode::Require,
+        });
+        if connect.get_connect_timeout().is_none() {
+            connect.connect_timeout(Duration::from_secs(15));
+        }
+        let label = label(&connect);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                connect,
+                sslmode: config.sslmode,
+                statement_timeout: config.statement_timeout,
+                label,
+            }),
+        })
+    }
+
+    /// Connects, authenticates and runs `SELECT 1`.
+    pub async fn check(&self) -> Result<()> {
+        let client = self.connect().await?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map(drop)
+            .map_err(|e| self.unavailable(&e))
+    }
+
+    /// The model's columns, from a prepared statement: Postgres parses and plans the model
+    /// but runs nothing.
+    pub async fn describe(&self, model: &str) -> Result<Vec<Column>> {
+        let client = self.connect().await?;
+        let model = trim_model(model);
+        client
+            .batch_execute("BEGIN READ ONLY")
+            .await
+            .map_err(|e| self.unavailable(&e))?;
+        let statement = client
+            .prepare(model)
+            .await
+            .map_err(|e| model_error(&e, model, 0, self.inner.statement_timeout))?;
+        Ok(statement
+            .columns()
+            .iter()
+            .map(|c| Column {
+                name: c.name().to_owned(),
+                type_name: type_name(c.type_()),
+                kind: CellType::of(c.type_()).kind(),
+            })
+            .collect())
+    }
+
+    /// Runs the model in a read-only transaction and streams its rows. Errors in the model
+    /// (syntax, unknown table, an unsupported column type) are returned here; errors while
+    /// rows are produced (a failing cast, a statement timeout) end the stream.
+    pub async fn stream(&self, model: &str) -> Result<RowStream> {
+        let client = self.connect().await?;
+        let model = trim_model(model).to_owned();
+        let timeout = self.inner.statement_timeout;
+        client
+            .batch_execute("BEGIN READ ONLY")
+            .await
+            .map_err(|e| self.unavailable(&e))?;
+        let statement = client
+            .prepare(&model)
+            .await
+            .map_err(|e| model_error(&e, &model, 0, timeout))?;
+        let cells = cell_types(&statement)?;
+        let columns: Arc<[String]> = statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect();
+        let copy = client
+            .copy_out(&format!("{COPY_PREFIX}{model}) TO STDOUT"))
+            .await
+            .map_err(|e| model_error(&e, &model, COPY_PREFIX.len(), timeout))?;
+        let cancel = client.cancel_token();
+        let hook = Box::new(move || {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    // The query is being abandoned; if it already ended there is nothing to cancel.
+                    let _ = cancel.cancel_query(tokio_postgres::NoTls).await;
+                });
+            }
+        });
+        let (sender, stream) = stream::channel(Arc::clone(&columns), Some(hook));
+        tokio::spawn(async move {
+            // Owned here so that the connection lives as long as the rows are read.
+            let _client = client;
+            let mut decoder = RowDecoder::new(cells);
+            let mut pending = Batch::empty(Arc::clone(&columns));
+            let mut rows = 0u64;
+            let mut copy = std::pin::pin!(copy);
+            while let Some(chunk) = copy.next().await {
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(error) => {
+                        let error = model_error(&error, &model, COPY_PREFIX.len(), timeout);
+                        return sender.fail(error).await;
+                    }
+                };
+                if let Err(error) = decoder.push(&chunk) {
+                    return sender.fail(error.into_source_error(&columns)).await;
+                }
+                if decoder.rows() >= BATCH_ROWS {
+                    let mut batch = decoder.take(&columns);
+                    pending.append(&mut batch);
+                    rows += pending.len() as u64;
+                    let full = std::mem::replace(&mut pending, Batch::empty(Arc::clone(&columns)));
+                    if sender.send(full).await.is_err() {
+                        debug!(rows, "row stream dropped before its end");
+                        return;
+                    }
+                }
+            }
+            if let Err(error) = decoder.finish() {
+                return sender.fail(error.into_source_error(&columns)).await;
+            }
+            let mut batch = decoder.take(&columns);
+            pending.append(&mut batch);
+            rows += pending.len() as u64;
+            if sender.send(pending).await.is_ok() {
+                debug!(rows, "model read");
+                sender.finish().await;
+            }
+        });
+        Ok(stream)
+    }
+
+    /// A new session, set up for unambiguous text values.
+    async fn connect(&self) -> Result<Client> {
+        let connected = match self.inner.sslmode {
+            SslMode::Disable => {
+                let (client, connection) = self
+                    .inner
+                    .connect
+                    .connect(tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| self.unavailable(&e))?;
+                spawn_connection(connection);
+                client
+            }
+            mode => {
+                let tls = tls::connector(mode == SslMode::VerifyFull).map_err(|message| {
+                    SourceError::Unavailable {
+                        target: self.inner.label.clone(),
+                        message,
+                    }
+                })?;
+                let (client, connection) = self
+                    .inner
+                    .connect
+                    .connect(tls)
+                    .await
+                    .map_err(|e| self.unavailable(&e))?;
+                spawn_connection(connection);
+                client
+            }
+        };
+        let mut setup = String::from(
+            "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 1;",
+        );
+        if let Some(timeout) = self.inner.statement_timeout {
+            setup.push_str(&format!(
+                " SET statement_timeout = {};",
+                timeout.as_millis()
+            ));
+        }
+        connected
+            .batch_execute(&setup)
+            .await
+            .map_err(|e| self.unavailable(&e))?;
+        // Not every server of the protocol knows IntervalStyle (Redshift does not); intervals
+        // then come in the server's own style.
+        if let Err(error) = connected
+            .batch_execute("SET IntervalStyle = 'iso_8601'")
+            .await
+        {
+            debug!(%error, "IntervalStyle not set");
+        }
+        debug!(target = %self.inner.label, "connected to PostgreSQL");
+        Ok(connected)
+    }
+
+    fn unavailable(&self, error: &tokio_postgres::Error) -> SourceError {
+        SourceError::Unavailable {
+            target: self.inner.label.clone(),
+            message: connection_message(error, &self.inner),
+        }
+    }
+}
+
+fn spawn_connection<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio_postgres::tls::TlsStream + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            debug!(%error, "PostgreSQL connection ended with an error");
+        }
+    });
+}
+
+/// Each column's decoding; the first column optisync cannot carry refuses the model.
+fn cell_types(statement: &Statement) -> Result<Vec<CellType>> {
+    statement
+        .columns()
+        .iter()
+        .map(|column| {
+            let cell = CellType::of(column.type_());
+            if cell.kind() == ColumnKind::Unsupported {
+                return Err(SourceError::UnsupportedColumn {
+                    column: column.name().to_owned(),
+                    type_name: type_name(column.type_()),
+                    hint: unsupported_hint(column.type_()),
+                });
+            }
+            Ok(cell)
+        })
+        .collect()
+}
+
+fn unsupported_hint(ty: &Type) -> &'static str {
+    match ty.kind() {
+        Kind::Composite(_) => "convert it in the model, e.g. to_json(column)",
+        Kind::Range(_) | Kind::Multirange(_) => {
+            "select its bounds, e.g. lower(column) and upper(column)"
+        }
+        _ if *ty == Type::BYTEA => "convert it in the model, e.g. encode(column, 'hex')",
+        _ => "cast it in the model, e.g. column::text",
+    }
+}
+
+/// The type as users write it: `int8`, `text[]`, `my_enum`.
+fn type_name(ty: &Type) -> String {
+    match ty.kind() {
+        Kind::Array(element) => format!("{}[]", element.name()),
+        _ => ty.name().to_owned(),
+    }
+}
+
+/// `PostgreSQL at host:port/database as user`.
+fn label(config: &tokio_postgres::Config) -> String {
+    use tokio_postgres::config::Host;
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        Some(Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("(default user)");
+    let database = config.get_dbname().unwrap_or(user);
+    format!("PostgreSQL at {host}:{port}/{database} as {user}")
+}
+
+/// A model as Postgres should see it: without surrounding blanks or trailing semicolons
+/// (inside `COPY (…)` a semicolon is a syntax error).
+fn trim_model(model: &str) -> &str {
+    model
+        .trim()
+        .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
+}
+
+/// Connecting or setting up failed: what happened and how to fix it.
+fn connection_message(error: &tokio_postgres::Error, inner: &Inner) -> String {
+    if let Some(db) = error.as_db_error() {
+        let fix = match *db.code() {
+            SqlState::INVALID_PASSWORD => {
+                "check the user and password in the connection URL (`url` under [source])"
+            }
+            SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+                "the server refused this user from this address; check the user in the URL and the server's pg_hba.conf"
+            }
+            SqlState::INVALID_CATALOG_NAME => "check the database name at the end of the URL",
+            SqlState::TOO_MANY_CONNECTIONS => {
+                "the server is at its connection limit; try again later"
+            }
+            _ => "",
+        };
+        return with_fix(
+            &format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+            fix,
+        );
+    }
+    let text = full_error(error);
+    let lower = text.to_lowercase();
+    let fix = if lower.contains("connection refused") {
+        "check the host and port in the URL and that the server is running and accepts TCP connections"
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        "the server did not answer in time; check the host, the port and any firewall in between"
+    } else if lower.contains("server does not support tls") {
+        "the server does not offer TLS; set sslmode = \"prefer\" or \"disable\" under [source] if plain TCP is acceptable"
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        if inner.sslmode == SslMode::VerifyFull {
+            "with sslmode = \"verify-full\" the server's certificate must be signed by a public authority and valid for the host in the URL; sslmode = \"require\" encrypts without verifying"
+        } else {
+            "TLS could not be set up; check the server's TLS settings or set sslmode under [source]"
+        }
+    } else if lower.contains("failed to lookup") || lower.contains("name or service not known") {
+        "the host name does not resolve; check the host in the URL"
+    } else {
+        ""
+    };
+    with_fix(&text, fix)
+}
+
+fn with_fix(message: &str, fix: &str) -> String {
+    if fix.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{message}; {fix}")
+    }
+}
+
+/// The error with its causes, e.g. `error connecting to server: Connection refused (os error 111)`.
+fn full_error(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// What the model is wrapped in to stream it.
+const COPY_PREFIX: &str = "COPY (";
+
+/// The model failed: Postgres's message, where in the model, and what it means. `offset` is
+/// how many characters preceded the model in the statement sent.
+fn model_error(
+    error: &tokio_postgres::Error,
+    model: &str,
+    offset: usize,
+    timeout: Option<Duration>,
+) -> SourceError {
+    let Some(db) = error.as_db_error() else {
+        return SourceError::Model {
+            message: full_error(error),
+        };
+    };
+    let mut message = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+    if let Some(ErrorPosition::Original(position)) = db.position() {
+        message.push_str(&position_note(
+            model,
+            (*position as usize).saturating_sub(offset),
+        ));
+    }
+    if let Some(detail) = db.detail() {
+        message.push_str(&format!("; {detail}"));
+    }
+    if let Some(hint) = db.hint() {
+        message.push_str(&format!("; hint: {hint}"));
+    }
+    match *db.code() {
+        SqlState::READ_ONLY_SQL_TRANSACTION => message.push_str(
+            "; the model tried to change the warehouse: optisync runs every model in a read-only transaction, so a model must only read (SELECT)",
+        ),
+        SqlState::QUERY_CANCELED if db.message().contains("statement timeout") => {
+            message.push_str(&match timeout {
+                Some(t) => format!(
+                    "; the model ran longer than statement_timeout ({} s); raise statement_timeout under [source] or make the model faster",
+                    t.as_secs_f64()
+                ),
+                None => "; the server's statement_timeout stopped the model; set statement_timeout under [source] or make the model faster".to_owned(),
+            });
+        }
+        _ => {}
+    }
+    SourceError::Model { message }
+}
+
+/// ` at line L, column C: `…text…``, for a 1-based character position in `model`.
+fn position_note(model: &str, position: usize) -> String {
+    let Some((offset, _)) = model.char_indices().nth(position.saturating_sub(1)) else {
+        return format!(" at character {position}");
+    };
+    let before = &model[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let excerpt: String = model[offset..].chars().take(30).collect();
+    format!(
+        " at line {line}, column {column}, near `{}`",
+        excerpt.trim_end()
+    )
+}
+
+/// `text` with any occurrence of the secret URL replaced.
+fn redact(text: &str, url: &str) -> String {
+    if url.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(url, "<url>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sslmodes_parse_and_print() {
+        for mode in ["disable", "prefer", "require", "verify-full"] {
+            assert_eq!(mode.parse::<SslMode>().unwrap().to_string(), mode);
+        }
+        let error = "verify-ca".parse::<SslMode>().unwrap_err();
+        assert!(
+            error.contains("disable, prefer, require, verify-full"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_url_never_shows() {
+        let config = PostgresConfig {
+            url: "postgres://u:hunter2@db:5433/wh".to_owned(),
+            sslmode: SslMode::Require,
+            statement_timeout: None,
+            application_name: "optisync".to_owned(),
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let source = PostgresSource::new(&config).unwrap();
+        assert_eq!(source.inner.label, "PostgreSQL at db:5433/wh as u");
+        assert!(!format!("{source:?}").contains("hunter2"));
+        let bad = PostgresConfig {
+            url: "postgres://u:hunter2@db:notaport/wh".to_owned(),
+            ..config
+        };
+        let error = PostgresSource::new(&bad).unwrap_err().to_string();
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(error.contains("not valid"), "{error}");
+    }
+
+    #[test]
+    fn positions_point_into_the_model() {
+        let model = "select a,\n  b frm t";
+        assert_eq!(
+            position_note(model, 15),
+            " at line 2, column 5, near `frm t`"
+        );
+        assert_eq!(position_note("x", 99), " at character 99");
+        assert_eq!(trim_model(" select 1 ;\n; "), "select 1");
+    }
+}
