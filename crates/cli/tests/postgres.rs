@@ -1,0 +1,382 @@
+//! `optisync` end to end with a PostgreSQL warehouse: a real, throwaway server (started by
+//! the test), the real binary, and the fake Optimizely. Every object type and mode from a
+//! Postgres model, a model change planned incrementally, and the bad inputs of a real
+//! warehouse: ids that are NULL, integers or UUIDs, a model that writes, an unreachable server.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Output;
+
+use fake_optimizely::{FakeOptimizely, RunningFake, Seed};
+use optisync_testpg::TestPostgres;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "2:pgtoken_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+const WEB: i64 = 25_000_000_001;
+const FX: i64 = 25_000_000_002;
+const LIST: i64 = 26_000_000_001;
+
+fn seed(list_content: &str) -> Seed {
+    serde_json::from_value(json!({
+        "tokens": [{"token": TOKEN, "project_ids": [WEB, FX]}],
+        "projects": [
+            {"id": WEB, "name": "Web", "platform": "web", "status": "active", "is_flags_enabled": false},
+            {"id": FX, "name": "App", "platform": "custom", "status": "active", "is_flags_enabled": true}
+        ],
+        "list_attributes": [
+            {"id": LIST, "project_id": WEB, "name": "members", "key_field": "uid", "list_type": "cookies", "list_content": list_content}
+        ],
+        "rate_limits": {"fx_per_second": null, "fx_per_minute": null, "web_per_minute": null}
+    }))
+    .unwrap()
+}
+
+/// A temp dir with a config whose `[source]` is the test's PostgreSQL (URL read from a
+/// file), and a fake Optimizely.
+struct Case {
+    dir: tempfile::TempDir,
+    fake: FakeOptimizely,
+    running: RunningFake,
+}
+
+impl Case {
+    async fn new(url: &str, project: i64, list_content: &str, syncs: &str) -> Self {
+        let fake = FakeOptimizely::new(seed(list_content)).unwrap();
+        let running = fake.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), TOKEN).unwrap();
+        std::fs::write(dir.path().join("warehouse-url"), url).unwrap();
+        let config = format!(
+            "[optimizely]\nproject_id = {project}\ntoken = {{ file = \"token\" }}\napi_url = \"{}\"\nrate_limit = {{ per_second = 1000 }}\n\n\
+             [source]\ntype = \"postgres\"\nurl = {{ file = \"warehouse-url\" }}\nsslmode = \"prefer\"\nstatement_timeout = \"30s\"\n\n{syncs}",
+            running.base_url()
+        );
+        std::fs::write(dir.path().join("optisync.toml"), config).unwrap();
+        Self { dir, fake, running }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let dir = self.path().to_path_buf();
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_optisync"))
+                .current_dir(&dir)
+                .args(&args)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Runs and asserts the exit code, returning stdout and stderr together.
+    async fn expect(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args).await;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "optisync {args:?}\n{text}");
+        text
+    }
+
+    fn writes(&self) -> u64 {
+        self.fake.stats().writes
+    }
+
+    fn list(&self) -> Vec<String> {
+        let state = self.fake.state();
+        let content = state["list_attributes"]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["id"] == LIST))
+            .and_then(|l| l["list_content"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut members: Vec<String> = content
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        members.sort();
+        members
+    }
+
+    fn objects(&self, kind: &str, project: i64) -> Vec<Value> {
+        self.fake.state()[kind]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|o| o["project_id"] == project)
+            .collect()
+    }
+
+    async fn stop(self) {
+        self.running.shutdown().await;
+    }
+}
+
+fn list_sync(mode: &str, model: &str) -> String {
+    format!(
+        "[[sync]]\nname = \"members\"\nobject = \"list_attribute\"\nlist_attribute_id = {LIST}\nmode = \"{mode}\"\nmodel = \"{model}\"\nmapping = {{ user_id = \"user_id\" }}\n"
+    )
+}
+
+fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_list_mode_from_postgres() {
+    let pg = TestPostgres::start().unwrap();
+    pg.create_database("wh").unwrap();
+    let url = pg.url("wh");
+    pg.psql(
+        "wh",
+        "create schema analytics; create table analytics.members (user_id text); \
+         insert into analytics.members select 'u' || g from generate_series(1, 10) g",
+    )
+    .unwrap();
+    let model = "select user_id from analytics.members";
+
+    // Mirror: first run, a no-op, then one member replaced (planned incrementally).
+    let case = Case::new(&url, WEB, "", &list_sync("mirror", model)).await;
+    let out = case.expect(&["check"], 0).await;
+    assert!(out.contains("warehouse (postgres) answers"), "{out}");
+    case.expect(&["sync"], 0).await;
+    assert_eq!(case.list().len(), 10);
+    let before = case.writes();
+    case.expect(&["sync"], 0).await;
+    assert_eq!(case.writes(), before, "a second run sends nothing");
+    pg.psql(
+        "wh",
+        "update analytics.members set user_id = 'u11' where user_id = 'u3'",
+    )
+    .unwrap();
+    let plan = case.expect(&["plan", "--detailed-exitcode"], 2).await;
+    assert!(plan.contains("+ 1 added: u11"), "{plan}");
+    assert!(plan.contains("- 1 removed: u3"), "{plan}");
+    case.expect(&["sync"], 0).await;
+    assert_eq!(case.writes(), before + 1, "one whole-list PATCH");
+    assert!(case.list().contains(&"u11".to_owned()) && !case.list().contains(&"u3".to_owned()));
+    case.stop().await;
+
+    // Add keeps what the list held; remove takes the model's ids out.
+    let case = Case::new(
+        &url,
+        WEB,
+        "old1",
+        &list_sync("add", "select 'u1' as user_id"),
+    )
+    .await;
+    case.expect(&["sync"], 0).await;
+    assert_eq!(case.list(), sorted(&["old1", "u1"]));
+    let before = case.writes();
+    case.expect(&["sync"], 0).await;
+    assert_eq!(case.writes(), before);
+    case.stop().await;
+
+    let case = Case::new(
+        &url,
+        WEB,
+        "a1,a2,a3,a4,a5,a6,a7,a8,a9,a10",
+        &list_sync(
+            "remove",
+            "select 'a' || g as user_id from generate_series(1, 2) g",
+        ),
+    )
+    .await;
+    case.expect(&["sync"], 0).await;
+    assert_eq!(case.list().len(), 8);
+    assert!(!case.list().contains(&"a2".to_owned()));
+    case.stop().await;
+}
+
+fn definition_sync(object: &str, mode: &str, model: &str, mapping: &str) -> String {
+    let extra = if object == "audience" {
+        "audience_name = \"{name}\"\nprimary_key = [\"id\"]\n"
+    } else {
+        ""
+    };
+    format!(
+        "[[sync]]\nname = \"defs\"\nobject = \"{object}\"\nmode = \"{mode}\"\n{extra}model = \"{model}\"\nmapping = {mapping}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_definition_type_and_mode_from_postgres() {
+    let pg = TestPostgres::start().unwrap();
+    pg.create_database("wh").unwrap();
+    let url = pg.url("wh");
+    let cases = [
+        (
+            "attribute",
+            "attributes",
+            "key",
+            "{ key = \"key\", description = \"about\" }",
+        ),
+        (
+            "custom_event",
+            "events",
+            "key",
+            "{ key = \"key\", name = \"label\", description = \"about\" }",
+        ),
+        ("audience", "audiences", "id", "{ description = \"about\" }"),
+    ];
+    for (object, kind, key, mapping) in cases {
+        for mode in ["upsert", "insert"] {
+            let table = format!("{object}_{mode}");
+            pg.psql(
+                "wh",
+                &format!(
+                    "create table {table} ({key} text, label text, name text, about text); \
+                     insert into {table} values ('k1', 'First', 'First', 'one'), ('k2', 'Second', 'Second', 'two')"
+                ),
+            )
+            .unwrap();
+            let model = format!("select * from {table}");
+            let case = Case::new(
+                &url,
+                FX,
+                "",
+                &definition_sync(object, mode, &model, mapping),
+            )
+            .await;
+            case.expect(&["sync"], 0).await;
+            assert_eq!(case.objects(kind, FX).len(), 2, "{object} {mode}");
+            let before = case.writes();
+            case.expect(&["sync"], 0).await;
+            assert_eq!(case.writes(), before, "no-op second run of {object} {mode}");
+
+            pg.psql(
+                "wh",
+                &format!(
+                    "update {table} set about = 'changed' where {key} = 'k1'; \
+                     insert into {table} values ('k3', 'Third', 'Third', 'three')"
+                ),
+            )
+            .unwrap();
+            let plan = case.expect(&["plan"], 0).await;
+            if mode == "upsert" {
+                assert!(plan.contains("\"one\" → \"changed\""), "{plan}");
+            }
+            case.expect(&["sync"], 0).await;
+            assert_eq!(case.objects(kind, FX).len(), 3, "{object} {mode}");
+            let expected = if mode == "upsert" { 2 } else { 1 };
+            assert_eq!(case.writes(), before + expected, "{object} {mode}");
+            case.stop().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
+    let pg = TestPostgres::start().unwrap();
+    pg.create_database("wh").unwrap();
+    let url = pg.url("wh");
+    pg.psql(
+        "wh",
+        "create table ids (n int8, u uuid, t text); \
+         insert into ids values (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'x'), (null, null, 'y')",
+    )
+    .unwrap();
+
+    // Integer and UUID ids arrive as text; a NULL id is a rejected row, the others go on.
+    let case = Case::new(
+        &url,
+        WEB,
+        "",
+        &list_sync("mirror", "select n as user_id from ids"),
+    )
+    .await;
+    let out = case.expect(&["sync"], 5).await;
+    assert!(out.contains("user_id is null or empty"), "{out}");
+    assert_eq!(case.list(), sorted(&["1"]));
+    case.stop().await;
+    let case = Case::new(
+        &url,
+        WEB,
+        "",
+        &list_sync("mirror", "select u as user_id from ids where u is not null"),
+    )
+    .await;
+    case.expect(&["sync"], 0).await;
+    assert_eq!(
+        case.list(),
+        sorted(&["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"])
+    );
+    case.stop().await;
+
+    // A model that writes: refused by the read-only transaction, exit 3, nothing changed.
+    let case = Case::new(
+        &url,
+        WEB,
+        "",
+        &list_sync(
+            "mirror",
+            "insert into ids (t) values ('z') returning t as user_id",
+        ),
+    )
+    .await;
+    let out = case.expect(&["sync"], 3).await;
+    assert!(out.contains("read-only transaction"), "{out}");
+    assert_eq!(case.writes(), 0);
+    assert_eq!(pg.psql("wh", "select count(*) from ids").unwrap(), "2");
+    case.stop().await;
+
+    // A syntax error: Postgres's message, where it is, and the sync's name; `check` says it too.
+    let case = Case::new(
+        &url,
+        WEB,
+        "",
+        &list_sync("mirror", "select user_id frm ids"),
+    )
+    .await;
+    let out = case.expect(&["plan"], 3).await;
+    assert!(
+        out.contains("sync members") && out.contains("syntax error"),
+        "{out}"
+    );
+    assert!(out.contains("line 1, column"), "{out}");
+    let out = case.expect(&["check"], 4).await;
+    assert!(out.contains("syntax error"), "{out}");
+    case.stop().await;
+
+    // An unreachable server and a wrong password: exit 3 with the fix, the password never shown.
+    let closed = format!(
+        "postgres://postgres:{}@127.0.0.1:9/wh",
+        optisync_testpg::PASSWORD
+    );
+    let case = Case::new(
+        &closed,
+        WEB,
+        "",
+        &list_sync("mirror", "select 'u1' as user_id"),
+    )
+    .await;
+    let out = case.expect(&["plan"], 3).await;
+    assert!(out.contains("check the host and port"), "{out}");
+    assert!(!out.contains(optisync_testpg::PASSWORD), "{out}");
+    let out = case.expect(&["check"], 4).await;
+    assert!(out.contains("warehouse: "), "{out}");
+    case.stop().await;
+    let wrong = url.replace(optisync_testpg::PASSWORD, "not-the-password");
+    let case = Case::new(
+        &wrong,
+        WEB,
+        "",
+        &list_sync("mirror", "select 'u1' as user_id"),
+    )
+    .await;
+    let out = case.expect(&["sync"], 3).await;
+    assert!(out.contains("password authentication failed"), "{out}");
+    assert!(!out.contains("not-the-password"), "{out}");
+    case.stop().await;
+}
