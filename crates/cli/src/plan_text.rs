@@ -6,7 +6,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use optisync_core::{Change, Field, FieldValue, Fields, SyncPlan};
+use optisync_core::{Change, Field, FieldValue, Fields, Ids, SyncPlan};
 use optisync_optimizely::RateLimit;
 
 /// How many member ids a list block shows.
@@ -177,16 +177,11 @@ fn human(d: Duration) -> String {
     }
 }
 
-fn member_line(out: &mut String, sign: char, what: &str, ids: &[String]) {
+fn member_line(out: &mut String, sign: char, what: &str, ids: &Ids) {
     if ids.is_empty() {
         return;
     }
-    let sample = ids
-        .iter()
-        .take(SAMPLE)
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let sample = ids.iter().take(SAMPLE).collect::<Vec<_>>().join(", ");
     let more = ids.len().saturating_sub(SAMPLE);
     let tail = if more > 0 {
         format!(" … ({more} more)")

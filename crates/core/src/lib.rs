@@ -26,6 +26,7 @@ pub mod delivered;
 pub mod error;
 pub mod fields;
 pub mod hash;
+pub mod ids;
 pub mod mapping;
 pub mod object;
 pub mod plan;
@@ -39,6 +40,7 @@ pub use delivered::{DeliveredDefinitions, DeliveredObject};
 pub use error::{ConditionsError, MappingError, MappingErrors, ParseNameError, RecordShapeError};
 pub use fields::{FieldValue, Fields};
 pub use hash::{ContentHash, content_hash};
+pub use ids::{Ids, ModelIds, RejectedId};
 pub use mapping::{BoundMapping, DesiredRow, Field, Mapping, NameTemplate, RowProblem};
 pub use object::{Mode, ObjectType};
 pub use plan::{

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fields::{FieldValue, Fields};
 use crate::hash::ContentHash;
+use crate::ids::Ids;
 use crate::mapping::Field;
 use crate::object::{Mode, ObjectType};
 use crate::validate::LIST_TOO_LARGE_HINT;
@@ -219,12 +220,12 @@ pub struct ListChange {
     /// Members after.
     pub after_count: u64,
     /// Members added, sorted.
-    pub added: Vec<String>,
+    pub added: Ids,
     /// Members removed, sorted.
-    pub removed: Vec<String>,
+    pub removed: Ids,
     /// The complete list to send, sorted; the engine sends it comma-joined in one PATCH
     /// (see [`ListChange::list_content`]) and records it as the delivered list.
-    pub after: Vec<String>,
+    pub after: Ids,
     /// Whether a PATCH is needed. False when the list already holds exactly `after`; the
     /// engine still records `after` as delivered.
     pub patch: bool,
@@ -239,7 +240,7 @@ pub struct ListChange {
 impl ListChange {
     /// The `list_content` string to send.
     pub fn list_content(&self) -> String {
-        self.after.join(",")
+        self.after.join(',')
     }
 }
 
@@ -489,9 +490,9 @@ mod tests {
             list_attribute_id: 1,
             before_count: Some(0),
             after_count: 1,
-            added: vec!["x".into()],
-            removed: vec![],
-            after: vec!["x".into()],
+            added: Ids::from(vec!["x".to_owned()]),
+            removed: Ids::new(),
+            after: Ids::from(vec!["x".to_owned()]),
             patch: true,
             base: ListBase::Delivered,
             duplicates: 0,

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::fields::Fields;
+use crate::ids::Ids;
 use crate::mapping::Field;
 
 /// One existing audience, attribute or custom event.
@@ -44,7 +45,7 @@ pub enum RemoteList {
     Unknown,
     /// The list's members (any order; see
     /// [`split_list_content`](crate::validate::split_list_content)).
-    Known(Vec<String>),
+    Known(Ids),
 }
 
 /// The remote objects indexed by id, key and name for matching rows to them.

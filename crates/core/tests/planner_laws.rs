@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use optisync_core::{
     Change, Conditions, DefinitionOptions, DefinitionPlanInput, DeliveredDefinitions,
-    DeliveredObject, DesiredRow, Field, FieldValue, Fields, ListOptions, ListPlanInput, Mode,
+    DeliveredObject, DesiredRow, Field, FieldValue, Fields, Ids, ListOptions, ListPlanInput, Mode,
     ObjectType, RemoteList, RemoteObject, SyncPlan, Value, plan_definitions, plan_list,
 };
 use proptest::prelude::*;
@@ -54,8 +54,8 @@ fn list_input(
         sync: "list".into(),
         mode,
         list_attribute_id: 1,
-        ids,
-        delivered,
+        ids: ids.into_iter().collect(),
+        delivered: delivered.map(Ids::from),
         remote,
         options: ListOptions {
             // Guardrails are checked elsewhere; here they would only hide the laws.
@@ -71,7 +71,7 @@ fn list_input(
 fn apply_list(plan: &SyncPlan, before: &BTreeSet<String>) -> BTreeSet<String> {
     let list = plan.list.as_ref().unwrap();
     if list.patch {
-        list.after.iter().cloned().collect()
+        list.after.iter().map(str::to_owned).collect()
     } else {
         before.clone()
     }
@@ -88,9 +88,9 @@ proptest! {
         let plan = plan_list(list_input(mode, ids, Some(delivered.iter().cloned().collect()), RemoteList::Unknown));
         prop_assert!(plan.refusal.is_none());
         let list = plan.list.as_ref().unwrap();
-        let after: BTreeSet<String> = list.after.iter().cloned().collect();
+        let after: BTreeSet<String> = list.after.iter().map(str::to_owned).collect();
         prop_assert_eq!(after.len(), list.after.len(), "no duplicates in the list");
-        prop_assert!(list.after.windows(2).all(|w| w[0] < w[1]), "sorted");
+        prop_assert!(list.after.is_sorted_set(), "sorted");
         let expected: BTreeSet<String> = match mode {
             Mode::Mirror => model.clone(),
             Mode::Add => delivered.union(&model).cloned().collect(),
@@ -105,8 +105,8 @@ proptest! {
         // added/removed describe exactly the difference from what the list held.
         let added: BTreeSet<String> = after.difference(&delivered).cloned().collect();
         let removed: BTreeSet<String> = delivered.difference(&after).cloned().collect();
-        prop_assert_eq!(list.added.iter().cloned().collect::<BTreeSet<_>>(), added);
-        prop_assert_eq!(list.removed.iter().cloned().collect::<BTreeSet<_>>(), removed);
+        prop_assert_eq!(list.added.iter().map(str::to_owned).collect::<BTreeSet<_>>(), added);
+        prop_assert_eq!(list.removed.iter().map(str::to_owned).collect::<BTreeSet<_>>(), removed);
         prop_assert_eq!(list.patch, after != delivered);
         prop_assert_eq!(plan.request_count(), u64::from(after != delivered));
     }

@@ -137,7 +137,13 @@ async fn apply_list(
         });
         if !same {
             ctx.store
-                .replace_delivered_list(sync, change.list_attribute_id, &hash, &change.after, &[])
+                .replace_delivered_list(
+                    sync,
+                    change.list_attribute_id,
+                    &hash,
+                    change.after.iter(),
+                    &[],
+                )
                 .map_err(Error::state(sync))?;
         }
         return Ok(());
@@ -173,7 +179,7 @@ async fn apply_list(
                     sync,
                     change.list_attribute_id,
                     &hash,
-                    &change.after,
+                    change.after.iter(),
                     &[(intent, Outcome::Acknowledged { remote_id: None })],
                 )
                 .map_err(Error::state(sync))?;

@@ -5,8 +5,8 @@
 
 use optisync_core::{
     ContentHash, DefinitionOptions, DefinitionPlanInput, DeliveredDefinitions, DeliveredObject,
-    FX_UNARCHIVED_ATTRIBUTE_LIMIT, Fields, ListOptions, ListPlanInput, Mapping, ObjectType,
-    RemoteList, SyncPlan, Value, plan_definitions, plan_list,
+    FX_UNARCHIVED_ATTRIBUTE_LIMIT, Fields, Ids, ListOptions, ListPlanInput, Mapping, ModelIds,
+    ObjectType, RemoteList, SyncPlan, plan_definitions, plan_list,
 };
 use optisync_optimizely::{Client, ListAttribute, Product};
 use optisync_sources::Source;
@@ -142,7 +142,7 @@ async fn read_list_inputs(
     target: Target,
     mapping: &Mapping,
     options: RunOptions,
-) -> Result<(ListAttribute, RemoteList, Vec<Value>, Option<Vec<String>>)> {
+) -> Result<(ListAttribute, RemoteList, ModelIds, Option<Ids>)> {
     let listing = tokio::spawn({
         let (client, spec) = (client.clone(), spec.clone());
         async move { read_list(&client, &spec, target).await }
@@ -170,7 +170,7 @@ async fn read_list_inputs(
             .delivered_list(&spec.name)
             .map_err(Error::state(&spec.name))?
             .filter(|d| Some(d.list_attribute_id) == spec.list_attribute_id)
-            .map(|d| d.members))
+            .map(|d| d.members.iter().collect()))
     };
     let ((attribute, remote), ids, delivered) = tokio::try_join!(listing, model, delivered)?;
     Ok((attribute, remote, ids, delivered))

@@ -5,7 +5,7 @@
 //! Rows with problems are kept: the planner turns their problems into rejected rows and the
 //! run goes on for the others.
 
-use optisync_core::{DesiredRow, Mapping, ObjectType, Value};
+use optisync_core::{DesiredRow, Mapping, ModelIds, ObjectType, Value};
 use optisync_sources::Source;
 
 use crate::error::{Error, Result};
@@ -15,8 +15,8 @@ use crate::spec::SyncSpec;
 /// The model's rows, mapped.
 #[derive(Debug, Clone)]
 pub enum ModelRows {
-    /// A list-attribute sync's `user_id` values, one per row.
-    List(Vec<Value>),
+    /// A list-attribute sync's `user_id` values, checked as they were read.
+    List(ModelIds),
     /// A definition sync's rows.
     Definitions(Vec<DesiredRow>),
 }
@@ -25,7 +25,7 @@ impl ModelRows {
     /// Rows the model returned.
     pub fn len(&self) -> usize {
         match self {
-            ModelRows::List(ids) => ids.len(),
+            ModelRows::List(ids) => ids.read as usize,
             ModelRows::Definitions(rows) => rows.len(),
         }
     }
@@ -54,7 +54,7 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
             sync: spec.name.clone(),
             errors,
         })?;
-    let mut ids = Vec::new();
+    let mut ids = ModelIds::new();
     let mut rows = Vec::new();
     let mut read: u64 = 0;
     let mut progress = Progress::new(&spec.name, "reading model", "rows");

@@ -3,7 +3,9 @@
 //! [`RemoteObject`]; for lists, the list attribute itself (its name, type and key field must
 //! be sent back with every PATCH) and its content as a [`RemoteList`].
 
-use optisync_core::{Conditions, Field, FieldValue, Fields, ObjectType, RemoteList, RemoteObject};
+use optisync_core::{
+    Conditions, Field, FieldValue, Fields, Ids, ObjectType, RemoteList, RemoteObject,
+};
 use optisync_optimizely::{Attribute, Audience, Client, Event, ListAttribute, Product};
 
 use crate::error::{Error, Result};
@@ -87,12 +89,12 @@ pub async fn read_list(
 }
 
 /// The members of a `list_content` string.
-pub(crate) fn split_content(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+pub(crate) fn split_content(text: &str) -> Ids {
+    let mut ids = Ids::with_capacity(text.len() / 16, text.len());
+    for id in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        ids.push(id);
+    }
+    ids
 }
 
 fn text(fields: &mut Fields, field: Field, value: Option<&str>) {

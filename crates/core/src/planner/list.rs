@@ -2,18 +2,16 @@
 //! plan is the complete new list, computed from a base (what optisync delivered, or the
 //! list's current content, or nothing) and the model's ids by the mode:
 //! mirror = model; add = base ∪ model; remove = base − model. Everything works on sorted,
-//! deduplicated vectors with linear merges, so a 10-million-member list plans in O(n log n)
-//! for the sort and O(n) after it.
+//! deduplicated [`Ids`] (one text buffer per list, not a string per id) with linear merges, so
+//! a 10-million-member list plans in O(n log n) for the sort and O(n) after it.
 
 use std::cmp::Ordering;
 
+use crate::ids::{Ids, ModelIds};
 use crate::object::{Mode, ObjectType};
 use crate::plan::{Drift, Guardrail, ListBase, ListChange, Refusal, SyncPlan};
 use crate::remote::RemoteList;
-use crate::validate::{
-    MAX_LIST_CONTENT_BYTES, PiiKind, check_list_id, list_content_len, looks_like_pii, mask_pii,
-};
-use crate::value::Value;
+use crate::validate::{MAX_LIST_CONTENT_BYTES, PiiKind, looks_like_pii, mask_pii};
 
 use super::{check_empty_model, reject};
 
@@ -67,10 +65,10 @@ pub struct ListPlanInput {
     pub mode: Mode,
     /// The target list attribute.
     pub list_attribute_id: i64,
-    /// The model's `user_id` values, one per row, any order.
-    pub ids: Vec<Value>,
+    /// The model's `user_id` values, checked as they were read, any order.
+    pub ids: ModelIds,
     /// The list optisync last delivered (any order); `None` if this sync never delivered.
-    pub delivered: Option<Vec<String>>,
+    pub delivered: Option<Ids>,
     /// The list's current content, if the API returned it.
     pub remote: RemoteList,
     /// User switches.
@@ -99,7 +97,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         options,
     } = input;
     let mut plan = SyncPlan::new(sync, ObjectType::ListAttribute, mode);
-    plan.rows_read = ids.len() as u64;
+    plan.rows_read = ids.read;
     if !ObjectType::ListAttribute.allows(mode) {
         plan.refusal = Some(Refusal::ModeNotAllowed {
             object: ObjectType::ListAttribute,
@@ -108,25 +106,21 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         return plan;
     }
 
-    let mut model = Vec::with_capacity(ids.len());
-    for value in ids {
-        match value.into_id_text() {
-            None => reject(&mut plan, None, "user_id", "user_id is null or empty"),
-            Some(id) => match check_list_id(&id) {
-                Ok(()) => model.push(id),
-                Err(problem) => reject(&mut plan, Some(id), "user_id", problem.to_string()),
-            },
-        }
+    let ModelIds {
+        valid, rejected, ..
+    } = ids;
+    for rejected in rejected {
+        reject(&mut plan, rejected.id, "user_id", rejected.problem);
     }
-    let read_valid = model.len();
-    let model = sorted_set(model);
+    let read_valid = valid.len();
+    let model = valid.into_sorted_set();
     let duplicates = (read_valid - model.len()) as u64;
     plan.rejected.sort_unstable();
     check_empty_model(&mut plan, options.last_run_rows, options.allow_empty);
 
-    let delivered = delivered.map(sorted_set);
+    let delivered = delivered.map(Ids::into_sorted_set);
     let remote = match remote {
-        RemoteList::Known(members) => Some(sorted_set(members)),
+        RemoteList::Known(members) => Some(members.into_sorted_set()),
         RemoteList::Unknown => None,
     };
 
@@ -151,11 +145,11 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
             "--adopt-existing has no effect: the API did not return the list's content".to_owned(),
         );
     }
-    let empty = Vec::new();
-    let base: &[String] = match base_kind {
+    let empty = Ids::new();
+    let base: &Ids = match base_kind {
         ListBase::Empty => &empty,
-        ListBase::Delivered => delivered.as_deref().unwrap_or(&empty),
-        ListBase::RemoteContent => remote.as_deref().unwrap_or(&empty),
+        ListBase::Delivered => delivered.as_ref().unwrap_or(&empty),
+        ListBase::RemoteContent => remote.as_ref().unwrap_or(&empty),
     };
     if delivered.is_none() && base_kind == ListBase::RemoteContent && !base.is_empty() {
         plan.warnings.push(format!(
@@ -168,13 +162,13 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         check_pii(&mut plan, &model, options.allow_pii);
     }
     let after = match mode {
-        Mode::Add => union(base, model),
+        Mode::Add => union(base, &model),
         Mode::Remove => difference(base, &model),
         _ => model,
     };
 
     // What the list holds now: the API's word if we have it, else our own record.
-    let current = remote.as_deref().or(delivered.as_deref());
+    let current = remote.as_ref().or(delivered.as_ref());
     if current.is_none() && mode == Mode::Mirror {
         plan.warnings.push(format!(
             "the API did not return the content of list attribute {list_attribute_id}; this first run replaces whatever it holds"
@@ -182,7 +176,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
     }
     let (added, removed) = match current {
         Some(current) => (difference(&after, current), difference(current, &after)),
-        None => (after.clone(), Vec::new()),
+        None => (after.clone(), Ids::new()),
     };
     let patch = current.is_none() || !added.is_empty() || !removed.is_empty();
 
@@ -198,7 +192,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
     }
 
     if matches!(mode, Mode::Mirror | Mode::Remove)
-        && let Some(before) = current.map(<[String]>::len).filter(|n| *n > 0)
+        && let Some(before) = current.map(Ids::len).filter(|n| *n > 0)
         && removed.len() as f64 * 100.0 > options.max_removal_percent * before as f64
     {
         let guardrail = Guardrail::LargeRemoval {
@@ -215,7 +209,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
     }
 
     if patch {
-        let bytes = list_content_len(&after);
+        let bytes = after.joined_len();
         if bytes > MAX_LIST_CONTENT_BYTES {
             plan.refusal = Some(Refusal::ListTooLarge {
                 bytes: bytes as u64,
@@ -248,10 +242,10 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
     plan
 }
 
-fn check_pii(plan: &mut SyncPlan, ids: &[String], allow_pii: bool) {
+fn check_pii(plan: &mut SyncPlan, ids: &Ids, allow_pii: bool) {
     let (mut emails, mut phones) = (0u64, 0u64);
     let mut samples = Vec::new();
-    for id in ids {
+    for id in ids.iter() {
         let Some(kind) = looks_like_pii(id) else {
             continue;
         };
@@ -280,73 +274,73 @@ fn check_pii(plan: &mut SyncPlan, ids: &[String], allow_pii: bool) {
     }
 }
 
-fn sorted_set(mut ids: Vec<String>) -> Vec<String> {
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
-/// `a ∪ b` of two sorted sets; `b` is consumed so its strings move instead of being copied.
-fn union(a: &[String], b: Vec<String>) -> Vec<String> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let mut a = a.iter().peekable();
-    let mut b = b.into_iter().peekable();
+/// Walks two sorted sets together, calling `each` with every id and which sides hold it.
+fn merge<'a>(a: &'a Ids, b: &'a Ids, mut each: impl FnMut(&'a str, bool, bool)) {
+    let (mut i, mut j) = (0, 0);
     loop {
-        let order = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => x.as_str().cmp(y.as_str()),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => break,
-        };
-        match order {
-            Ordering::Less => out.extend(a.next().cloned()),
-            Ordering::Greater => out.extend(b.next()),
-            Ordering::Equal => {
-                a.next();
-                out.extend(b.next());
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => match x.cmp(y) {
+                Ordering::Less => {
+                    each(x, true, false);
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    each(y, false, true);
+                    j += 1;
+                }
+                Ordering::Equal => {
+                    each(x, true, true);
+                    i += 1;
+                    j += 1;
+                }
+            },
+            (Some(x), None) => {
+                each(x, true, false);
+                i += 1;
             }
+            (None, Some(y)) => {
+                each(y, false, true);
+                j += 1;
+            }
+            (None, None) => break,
         }
     }
+}
+
+/// `a ∪ b` of two sorted sets.
+fn union(a: &Ids, b: &Ids) -> Ids {
+    let mut out = Ids::with_capacity(a.len() + b.len(), a.joined_len() + b.joined_len());
+    merge(a, b, |id, _, _| out.push(id));
     out
 }
 
 /// `a − b` of two sorted sets.
-fn difference(a: &[String], b: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut j = 0;
-    for x in a {
-        while j < b.len() && b[j].as_str() < x.as_str() {
-            j += 1;
+fn difference(a: &Ids, b: &Ids) -> Ids {
+    let mut out = Ids::new();
+    merge(a, b, |id, in_a, in_b| {
+        if in_a && !in_b {
+            out.push(id);
         }
-        if j < b.len() && b[j] == *x {
-            continue;
-        }
-        out.push(x.clone());
-    }
+    });
     out
 }
 
 /// Counts and samples `a − b` without keeping the whole difference.
-fn difference_summary(a: &[String], b: &[String]) -> (u64, Vec<String>) {
+fn difference_summary(a: &Ids, b: &Ids) -> (u64, Vec<String>) {
     let mut count = 0u64;
     let mut sample = Vec::new();
-    let mut j = 0;
-    for x in a {
-        while j < b.len() && b[j].as_str() < x.as_str() {
-            j += 1;
+    merge(a, b, |id, in_a, in_b| {
+        if in_a && !in_b {
+            count += 1;
+            if sample.len() < SAMPLE {
+                sample.push(id.to_owned());
+            }
         }
-        if j < b.len() && b[j] == *x {
-            continue;
-        }
-        count += 1;
-        if sample.len() < SAMPLE {
-            sample.push(x.clone());
-        }
-    }
+    });
     (count, sample)
 }
 
-fn drift(delivered: &[String], remote: &[String]) -> Drift {
+fn drift(delivered: &Ids, remote: &Ids) -> Drift {
     let (missing_count, missing_sample) = difference_summary(delivered, remote);
     let (unexpected_count, unexpected_sample) = difference_summary(remote, delivered);
     Drift {
@@ -362,8 +356,9 @@ fn drift(delivered: &[String], remote: &[String]) -> Drift {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
 
-    fn ids(items: &[&str]) -> Vec<Value> {
+    fn ids(items: &[&str]) -> ModelIds {
         items.iter().map(|s| Value::from(*s)).collect()
     }
 
@@ -377,7 +372,7 @@ mod tests {
             mode,
             list_attribute_id: 4567,
             ids: ids(model),
-            delivered: delivered.map(strings),
+            delivered: delivered.map(|d| strings(d).into()),
             remote: RemoteList::Unknown,
             options: ListOptions::default(),
         }
@@ -457,7 +452,7 @@ mod tests {
     #[test]
     fn drift_is_reported_when_the_api_content_differs() {
         let mut i = input(Mode::Add, &["n"], Some(&["a", "b"]));
-        i.remote = RemoteList::Known(strings(&["b", "hand"]));
+        i.remote = RemoteList::Known(Ids::from(strings(&["b", "hand"])));
         let plan = plan_list(i);
         let l = list(&plan);
         let drift = l.drift.as_ref().unwrap();
@@ -472,7 +467,7 @@ mod tests {
     #[test]
     fn adopt_existing_builds_on_the_api_content() {
         let mut i = input(Mode::Add, &["n"], Some(&["a"]));
-        i.remote = RemoteList::Known(strings(&["hand"]));
+        i.remote = RemoteList::Known(Ids::from(strings(&["hand"])));
         i.options.adopt_existing = true;
         let plan = plan_list(i);
         assert_eq!(list(&plan).after, strings(&["hand", "n"]));
@@ -512,7 +507,7 @@ mod tests {
     #[test]
     fn first_add_builds_on_known_content() {
         let mut i = input(Mode::Add, &["n"], None);
-        i.remote = RemoteList::Known(strings(&["old"]));
+        i.remote = RemoteList::Known(Ids::from(strings(&["old"])));
         let plan = plan_list(i);
         assert!(plan.refusal.is_none());
         assert_eq!(list(&plan).after, strings(&["n", "old"]));
@@ -580,7 +575,7 @@ mod tests {
 
     #[test]
     fn lists_over_five_megabytes_are_refused() {
-        let big: Vec<Value> = (0..500_000)
+        let big: ModelIds = (0..500_000)
             .map(|i| Value::from(format!("user-{i:07}")))
             .collect();
         let mut i = input(Mode::Mirror, &[], None);
@@ -599,9 +594,10 @@ mod tests {
 
     #[test]
     fn set_operations() {
-        let a = strings(&["a", "c", "e"]);
-        let b = strings(&["b", "c", "d"]);
-        assert_eq!(union(&a, b.clone()), strings(&["a", "b", "c", "d", "e"]));
+        let a = Ids::from(strings(&["a", "c", "e"]));
+        let b = Ids::from(strings(&["b", "c", "d"]));
+        assert_eq!(union(&a, &b), strings(&["a", "b", "c", "d", "e"]));
+        assert_eq!(union(&a, &Ids::new()), a);
         assert_eq!(difference(&a, &b), strings(&["a", "e"]));
         assert_eq!(difference_summary(&b, &a), (2, strings(&["b", "d"])));
     }

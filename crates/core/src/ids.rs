@@ -1,0 +1,309 @@
+//! List member ids held compactly: [`Ids`] keeps every id of a list in one text buffer with
+//! the end offset of each, instead of one heap string per id. A list of five million
+//! 17-character ids then takes about 125 MB instead of about 280 MB, allocates twice instead
+//! of five million times, and is freed at once. [`ModelIds`] gathers a list sync's model
+//! values into it as they are read, turning the invalid ones into rejected rows on the way.
+
+use std::fmt;
+
+use serde::de::{SeqAccess, Visitor};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::validate::check_list_id;
+use crate::value::Value;
+
+/// A sequence of ids, in one buffer. Serialized as a JSON array of strings.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Ids {
+    text: String,
+    /// The end of each id in `text`; id `i` starts where id `i - 1` ends.
+    ends: Vec<usize>,
+}
+
+impl Ids {
+    /// An empty sequence.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty sequence with room for `ids` ids totalling `bytes` bytes.
+    pub fn with_capacity(ids: usize, bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(ids),
+        }
+    }
+
+    /// Appends an id.
+    pub fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+    }
+
+    /// How many ids.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The id at `index`.
+    pub fn get(&self, index: usize) -> Option<&str> {
+        let end = *self.ends.get(index)?;
+        let start = match index {
+            0 => 0,
+            _ => self.ends[index - 1],
+        };
+        self.text.get(start..end)
+    }
+
+    /// The ids in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or_default())
+    }
+
+    /// The length of the ids joined by commas, without joining them.
+    pub fn joined_len(&self) -> usize {
+        self.text.len() + self.len().saturating_sub(1)
+    }
+
+    /// The ids joined by `separator`.
+    pub fn join(&self, separator: char) -> String {
+        let mut out = String::with_capacity(self.joined_len());
+        for (i, id) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(separator);
+            }
+            out.push_str(id);
+        }
+        out
+    }
+
+    /// Whether the ids are strictly increasing (sorted by bytes, no duplicates).
+    pub fn is_sorted_set(&self) -> bool {
+        let mut ids = self.iter();
+        let Some(mut previous) = ids.next() else {
+            return true;
+        };
+        for id in ids {
+            if id <= previous {
+                return false;
+            }
+            previous = id;
+        }
+        true
+    }
+
+    /// The ids sorted by bytes, each once.
+    pub fn into_sorted_set(self) -> Ids {
+        if self.is_sorted_set() {
+            return self;
+        }
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_unstable_by(|&a, &b| self.get(a).cmp(&self.get(b)));
+        let mut sorted = Ids::with_capacity(self.len(), self.text.len());
+        let mut last: Option<&str> = None;
+        for index in order {
+            let id = self.get(index).unwrap_or_default();
+            if last != Some(id) {
+                sorted.push(id);
+                last = Some(id);
+            }
+        }
+        sorted
+    }
+
+    /// A copy as plain strings (for tests and small lists).
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
+impl fmt::Debug for Ids {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Ids {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut ids = Ids::new();
+        for id in iter {
+            ids.push(id.as_ref());
+        }
+        ids
+    }
+}
+
+impl From<Vec<String>> for Ids {
+    fn from(ids: Vec<String>) -> Self {
+        ids.iter().collect()
+    }
+}
+
+impl PartialEq<Vec<String>> for Ids {
+    fn eq(&self, other: &Vec<String>) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b)
+    }
+}
+
+impl Serialize for Ids {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for id in self.iter() {
+            seq.serialize_element(id)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Ids {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdsVisitor;
+
+        impl<'de> Visitor<'de> for IdsVisitor {
+            type Value = Ids;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of ids")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Ids, A::Error> {
+                let mut ids = Ids::new();
+                while let Some(id) = seq.next_element::<std::borrow::Cow<'de, str>>()? {
+                    ids.push(&id);
+                }
+                Ok(ids)
+            }
+        }
+
+        deserializer.deserialize_seq(IdsVisitor)
+    }
+}
+
+/// An id the model returned that cannot be a list member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedId {
+    /// The id as text, when it has one (a null or blank id has none).
+    pub id: Option<String>,
+    /// Why it cannot be sent.
+    pub problem: String,
+}
+
+/// A list sync's model values, checked as they are read: the valid ids (trimmed; integers as
+/// their decimal text) in model order, and the others as rejected rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelIds {
+    /// The ids that can be sent, in model order, duplicates included.
+    pub valid: Ids,
+    /// The values that cannot be ids, with why.
+    pub rejected: Vec<RejectedId>,
+    /// Every value read.
+    pub read: u64,
+}
+
+impl ModelIds {
+    /// An empty gathering.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks and keeps one model value.
+    pub fn push(&mut self, value: Value) {
+        self.read += 1;
+        match value.into_id_text() {
+            None => self.rejected.push(RejectedId {
+                id: None,
+                problem: "user_id is null or empty".to_owned(),
+            }),
+            Some(id) => match check_list_id(&id) {
+                Ok(()) => self.valid.push(&id),
+                Err(problem) => self.rejected.push(RejectedId {
+                    id: Some(id),
+                    problem: problem.to_string(),
+                }),
+            },
+        }
+    }
+}
+
+impl Extend<Value> for ModelIds {
+    fn extend<I: IntoIterator<Item = Value>>(&mut self, values: I) {
+        for value in values {
+            self.push(value);
+        }
+    }
+}
+
+impl FromIterator<Value> for ModelIds {
+    fn from_iter<I: IntoIterator<Item = Value>>(values: I) -> Self {
+        let mut ids = ModelIds::new();
+        ids.extend(values);
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(items: &[&str]) -> Ids {
+        items.iter().collect()
+    }
+
+    #[test]
+    fn ids_keep_order_and_join() {
+        let list = ids(&["b", "", "ccc"]);
+        assert_eq!(list.len(), 3);
+        assert_eq!(list.get(1), Some(""));
+        assert_eq!(list.get(3), None);
+        assert_eq!(list.join(','), "b,,ccc");
+        assert_eq!(list.joined_len(), 6);
+        assert_eq!(Ids::new().joined_len(), 0);
+        assert_eq!(list, vec!["b".to_owned(), String::new(), "ccc".to_owned()]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sorted_sets_match_sorting_strings(items in proptest::collection::vec("[a-c]{0,3}", 0..40)) {
+            let mut expected = items.clone();
+            expected.sort();
+            expected.dedup();
+            let sorted = items.iter().collect::<Ids>().into_sorted_set();
+            proptest::prop_assert!(sorted.is_sorted_set());
+            proptest::prop_assert_eq!(sorted.to_vec(), expected);
+        }
+    }
+
+    #[test]
+    fn ids_serialize_as_a_json_array() {
+        let list = ids(&["u1", "u,2\"x"]);
+        let json = serde_json::to_string(&list).unwrap_or_default();
+        assert_eq!(json, r#"["u1","u,2\"x"]"#);
+        let back: Ids = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, list);
+        assert!(serde_json::from_str::<Ids>("[1]").is_err());
+    }
+
+    #[test]
+    fn model_ids_reject_what_cannot_be_sent() {
+        let gathered: ModelIds = [
+            Value::from(" u1 "),
+            Value::Int(42),
+            Value::Null,
+            Value::from("a,b"),
+            Value::from("x".repeat(101)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(gathered.read, 5);
+        assert_eq!(gathered.valid.to_vec(), vec!["u1", "42"]);
+        assert_eq!(gathered.rejected.len(), 3);
+        assert_eq!(gathered.rejected[0].id, None);
+        assert_eq!(gathered.rejected[1].id.as_deref(), Some("a,b"));
+    }
+}
