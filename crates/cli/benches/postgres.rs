@@ -7,7 +7,8 @@
 //! planned from nothing (the list would be over Optimizely's 5 MB limit, so the plan refuses
 //! the send, but every row is read and planned). Printed per size: the median of [`ROUNDS`]
 //! timings of each, their ratio, and the peak resident memory (`VmHWM`) of `optisync plan`.
-//! `OPTISYNC_BENCH_SIZES=1000000` picks other sizes (default 1M and 5M).
+//! `OPTISYNC_BENCH_SIZES=1000000` picks other sizes (default 1M and 5M);
+//! `OPTISYNC_BENCH_TRACE=1` also prints one plan's `-vv` log, which times each step.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -68,6 +69,14 @@ fn main() {
             peak = peak.max(max_rss_kib);
         }
         let plan = median(plans);
+        if std::env::var_os("OPTISYNC_BENCH_TRACE").is_some() {
+            let output = Command::new(env!("CARGO_BIN_EXE_optisync"))
+                .args(["-vv", "plan"])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+        }
         println!(
             "{rows:>10}  {:>10.3} s  {:>11.3} s  {:>6.2}  {:>9} MB",
             copy.as_secs_f64(),
