@@ -211,6 +211,7 @@ impl FakeOptimizely {
 
         let fault = self.lock().faults.take(&method, template);
         let mut drop_after_write = false;
+        let mut delay_after_write = None;
         match fault {
             Some(FaultAction::Status {
                 status,
@@ -242,6 +243,9 @@ impl FakeOptimizely {
                 return Err(ConnectionDropped { after_write: false });
             }
             Some(FaultAction::DropAfterWrite) => drop_after_write = true,
+            Some(FaultAction::DelayAfterWrite { millis }) => {
+                delay_after_write = Some(Duration::from_millis(millis));
+            }
             None => {}
         }
 
@@ -292,6 +296,11 @@ impl FakeOptimizely {
         }
         entry.status = status;
         self.record(entry);
+        if let Some(delay) = delay_after_write {
+            // The write is applied and logged; a client that gives up (or dies) now never
+            // learns that it was.
+            tokio::time::sleep(delay).await;
+        }
         Ok(response)
     }
 

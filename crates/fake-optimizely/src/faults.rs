@@ -9,7 +9,8 @@
 //! `{"method": "POST", "path_template": "/v2/attributes", "times": 2,
 //!   "action": {"type": "status", "status": 503, "retry_after": 5}}`, with `action` one of
 //! `{"type": "status", "status": u16, "retry_after": secs|null}`, `{"type": "delay",
-//! "millis": u64}`, `{"type": "drop_before_write"}`, `{"type": "drop_after_write"}`.
+//! "millis": u64}`, `{"type": "drop_before_write"}`, `{"type": "drop_after_write"}`,
+//! `{"type": "delay_after_write", "millis": u64}`.
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,12 @@ pub enum FaultAction {
     DropBeforeWrite,
     /// Handle the request (apply its write), then close the connection without answering.
     DropAfterWrite,
+    /// Handle the request (apply its write), then wait this long before answering: a client
+    /// killed or timing out in between never learns the write was applied.
+    DelayAfterWrite {
+        /// The delay in milliseconds.
+        millis: u64,
+    },
 }
 
 impl FaultRule {
