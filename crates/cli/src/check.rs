@@ -123,6 +123,9 @@ pub async fn run(config: &Config) -> Result<CheckReport, ConfigError> {
     let mut client_config = ClientConfig::new(token);
     client_config.api_url = config.optimizely.api_url.clone();
     client_config.rate_limit = Some(config.optimizely.rate_limit.unwrap_or(CHECK_RATE_LIMIT));
+    if let Some(timeout) = config.optimizely.timeout {
+        client_config.timeout = timeout;
+    }
     // A diagnosis should answer within seconds: retry a flaky network, but not for a minute.
     client_config.max_attempts = CHECK_ATTEMPTS;
     let client = Client::new(client_config).map_err(|e| ConfigError::Invalid(e.to_string()))?;

@@ -43,6 +43,8 @@ pub struct OptimizelyConfig {
     pub api_url: Option<String>,
     /// Overrides the rate limit chosen from the project's product.
     pub rate_limit: Option<RateLimitConfig>,
+    /// How long one request may take before it counts as failed, e.g. `"30s"` (the default).
+    pub timeout: Option<String>,
 }
 
 /// A project id as written: a number, or a string holding a number or a project URL.
@@ -160,6 +162,8 @@ pub struct Optimizely {
     pub api_url: Url,
     /// A user override of the rate limit.
     pub rate_limit: Option<RateLimit>,
+    /// A user override of the per-request timeout.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The validated configuration.
@@ -205,6 +209,21 @@ impl Config {
             .rate_limit
             .map(validate_rate_limit)
             .transpose()?;
+        let timeout = raw
+            .optimizely
+            .timeout
+            .as_deref()
+            .map(|t| {
+                parse_duration(t)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(format!(
+                            "[optimizely] timeout {t:?} is not a duration above zero; write e.g. \"30s\""
+                        ))
+                    })
+            })
+            .transpose()?;
         let mut seen = std::collections::BTreeSet::new();
         for sync in &raw.syncs {
             if sync.name.trim().is_empty() {
@@ -230,6 +249,7 @@ impl Config {
                 token: raw.optimizely.token.relative_to(&base),
                 api_url,
                 rate_limit,
+                timeout,
             },
             source: raw.source.map(|s| validate_source(s, &base)).transpose()?,
             syncs: raw.syncs,

@@ -68,6 +68,9 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
     let mut client_config = ClientConfig::new(config.optimizely.token()?);
     client_config.api_url = config.optimizely.api_url.clone();
     client_config.rate_limit = config.optimizely.rate_limit;
+    if let Some(timeout) = config.optimizely.timeout {
+        client_config.timeout = timeout;
+    }
     let client = Client::new(client_config).map_err(|e| ConfigError::Invalid(e.to_string()))?;
     let store = open_store(config)?;
     Engine::connect(source, client, store, config.optimizely.project_id, holder)

@@ -16,7 +16,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Case, FX, Rng, WEB, definition_sync, list_sync};
+use common::{Case, Rng, Scenario, scenario};
 use fake_optimizely::{FakeOptimizely, FaultAction, FaultRule};
 
 /// Seeds per object type; at least [`MIN_KILLED`] of their cuts must land while the run is
@@ -25,113 +25,6 @@ const SEEDS: u64 = 24;
 const MIN_KILLED: u64 = 20;
 /// Added before every read and after every write, so a run lasts long enough to be cut.
 const LATENCY_MS: u64 = 25;
-const ROWS: usize = 6;
-
-/// One object type's scenario: the sync, its model and how to read the fake's result.
-struct Scenario {
-    name: &'static str,
-    project: i64,
-    sync: String,
-    file: &'static str,
-    model: String,
-    /// Writes a full run from nothing sends.
-    writes: u64,
-    /// What the fake holds, comparable with [`Scenario::expected`].
-    held: fn(&Case) -> Vec<String>,
-    expected: Vec<String>,
-}
-
-fn rows() -> (String, Vec<String>) {
-    let mut csv = String::from("key,name,about\n");
-    let mut keys = Vec::new();
-    for i in 1..=ROWS {
-        csv.push_str(&format!("k{i},Name {i},about {i}\n"));
-        keys.push(format!("k{i}|about {i}"));
-    }
-    (csv, keys)
-}
-
-fn attributes() -> Scenario {
-    let (model, expected) = rows();
-    Scenario {
-        name: "attribute",
-        project: FX,
-        sync: definition_sync(
-            "attribute",
-            "upsert",
-            "{ key = \"key\", description = \"about\" }",
-        ),
-        file: "rows.csv",
-        model,
-        writes: ROWS as u64,
-        held: |case| keyed(case, "attributes", "key"),
-        expected,
-    }
-}
-
-fn events() -> Scenario {
-    let (model, expected) = rows();
-    Scenario {
-        name: "custom_event",
-        project: FX,
-        sync: definition_sync(
-            "custom_event",
-            "upsert",
-            "{ key = \"key\", name = \"name\", description = \"about\" }",
-        ),
-        file: "rows.csv",
-        model,
-        writes: ROWS as u64,
-        held: |case| keyed(case, "events", "key"),
-        expected,
-    }
-}
-
-fn audiences() -> Scenario {
-    let (model, _) = rows();
-    Scenario {
-        name: "audience",
-        project: FX,
-        sync: definition_sync("audience", "upsert", "{ description = \"about\" }"),
-        file: "rows.csv",
-        model,
-        writes: ROWS as u64,
-        held: |case| keyed(case, "audiences", "name"),
-        expected: (1..=ROWS).map(|i| format!("Name {i}|about {i}")).collect(),
-    }
-}
-
-fn list() -> Scenario {
-    let ids: Vec<String> = (1..=40).map(|i| format!("user-{i:03}")).collect();
-    Scenario {
-        name: "list_attribute",
-        project: WEB,
-        sync: list_sync("mirror"),
-        file: "users.csv",
-        model: format!("user_id\n{}\n", ids.join("\n")),
-        writes: 1,
-        held: Case::list,
-        expected: ids,
-    }
-}
-
-/// `identity|description` of every object of `kind`, sorted; duplicates stay visible.
-fn keyed(case: &Case, kind: &str, identity: &str) -> Vec<String> {
-    let mut held: Vec<String> = case
-        .objects(kind, FX)
-        .iter()
-        .map(|o| {
-            format!(
-                "{}|{}",
-                o[identity].as_str().unwrap_or_default(),
-                o["description"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
-    held.sort();
-    held
-}
-
 fn slow(fake: &FakeOptimizely) {
     for method in ["POST", "PATCH"] {
         fake.add_fault(FaultRule {
@@ -267,20 +160,20 @@ impl Runner {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_attribute_syncs_end_exactly_as_the_model_says() {
-    kill_many(attributes()).await;
+    kill_many(scenario("attribute")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_custom_event_syncs_end_exactly_as_the_model_says() {
-    kill_many(events()).await;
+    kill_many(scenario("custom_event")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_audience_syncs_end_exactly_as_the_model_says() {
-    kill_many(audiences()).await;
+    kill_many(scenario("audience")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_list_syncs_end_exactly_as_the_model_says() {
-    kill_many(list()).await;
+    kill_many(scenario("list_attribute")).await;
 }

@@ -233,9 +233,11 @@ async fn create(
     hash: optisync_core::ContentHash,
 ) -> Result<()> {
     let mut id = intent(ctx, Some(primary_key), Operation::Create, hash.to_string())?;
-    // At most two attempts: the second only after a fresh listing proved the first did not
-    // create the object.
-    for attempt in 0..2 {
+    // The client's attempt budget and backoff, as for any transient failure; but each new
+    // attempt only after a fresh listing proved the previous one did not create the object.
+    let attempts = ctx.client.config().max_attempts.max(1);
+    let backoff = ctx.client.config().backoff;
+    for attempt in 1..=attempts {
         ctx.applied.requests_sent += 1;
         let error =
             match send_create(ctx.client, ctx.spec.object, ctx.target.project_id, fields).await {
@@ -278,11 +280,12 @@ async fn create(
                 }
                 return Ok(());
             }
-            Found::Absent if error.is_duplicate() || attempt == 1 => {
+            Found::Absent if error.is_duplicate() || attempt == attempts => {
                 return reject_or_stop(ctx, id, primary_key, &error);
             }
             Found::Absent => {
                 ctx.recorder.outcome(ctx.store, id, Outcome::NotApplied)?;
+                tokio::time::sleep(backoff.base_delay(attempt)).await;
                 id = intent(ctx, Some(primary_key), Operation::Create, hash.to_string())?;
             }
         }

@@ -146,6 +146,122 @@ pub(crate) fn definition_sync(object: &str, mode: &str, mapping: &str) -> String
     )
 }
 
+/// The scenario of one object type: `attribute`, `custom_event`, `audience` or
+/// `list_attribute`.
+pub(crate) fn scenario(object: &str) -> Scenario {
+    [attributes(), events(), audiences(), list()]
+        .into_iter()
+        .find(|s| s.name == object)
+        .unwrap()
+}
+
+pub(crate) const ROWS: usize = 6;
+
+/// One object type's scenario: the sync, its model and how to read the fake's result.
+pub(crate) struct Scenario {
+    pub(crate) name: &'static str,
+    pub(crate) project: i64,
+    pub(crate) sync: String,
+    pub(crate) file: &'static str,
+    pub(crate) model: String,
+    /// Writes a full run from nothing sends.
+    pub(crate) writes: u64,
+    /// What the fake holds, comparable with [`Scenario::expected`].
+    pub(crate) held: fn(&Case) -> Vec<String>,
+    pub(crate) expected: Vec<String>,
+}
+
+fn rows() -> (String, Vec<String>) {
+    let mut csv = String::from("key,name,about\n");
+    let mut keys = Vec::new();
+    for i in 1..=ROWS {
+        csv.push_str(&format!("k{i},Name {i},about {i}\n"));
+        keys.push(format!("k{i}|about {i}"));
+    }
+    (csv, keys)
+}
+
+fn attributes() -> Scenario {
+    let (model, expected) = rows();
+    Scenario {
+        name: "attribute",
+        project: FX,
+        sync: definition_sync(
+            "attribute",
+            "upsert",
+            "{ key = \"key\", description = \"about\" }",
+        ),
+        file: "rows.csv",
+        model,
+        writes: ROWS as u64,
+        held: |case| keyed(case, "attributes", "key"),
+        expected,
+    }
+}
+
+fn events() -> Scenario {
+    let (model, expected) = rows();
+    Scenario {
+        name: "custom_event",
+        project: FX,
+        sync: definition_sync(
+            "custom_event",
+            "upsert",
+            "{ key = \"key\", name = \"name\", description = \"about\" }",
+        ),
+        file: "rows.csv",
+        model,
+        writes: ROWS as u64,
+        held: |case| keyed(case, "events", "key"),
+        expected,
+    }
+}
+
+fn audiences() -> Scenario {
+    let (model, _) = rows();
+    Scenario {
+        name: "audience",
+        project: FX,
+        sync: definition_sync("audience", "upsert", "{ description = \"about\" }"),
+        file: "rows.csv",
+        model,
+        writes: ROWS as u64,
+        held: |case| keyed(case, "audiences", "name"),
+        expected: (1..=ROWS).map(|i| format!("Name {i}|about {i}")).collect(),
+    }
+}
+
+fn list() -> Scenario {
+    let ids: Vec<String> = (1..=40).map(|i| format!("user-{i:03}")).collect();
+    Scenario {
+        name: "list_attribute",
+        project: WEB,
+        sync: list_sync("mirror"),
+        file: "users.csv",
+        model: format!("user_id\n{}\n", ids.join("\n")),
+        writes: 1,
+        held: |case| case.list(),
+        expected: ids,
+    }
+}
+
+/// `identity|description` of every object of `kind`, sorted; duplicates stay visible.
+fn keyed(case: &Case, kind: &str, identity: &str) -> Vec<String> {
+    let mut held: Vec<String> = case
+        .objects(kind, FX)
+        .iter()
+        .map(|o| {
+            format!(
+                "{}|{}",
+                o[identity].as_str().unwrap_or_default(),
+                o["description"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    held.sort();
+    held
+}
+
 /// A small deterministic generator (xorshift), so every kill moment is reproducible.
 pub(crate) struct Rng(u64);
 
