@@ -20,7 +20,7 @@ pub enum Exit {
     RejectedRows = 5,
     /// Another run holds the sync's lock.
     Locked = 6,
-    /// A guardrail blocked the run.
+    /// A guardrail blocked the run, or it was refused before any request.
     Guardrail = 7,
 }
 

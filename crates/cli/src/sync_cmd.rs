@@ -105,7 +105,9 @@ pub fn exit_of(report: &RunReport) -> Exit {
         RunResult::Succeeded => Exit::Success,
         RunResult::RejectedRows => Exit::RejectedRows,
         RunResult::Blocked => Exit::Guardrail,
-        RunResult::Refused => Exit::Internal,
+        // Refused before any request (a list over 5 MB, a first add/remove run with no base):
+        // like a guardrail, the message says how to proceed.
+        RunResult::Refused => Exit::Guardrail,
     }
 }
 

@@ -66,6 +66,9 @@ pub enum Error {
         project_id: i64,
         /// What is wrong and how to fix it.
         message: String,
+        /// Whether the fix is in the config or the token (not found, refused, archived, wrong
+        /// product) rather than a failure that may pass (the API kept failing).
+        in_config: bool,
     },
     /// The state store failed.
     #[error("sync {sync}: state store: {source}")]
@@ -83,12 +86,14 @@ impl Error {
         matches!(self, Error::Locked { .. })
     }
 
-    /// Whether the fix is in the config (exit code 3): a mapping or target problem, or a
-    /// model the warehouse refused (its SQL is part of the config).
+    /// Whether the fix is in the config (exit code 3): a mapping or target problem, a model
+    /// the warehouse refused (its SQL is part of the config), a warehouse that cannot be
+    /// reached or logged into, or a project that does not exist or refuses the token.
     pub fn is_config(&self) -> bool {
         use optisync_sources::SourceError;
         match self {
             Error::Mapping { .. } | Error::Target { .. } => true,
+            Error::Project { in_config, .. } => *in_config,
             Error::Source { source, .. } => matches!(
                 source,
                 SourceError::Model { .. }

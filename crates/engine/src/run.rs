@@ -27,7 +27,7 @@ pub enum RunResult {
     RejectedRows,
     /// A guardrail blocked it before any request (exit code 7).
     Blocked,
-    /// A refusal stopped it before any request.
+    /// A refusal stopped it before any request (exit code 7, like a guardrail).
     Refused,
 }
 
@@ -115,22 +115,30 @@ impl Engine {
         holder: impl Into<String>,
     ) -> Result<Self> {
         let project = client.get_project(project_id).await.map_err(|e| {
-            let message = if e.is_not_found() {
-                "not found: check the numeric id in Settings > Project".to_owned()
+            let (message, in_config) = if e.is_not_found() {
+                (
+                    "not found: check the numeric id in Settings > Project".to_owned(),
+                    true,
+                )
             } else if e.kind() == optisync_optimizely::ErrorKind::Auth {
-                format!("authentication failed: the token is invalid, revoked, or has no access to project {project_id}; SDK keys and datafile access tokens cannot be used")
+                (
+                    format!("authentication failed: the token is invalid, revoked, or has no access to project {project_id}; SDK keys and datafile access tokens cannot be used"),
+                    true,
+                )
             } else {
-                format!("cannot be read: {e}")
+                (format!("cannot be read: {e}"), false)
             };
             Error::Project {
                 project_id,
                 message,
+                in_config,
             }
         })?;
         if project.is_archived() {
             return Err(Error::Project {
                 project_id,
                 message: "is archived; unarchive it or use another project".to_owned(),
+                in_config: true,
             });
         }
         let product = project.product();
@@ -140,6 +148,7 @@ impl Engine {
                 message: format!(
                     "is a {product:?} project, which optisync cannot write to; use a Web or Feature Experimentation project"
                 ),
+                in_config: true,
             });
         }
         Ok(Self {
