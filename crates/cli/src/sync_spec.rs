@@ -2,10 +2,13 @@
 //! opening of everything a run needs (source, client, state store, project) as one
 //! [`Engine`]. The engine never sees the config types.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, ObjectType};
 use optisync_engine::{Engine, SyncSpec};
-use optisync_optimizely::{Client, ClientConfig};
-use optisync_state::Store;
+use optisync_optimizely::{Client, ClientConfig, RateLimit, SharedQuota};
+use optisync_state::{RequestLedger, Store};
 
 use crate::config::{Config, SyncConfig};
 use crate::error::{CliError, ConfigError};
@@ -62,18 +65,44 @@ pub fn open_store(config: &Config) -> Result<Store, CliError> {
     })
 }
 
-/// Opens the source, the client and the store, and reads the project.
+/// Opens the source, the client and the store, and reads the project. The client's rate
+/// limit is shared, through the state store, with every other optisync process using the
+/// same state directory and token.
 pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> {
     let source = crate::warehouse::open(config)?;
-    let mut client_config = ClientConfig::new(config.optimizely.token()?);
+    let token = config.optimizely.token()?;
+    let store = open_store(config)?;
+    let ledger = RequestLedger::open(&config.state_dir, &quota_name(token.expose()))
+        .map_err(|e| CliError::Internal(anyhow::anyhow!("cannot open the request ledger: {e}")))?;
+    let mut client_config = ClientConfig::new(token);
     client_config.api_url = config.optimizely.api_url.clone();
     client_config.rate_limit = config.optimizely.rate_limit;
     if let Some(timeout) = config.optimizely.timeout {
         client_config.timeout = timeout;
     }
+    client_config.shared_quota = Some(Arc::new(LedgerQuota(ledger)));
     let client = Client::new(client_config).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-    let store = open_store(config)?;
     Engine::connect(source, client, store, config.optimizely.project_id, holder)
         .await
         .map_err(CliError::from_engine)
+}
+
+/// The state store's request ledger as the client's shared quota.
+#[derive(Debug)]
+struct LedgerQuota(RequestLedger);
+
+impl SharedQuota for LedgerQuota {
+    fn reserve(&self, limit: RateLimit) -> Result<Duration, String> {
+        self.0
+            .reserve(limit.per_second, limit.per_minute)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The ledger's name for a token: a hash, so the token itself is never stored.
+fn quota_name(token: &str) -> String {
+    let hash = token.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("token-{hash:016x}")
 }

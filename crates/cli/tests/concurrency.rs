@@ -1,12 +1,13 @@
-//! Two runs of the same sync at once: one runs, the other exits 6 naming the holder, and
-//! nothing is sent twice.
+//! Runs at the same time: two runs of the same sync (one runs, the other exits 6 naming the
+//! holder, nothing is sent twice), and two different syncs on one token in two processes
+//! (together they stay under the token's rate limit: the fake answers no 429).
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::{Case, FX, definition_sync};
-use fake_optimizely::{FaultAction, FaultRule};
+use fake_optimizely::{FaultAction, FaultRule, RateLimits};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_of_the_same_sync_exits_6_and_sends_nothing() {
@@ -52,5 +53,51 @@ async fn a_second_run_of_the_same_sync_exits_6_and_sends_nothing() {
         8,
         "each attribute created once"
     );
+    case.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_syncs_in_two_processes_stay_under_the_token_rate_limit_together() {
+    let sync = |name: &str| {
+        format!(
+            "[[sync]]\nname = \"{name}\"\nobject = \"attribute\"\nmode = \"upsert\"\nmodel = \"select * from read_csv('{name}.csv', all_varchar = true)\"\nmapping = {{ key = \"key\" }}\n"
+        )
+    };
+    let case = Case::new(FX, "", &format!("{}\n{}", sync("a"), sync("b"))).await;
+    for name in ["a", "b"] {
+        let rows: String = (1..=5).map(|i| format!("{name}{i}\n")).collect();
+        case.write(&format!("{name}.csv"), &format!("key\n{rows}"));
+    }
+    // The real Feature Experimentation quota on both sides: 2 requests per second and 120
+    // per minute per token, enforced by the fake and chosen by optisync from the product.
+    let path = case.path().join("optisync.toml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        config.replace("rate_limit = { per_second = 1000 }\n", ""),
+    )
+    .unwrap();
+    case.fake.set_rate_limits(RateLimits::default());
+
+    let (a, b) = (case.spawn(&["sync", "a"]), case.spawn(&["sync", "b"]));
+    let wait = |child: std::process::Child| {
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+    };
+    let (a, b) = (wait(a).await.unwrap(), wait(b).await.unwrap());
+    for out in [&a, &b] {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stats = case.fake.stats();
+    assert_eq!(
+        stats.total_429, 0,
+        "the two processes together went over the quota"
+    );
+    assert!(stats.total_requests >= 14, "{stats:?}");
+    assert_eq!(case.objects("attributes", FX).len(), 10);
     case.stop().await;
 }

@@ -197,6 +197,24 @@ impl Client {
         })
     }
 
+    /// Waits for a slot of the quota shared with other processes, if there is one.
+    async fn wait_for_shared_quota(&self) {
+        let Some(shared) = self.inner.config.shared_quota.clone() else {
+            return;
+        };
+        let limit = self.inner.limiter.limit();
+        match tokio::task::spawn_blocking(move || shared.reserve(limit)).await {
+            Ok(Ok(wait)) if !wait.is_zero() => tokio::time::sleep(wait).await,
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "the shared rate limit is unavailable; limiting this process alone");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the shared rate limit is unavailable; limiting this process alone");
+            }
+        }
+    }
+
     /// Sends one request with retries. Returns the 2xx answer, or the final error.
     pub(crate) async fn execute(
         &self,
@@ -211,6 +229,7 @@ impl Client {
         loop {
             attempt += 1;
             inner.limiter.acquire().await;
+            self.wait_for_shared_quota().await;
             let request = self.build(&method, url, body.clone())?;
             let outcome =
                 tokio::time::timeout(inner.config.timeout, inner.transport.send(request)).await;

@@ -33,6 +33,9 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// Backoff between retries and on 429/503 without a server-given wait.
     pub backoff: Backoff,
+    /// A quota shared with other processes using the same token, asked before every
+    /// attempt after the in-process limiter; `None` limits this process alone.
+    pub shared_quota: Option<std::sync::Arc<dyn crate::SharedQuota>>,
 }
 
 impl ClientConfig {
@@ -47,6 +50,7 @@ impl ClientConfig {
             max_attempts: 5,
             user_agent: format!("optisync/{}", env!("CARGO_PKG_VERSION")),
             backoff: Backoff::default(),
+            shared_quota: None,
         }
     }
 

@@ -49,7 +49,7 @@ pub use model::{
     EventCategory, EventType, ListAttribute, ListAttributeUpdate, ListType, NewAttribute,
     NewAudience, NewCustomEvent, NewListAttribute, Platform, Product, Project, ProjectStatus,
 };
-pub use rate_limit::{LimiterRegistry, RateLimit, RateLimiter};
+pub use rate_limit::{LimiterRegistry, RateLimit, RateLimiter, SharedQuota};
 pub use retry::{Backoff, Jitter, parse_rate_limit_reset, parse_retry_after, server_wait};
 pub use token::ApiToken;
 pub use transport::{ReqwestTransport, Transport, TransportFuture};

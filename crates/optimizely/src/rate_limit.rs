@@ -352,6 +352,16 @@ impl fmt::Debug for LimiterRegistry {
     }
 }
 
+/// A quota shared with other processes that use the same token, e.g. a ledger of request
+/// slots in a file they all open. The client asks it before every attempt, after its own
+/// in-process limiter, and waits as long as it says. It may block (it is called off the
+/// async workers).
+pub trait SharedQuota: Send + Sync + fmt::Debug {
+    /// Reserves a slot for one request under `limit`; returns how long to wait before
+    /// sending. An error is logged and the request goes on under the in-process limit alone.
+    fn reserve(&self, limit: RateLimit) -> Result<Duration, String>;
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {

@@ -24,6 +24,8 @@
 //! - [`lock`]: the per-sync run lock ([`LockGuard`]) and how a gone holder is detected;
 //!   private helpers read process liveness from `/proc` (`process`) and store instants as
 //!   Unix milliseconds (`clock`).
+//! - [`quota`]: [`RequestLedger`], request slots that keep every process using this state
+//!   directory under one token's rate limit together.
 //! - [`error`]: [`Error`], whose variants are the cases a caller branches on.
 
 // unwrap is fine in tests: a panic there is the failure report.
@@ -36,6 +38,7 @@ pub mod intents;
 pub mod lists;
 pub mod lock;
 mod process;
+pub mod quota;
 pub mod runs;
 pub mod schema;
 pub mod store;
@@ -46,6 +49,7 @@ pub use error::{Error, Result};
 pub use intents::{IntentId, IntentRecord, NewIntent, Operation, Outcome};
 pub use lists::{DeliveredList, ListSummary};
 pub use lock::{DEFAULT_LOCK_EXPIRY, LockGuard, LockHolder, LockInfo};
+pub use quota::RequestLedger;
 pub use runs::{RejectedRow, RunCounts, RunFilter, RunFinish, RunRecord, RunStatus};
 pub use schema::SCHEMA_VERSION;
 pub use store::{DB_FILE_NAME, DEFAULT_BUSY_TIMEOUT, DEFAULT_DIR_NAME, Store, StoreOptions};

@@ -116,6 +116,15 @@ const MIGRATIONS: &[&str] = &[
         heartbeat_at INTEGER NOT NULL
     );
     "#,
+    // 2: request slots shared by every process using this state directory (per token), so
+    // that runs in several processes together stay under one rate limit.
+    r#"
+    CREATE TABLE request_slots (
+        quota TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX request_slots_by_quota ON request_slots (quota, at_ms);
+    "#,
 ];
 
 /// The schema version this build writes and understands.
