@@ -212,6 +212,7 @@ impl FakeOptimizely {
         let fault = self.lock().faults.take(&method, template);
         let mut drop_after_write = false;
         let mut delay_after_write = None;
+        let mut duplicate_after_write = false;
         match fault {
             Some(FaultAction::Status {
                 status,
@@ -246,6 +247,7 @@ impl FakeOptimizely {
             Some(FaultAction::DelayAfterWrite { millis }) => {
                 delay_after_write = Some(Duration::from_millis(millis));
             }
+            Some(FaultAction::DuplicateAfterWrite) => duplicate_after_write = true,
             None => {}
         }
 
@@ -285,7 +287,16 @@ impl FakeOptimizely {
                 }
             }
         };
-        let response = Answer::into_response(answer);
+        let mut response = Answer::into_response(answer);
+        if duplicate_after_write && response.status().is_success() {
+            entry.applied_status = Some(response.status().as_u16());
+            response = ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "Another entity already exists with this same key (injected by fake-optimizely after applying the write)",
+            )
+            .into_answer()
+            .into_response();
+        }
         let status = response.status().as_u16();
         tracing::debug!(%method, path = %path, status, "request");
         if drop_after_write {

@@ -10,7 +10,7 @@
 //!   "action": {"type": "status", "status": 503, "retry_after": 5}}`, with `action` one of
 //! `{"type": "status", "status": u16, "retry_after": secs|null}`, `{"type": "delay",
 //! "millis": u64}`, `{"type": "drop_before_write"}`, `{"type": "drop_after_write"}`,
-//! `{"type": "delay_after_write", "millis": u64}`.
+//! `{"type": "delay_after_write", "millis": u64}`, `{"type": "duplicate_after_write"}`.
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +60,9 @@ pub enum FaultAction {
         /// The delay in milliseconds.
         millis: u64,
     },
+    /// Handle the request (apply its write), then answer 400 "already exists", as the API
+    /// answers a create retried after its first attempt went through.
+    DuplicateAfterWrite,
 }
 
 impl FaultRule {
