@@ -417,6 +417,14 @@ pub fn parse_api_url(raw: Option<&str>) -> Result<Url, ConfigError> {
         ))
     })?;
     validate_api_url(&url).map_err(|e| ConfigError::Invalid(format!("[optimizely] {e}")))?;
+    // Every path optisync calls starts after the version: without it every request would
+    // answer 404, reported as a project that does not exist.
+    if !url.path().trim_end_matches('/').ends_with("/v2") {
+        return Err(ConfigError::Invalid(format!(
+            "[optimizely] api_url {text:?} must end in /v2, e.g. \"{}/v2\"",
+            text.trim_end_matches('/')
+        )));
+    }
     Ok(url)
 }
 

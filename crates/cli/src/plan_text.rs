@@ -122,14 +122,18 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
         .iter()
         .filter(|c| matches!(c, Change::Create { .. }))
         .count();
-    let requests = plan.request_count();
+    let requests = if plan.refusal.is_some() {
+        // A refused plan sends nothing, whatever it would have taken.
+        "nothing will be sent".to_owned()
+    } else {
+        requests_line(plan.request_count(), limit)
+    };
     let _ = writeln!(
         out,
-        "  {creates} to create, {} to update, {} unchanged, {} rejected; {}",
+        "  {creates} to create, {} to update, {} unchanged, {} rejected; {requests}",
         plan.changes.len() - creates,
         plan.unchanged,
         plan.rejected.len(),
-        requests_line(requests, limit)
     );
     out
 }
