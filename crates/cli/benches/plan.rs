@@ -22,30 +22,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fake_optimizely::{FakeOptimizely, Seed};
-use serde_json::json;
+use fake_optimizely::FakeOptimizely;
+use support::{MODEL, Measured, ROUNDS, median, seed};
 
-const TOKEN: &str = "2:benchtoken_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
-const PROJECT: i64 = 23_000_000_001;
-const LIST: i64 = 24_000_000_001;
-const MODEL: &str = "select user_id from users";
-const ROUNDS: usize = 3;
 /// Replaced between the first sync and the timed plan: one id in a hundred.
 const CHANGED_EVERY: u64 = 100;
+
 fn main() {
-    let sizes: Vec<u64> = std::env::var("OPTISYNC_BENCH_SIZES")
-        .unwrap_or_else(|_| "250000,1000000,10000000".to_owned())
-        .split(',')
-        .map(|s| {
-            s.trim()
-                .parse()
-                .expect("OPTISYNC_BENCH_SIZES is a list of numbers")
-        })
-        .collect();
+    let sizes = support::sizes("250000,1000000,10000000");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let fake = FakeOptimizely::new(seed()).unwrap();
@@ -91,7 +80,7 @@ fn main() {
         }
         let plan = median(plans);
         if std::env::var_os("OPTISYNC_BENCH_TRACE").is_some() {
-            bench.trace(&["-vv", "plan"]);
+            support::trace(&bench.dir, &["plan"]);
         }
         let step = if i == 0 {
             "incremental plan (1% changed)"
@@ -124,28 +113,9 @@ fn main() {
     runtime.block_on(running.shutdown());
 }
 
-fn seed() -> Seed {
-    serde_json::from_value(json!({
-        "tokens": [{"token": TOKEN, "project_ids": [PROJECT]}],
-        "projects": [
-            {"id": PROJECT, "name": "Bench", "platform": "web", "status": "active", "is_flags_enabled": false}
-        ],
-        "list_attributes": [
-            {"id": LIST, "project_id": PROJECT, "name": "bench_members", "key_field": "uid", "list_type": "cookies", "list_content": ""}
-        ],
-        "rate_limits": {"fx_per_second": null, "fx_per_minute": null, "web_per_minute": null}
-    }))
-    .unwrap()
-}
-
 /// `user-` and 12 digits, plus the comma between members.
 fn list_megabytes(rows: u64) -> f64 {
     (rows * 18) as f64 / 1_000_000.0
-}
-
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
 }
 
 struct Bench {
@@ -153,21 +123,13 @@ struct Bench {
     warehouse: PathBuf,
 }
 
-struct Measured {
-    exit: i32,
-    elapsed: Duration,
-    max_rss_kib: u64,
-}
-
 impl Bench {
     fn new(dir: &Path, base_url: &str) -> Self {
-        std::fs::write(dir.join("token"), TOKEN).unwrap();
-        let config = format!(
-            "[optimizely]\nproject_id = {PROJECT}\ntoken = {{ file = \"token\" }}\napi_url = \"{base_url}\"\nrate_limit = {{ per_second = 1000 }}\n\n\
-             [source]\ntype = \"duckdb\"\npath = \"warehouse.duckdb\"\n\n\
-             [[sync]]\nname = \"members\"\nobject = \"list_attribute\"\nlist_attribute_id = {LIST}\nmode = \"mirror\"\nmodel = \"{MODEL}\"\nmapping = {{ user_id = \"user_id\" }}\n"
+        support::write_config(
+            dir,
+            base_url,
+            "[source]\ntype = \"duckdb\"\npath = \"warehouse.duckdb\"",
         );
-        std::fs::write(dir.join("optisync.toml"), config).unwrap();
         Self {
             dir: dir.to_path_buf(),
             warehouse: dir.join("warehouse.duckdb"),
@@ -209,67 +171,7 @@ impl Bench {
         elapsed
     }
 
-    /// Runs optisync once more with its debug log on stderr, to see where the time goes.
-    fn trace(&self, args: &[&str]) {
-        let start = Instant::now();
-        let spawned = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        let output = Command::new(env!("CARGO_BIN_EXE_optisync"))
-            .args(args)
-            .current_dir(&self.dir)
-            .stdout(Stdio::null())
-            .output()
-            .unwrap();
-        let of_day = spawned.as_secs_f64() % 86_400.0;
-        eprintln!(
-            "{}(spawned at {:02}:{:02}:{:09.6}Z, exited after {:.3} s)",
-            String::from_utf8_lossy(&output.stderr),
-            (of_day / 3600.0) as u32,
-            (of_day % 3600.0 / 60.0) as u32,
-            of_day % 60.0,
-            start.elapsed().as_secs_f64()
-        );
-    }
-
     fn optisync(&self, args: &[&str]) -> Measured {
-        let start = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_optisync"))
-            .args(args)
-            .current_dir(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let status_file = format!("/proc/{}/status", child.id());
-        let mut max_rss_kib = 0;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if let Some(kib) = high_water_mark_kib(&status_file) {
-                max_rss_kib = max_rss_kib.max(kib);
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        let elapsed = start.elapsed();
-        let exit = status.code().unwrap_or(-1);
-        if exit != 0 {
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-            eprintln!("{stderr}");
-        }
-        Measured {
-            exit,
-            elapsed,
-            max_rss_kib,
-        }
+        support::optisync(&self.dir, args)
     }
-}
-
-/// `VmHWM` of a running process, in KiB.
-fn high_water_mark_kib(status_file: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(status_file).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -1,0 +1,136 @@
+//! What the benchmarks share: the fake's seed (one Web project with one empty list
+//! attribute, rate limits off), the sizes to run, and running `optisync` as a process while
+//! sampling its peak resident memory.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fake_optimizely::Seed;
+use serde_json::json;
+
+pub(crate) const TOKEN: &str = "2:benchtoken_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+pub(crate) const PROJECT: i64 = 23_000_000_001;
+pub(crate) const LIST: i64 = 24_000_000_001;
+pub(crate) const MODEL: &str = "select user_id from users";
+pub(crate) const ROUNDS: usize = 3;
+
+/// `OPTISYNC_BENCH_SIZES` (a comma-separated list of row counts), or `default`.
+pub(crate) fn sizes(default: &str) -> Vec<u64> {
+    std::env::var("OPTISYNC_BENCH_SIZES")
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("OPTISYNC_BENCH_SIZES is a list of numbers")
+        })
+        .collect()
+}
+
+pub(crate) fn seed() -> Seed {
+    serde_json::from_value(json!({
+        "tokens": [{"token": TOKEN, "project_ids": [PROJECT]}],
+        "projects": [
+            {"id": PROJECT, "name": "Bench", "platform": "web", "status": "active", "is_flags_enabled": false}
+        ],
+        "list_attributes": [
+            {"id": LIST, "project_id": PROJECT, "name": "bench_members", "key_field": "uid", "list_type": "cookies", "list_content": ""}
+        ],
+        "rate_limits": {"fx_per_second": null, "fx_per_minute": null, "web_per_minute": null}
+    }))
+    .unwrap()
+}
+
+/// The config of a list-attribute mirror sync of [`MODEL`] into [`LIST`] on `source`.
+pub(crate) fn write_config(dir: &Path, api_url: &str, source: &str) {
+    std::fs::write(dir.join("token"), TOKEN).unwrap();
+    let config = format!(
+        "[optimizely]\nproject_id = {PROJECT}\ntoken = {{ file = \"token\" }}\napi_url = \"{api_url}\"\nrate_limit = {{ per_second = 1000 }}\n\n\
+         {source}\n\n\
+         [[sync]]\nname = \"members\"\nobject = \"list_attribute\"\nlist_attribute_id = {LIST}\nmode = \"mirror\"\nmodel = \"{MODEL}\"\nmapping = {{ user_id = \"user_id\" }}\n"
+    );
+    std::fs::write(dir.join("optisync.toml"), config).unwrap();
+}
+
+pub(crate) fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+/// One `optisync` run: its exit code, wall time and peak resident memory.
+pub(crate) struct Measured {
+    pub(crate) exit: i32,
+    pub(crate) elapsed: Duration,
+    pub(crate) max_rss_kib: u64,
+}
+
+/// Runs `optisync ARGS` in `dir`, sampling its `VmHWM` (the kernel's high-water mark of
+/// resident memory) from `/proc` every 2 ms until it exits. The mark only grows, so sampling
+/// can miss at most the last 2 ms of a run. Its stderr is printed when it fails.
+pub(crate) fn optisync(dir: &Path, args: &[&str]) -> Measured {
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_optisync"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut max_rss_kib = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if let Some(kib) = high_water_mark_kib(&status_file) {
+            max_rss_kib = max_rss_kib.max(kib);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = start.elapsed();
+    let exit = status.code().unwrap_or(-1);
+    if !matches!(exit, 0 | 7) {
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        eprintln!("{stderr}");
+    }
+    Measured {
+        exit,
+        elapsed,
+        max_rss_kib,
+    }
+}
+
+/// Runs `optisync -vv ARGS` once more and prints its log, which times each step.
+pub(crate) fn trace(dir: &Path, args: &[&str]) {
+    let start = Instant::now();
+    let spawned = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_optisync"))
+        .arg("-vv")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let of_day = spawned.as_secs_f64() % 86_400.0;
+    eprintln!(
+        "{}(spawned at {:02}:{:02}:{:09.6}Z, exited after {:.3} s)",
+        String::from_utf8_lossy(&output.stderr),
+        (of_day / 3600.0) as u32,
+        (of_day % 3600.0 / 60.0) as u32,
+        of_day % 60.0,
+        start.elapsed().as_secs_f64()
+    );
+}
+
+/// `VmHWM` of a running process, in KiB.
+fn high_water_mark_kib(status_file: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(status_file).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
