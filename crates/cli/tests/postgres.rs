@@ -5,120 +5,22 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::Output;
+mod common;
 
-use fake_optimizely::{FakeOptimizely, RunningFake, Seed};
+use common::{Case, FX, LIST, WEB};
 use optisync_testpg::TestPostgres;
-use serde_json::{Value, json};
 
-const TOKEN: &str = "2:pgtoken_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
-const WEB: i64 = 25_000_000_001;
-const FX: i64 = 25_000_000_002;
-const LIST: i64 = 26_000_000_001;
-
-fn seed(list_content: &str) -> Seed {
-    serde_json::from_value(json!({
-        "tokens": [{"token": TOKEN, "project_ids": [WEB, FX]}],
-        "projects": [
-            {"id": WEB, "name": "Web", "platform": "web", "status": "active", "is_flags_enabled": false},
-            {"id": FX, "name": "App", "platform": "custom", "status": "active", "is_flags_enabled": true}
-        ],
-        "list_attributes": [
-            {"id": LIST, "project_id": WEB, "name": "members", "key_field": "uid", "list_type": "cookies", "list_content": list_content}
-        ],
-        "rate_limits": {"fx_per_second": null, "fx_per_minute": null, "web_per_minute": null}
-    }))
-    .unwrap()
-}
-
-/// A temp dir with a config whose `[source]` is the test's PostgreSQL (URL read from a
-/// file), and a fake Optimizely.
-struct Case {
-    dir: tempfile::TempDir,
-    fake: FakeOptimizely,
-    running: RunningFake,
-}
-
-impl Case {
-    async fn new(url: &str, project: i64, list_content: &str, syncs: &str) -> Self {
-        let fake = FakeOptimizely::new(seed(list_content)).unwrap();
-        let running = fake.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("token"), TOKEN).unwrap();
-        std::fs::write(dir.path().join("warehouse-url"), url).unwrap();
-        let config = format!(
-            "[optimizely]\nproject_id = {project}\ntoken = {{ file = \"token\" }}\napi_url = \"{}\"\nrate_limit = {{ per_second = 1000 }}\n\n\
-             [source]\ntype = \"postgres\"\nurl = {{ file = \"warehouse-url\" }}\nsslmode = \"prefer\"\nstatement_timeout = \"30s\"\n\n{syncs}",
-            running.base_url()
-        );
-        std::fs::write(dir.path().join("optisync.toml"), config).unwrap();
-        Self { dir, fake, running }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        let dir = self.path().to_path_buf();
-        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_optisync"))
-                .current_dir(&dir)
-                .args(&args)
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap()
-    }
-
-    /// Runs and asserts the exit code, returning stdout and stderr together.
-    async fn expect(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args).await;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(code), "optisync {args:?}\n{text}");
-        text
-    }
-
-    fn writes(&self) -> u64 {
-        self.fake.stats().writes
-    }
-
-    fn list(&self) -> Vec<String> {
-        let state = self.fake.state();
-        let content = state["list_attributes"]
-            .as_array()
-            .and_then(|l| l.iter().find(|l| l["id"] == LIST))
-            .and_then(|l| l["list_content"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let mut members: Vec<String> = content
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        members.sort();
-        members
-    }
-
-    fn objects(&self, kind: &str, project: i64) -> Vec<Value> {
-        self.fake.state()[kind]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|o| o["project_id"] == project)
-            .collect()
-    }
-
-    async fn stop(self) {
-        self.running.shutdown().await;
-    }
+/// A case whose config reads from the PostgreSQL at `url` (the URL in a file, as a secret).
+async fn pg_case(url: &str, project: i64, list_content: &str, syncs: &str) -> Case {
+    let case = Case::new(project, list_content, syncs).await;
+    case.write("warehouse-url", url);
+    let path = case.path().join("optisync.toml");
+    let mut config = std::fs::read_to_string(&path).unwrap();
+    config.push_str(
+        "\n[source]\ntype = \"postgres\"\nurl = { file = \"warehouse-url\" }\nsslmode = \"prefer\"\nstatement_timeout = \"30s\"\n",
+    );
+    std::fs::write(path, config).unwrap();
+    case
 }
 
 fn list_sync(mode: &str, model: &str) -> String {
@@ -147,7 +49,7 @@ async fn every_list_mode_from_postgres() {
     let model = "select user_id from analytics.members";
 
     // Mirror: first run, a no-op, then one member replaced (planned incrementally).
-    let case = Case::new(&url, WEB, "", &list_sync("mirror", model)).await;
+    let case = pg_case(&url, WEB, "", &list_sync("mirror", model)).await;
     let out = case.expect(&["check"], 0).await;
     assert!(out.contains("warehouse (postgres) answers"), "{out}");
     case.expect(&["sync"], 0).await;
@@ -169,7 +71,7 @@ async fn every_list_mode_from_postgres() {
     case.stop().await;
 
     // Add keeps what the list held; remove takes the model's ids out.
-    let case = Case::new(
+    let case = pg_case(
         &url,
         WEB,
         "old1",
@@ -183,7 +85,7 @@ async fn every_list_mode_from_postgres() {
     assert_eq!(case.writes(), before);
     case.stop().await;
 
-    let case = Case::new(
+    let case = pg_case(
         &url,
         WEB,
         "a1,a2,a3,a4,a5,a6,a7,a8,a9,a10",
@@ -242,7 +144,7 @@ async fn every_definition_type_and_mode_from_postgres() {
             )
             .unwrap();
             let model = format!("select * from {table}");
-            let case = Case::new(
+            let case = pg_case(
                 &url,
                 FX,
                 "",
@@ -289,7 +191,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
     .unwrap();
 
     // Integer and UUID ids arrive as text; a NULL id is a rejected row, the others go on.
-    let case = Case::new(
+    let case = pg_case(
         &url,
         WEB,
         "",
@@ -300,7 +202,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
     assert!(out.contains("user_id is null or empty"), "{out}");
     assert_eq!(case.list(), sorted(&["1"]));
     case.stop().await;
-    let case = Case::new(
+    let case = pg_case(
         &url,
         WEB,
         "",
@@ -315,7 +217,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
     case.stop().await;
 
     // A model that writes: refused by the read-only transaction, exit 3, nothing changed.
-    let case = Case::new(
+    let case = pg_case(
         &url,
         WEB,
         "",
@@ -332,7 +234,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
     case.stop().await;
 
     // A syntax error: Postgres's message, where it is, and the sync's name; `check` says it too.
-    let case = Case::new(
+    let case = pg_case(
         &url,
         WEB,
         "",
@@ -354,7 +256,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
         "postgres://postgres:{}@127.0.0.1:9/wh",
         optisync_testpg::PASSWORD
     );
-    let case = Case::new(
+    let case = pg_case(
         &closed,
         WEB,
         "",
@@ -368,7 +270,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
     assert!(out.contains("warehouse: "), "{out}");
     case.stop().await;
     let wrong = url.replace(optisync_testpg::PASSWORD, "not-the-password");
-    let case = Case::new(
+    let case = pg_case(
         &wrong,
         WEB,
         "",
