@@ -316,6 +316,10 @@ fn union(a: &Ids, b: &Ids) -> Ids {
 
 /// `a − b` of two sorted sets.
 fn difference(a: &Ids, b: &Ids) -> Ids {
+    if b.is_empty() {
+        // One copy of two buffers rather than an id at a time (a first run on an empty list).
+        return a.clone();
+    }
     let mut out = Ids::new();
     merge(a, b, |id, in_a, in_b| {
         if in_a && !in_b {
