@@ -212,6 +212,27 @@ impl ModelIds {
         Self::default()
     }
 
+    /// Checks and keeps one text cell (`None` for a null), without a [`Value`] for it.
+    pub fn push_text(&mut self, cell: Option<&str>) {
+        let id = cell.map(str::trim).filter(|t| !t.is_empty());
+        let Some(id) = id else {
+            self.read += 1;
+            self.rejected.push(RejectedId {
+                id: None,
+                problem: "user_id is null or empty".to_owned(),
+            });
+            return;
+        };
+        self.read += 1;
+        match check_list_id(id) {
+            Ok(()) => self.valid.push(id),
+            Err(problem) => self.rejected.push(RejectedId {
+                id: Some(id.to_owned()),
+                problem: problem.to_string(),
+            }),
+        }
+    }
+
     /// Checks and keeps one model value.
     pub fn push(&mut self, value: Value) {
         self.read += 1;

@@ -64,12 +64,11 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
         if spec.object == ObjectType::ListAttribute {
             // The id column whole: a list sync never looks at a row's other values.
             let rows = batch.len();
-            match bound
+            let taken = bound
                 .user_id_index()
-                .and_then(|index| batch.into_column(index))
-            {
-                Some(column) => ids.extend(column),
-                None => ids.extend(std::iter::repeat_n(Value::Null, rows)),
+                .is_some_and(|index| batch.take_ids(index, &mut ids));
+            if !taken {
+                ids.extend(std::iter::repeat_n(Value::Null, rows));
             }
         } else {
             rows.extend(batch.into_iter().map(|record| bound.desired_row(&record)));

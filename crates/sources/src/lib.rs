@@ -27,6 +27,7 @@
     allow(dead_code, unused_variables)
 )]
 
+pub mod batch;
 pub mod column;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
@@ -36,6 +37,7 @@ pub mod postgres;
 pub mod source;
 pub mod stream;
 
+pub use batch::{Batch, Cells, Records, Texts};
 pub use column::{Column, ColumnKind};
 #[cfg(feature = "duckdb")]
 pub use duckdb::{DuckDbConfig, DuckDbSource};
@@ -43,4 +45,4 @@ pub use error::{Result, SourceError};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresConfig, PostgresSource, SslMode};
 pub use source::Source;
-pub use stream::{BATCH_ROWS, Batch, QUEUED_BATCHES, Records, RowStream};
+pub use stream::{BATCH_ROWS, QUEUED_BATCHES, RowStream};

@@ -316,6 +316,9 @@ fn union(a: &Ids, b: &Ids) -> Ids {
 
 /// `a − b` of two sorted sets.
 fn difference(a: &Ids, b: &Ids) -> Ids {
+    if a.is_empty() {
+        return Ids::new();
+    }
     if b.is_empty() {
         // One copy of two buffers rather than an id at a time (a first run on an empty list).
         return a.clone();

@@ -25,9 +25,9 @@ use serde_json::Value as Json;
 
 use super::temporal::{self, Unit};
 use super::types::decimal_kind;
+use crate::batch::{Batch, Cells, Texts};
 use crate::column::ColumnKind;
 use crate::error::{Result, SourceError};
-use crate::stream::Batch;
 
 /// Decodes every chunk of one result into records.
 #[derive(Debug)]
@@ -60,19 +60,40 @@ impl BatchDecoder {
         let mut values = Vec::with_capacity(width);
         for (index, array) in batch.columns().iter().enumerate() {
             let column = &self.columns[index];
-            let mut cells = Vec::with_capacity(rows);
             let json_text = self.json_text.get(index).copied().unwrap_or(false);
-            decode_column(array.as_ref(), json_text, column, &mut cells)?;
-            if cells.len() != rows {
-                return Err(SourceError::BadValue {
-                    column: column.clone(),
-                    message: format!("decoded {} values for {rows} rows", cells.len()),
-                });
-            }
+            // Text stays in one buffer; other types become values.
+            let texts = if json_text {
+                None
+            } else {
+                texts(array.as_ref())
+            };
+            let cells = match texts {
+                Some(texts) => Cells::Texts(texts),
+                None => {
+                    let mut cells = Vec::with_capacity(rows);
+                    decode_column(array.as_ref(), json_text, column, &mut cells)?;
+                    Cells::Values(cells)
+                }
+            };
             values.push(cells);
         }
-        Batch::new(Arc::clone(&self.columns), values)
+        Batch::from_cells(Arc::clone(&self.columns), values).map_err(|_| SourceError::BadValue {
+            column: self.columns.join(", "),
+            message: format!("DuckDB returned columns of unequal length for {rows} rows"),
+        })
     }
+}
+
+/// A text column's cells in one buffer; `None` for other types.
+fn texts(array: &dyn Array) -> Option<Texts> {
+    let mut texts = Texts::default();
+    match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().for_each(|t| texts.push(t)),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().for_each(|t| texts.push(t)),
+        DataType::Utf8View => array.as_string_view().iter().for_each(|t| texts.push(t)),
+        _ => return None,
+    }
+    Some(texts)
 }
 
 /// Where a column's decoded cells go, in row order.

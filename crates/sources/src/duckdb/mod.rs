@@ -47,9 +47,10 @@ use std::thread;
 use ::duckdb::{AccessMode, Config, Connection};
 use tracing::debug;
 
+use crate::batch::Batch;
 use crate::column::{Column, ColumnKind};
 use crate::error::{Result, SourceError};
-use crate::stream::{self, BATCH_ROWS, Batch, RowStream};
+use crate::stream::{self, BATCH_ROWS, RowStream};
 use convert::BatchDecoder;
 
 /// Where the DuckDB source reads from.

@@ -44,9 +44,10 @@ use tokio_postgres::types::{Kind, Type};
 use tokio_postgres::{Client, Statement};
 use tracing::debug;
 
+use crate::batch::Batch;
 use crate::column::{Column, ColumnKind};
 use crate::error::{Result, SourceError};
-use crate::stream::{self, BATCH_ROWS, Batch, RowStream};
+use crate::stream::{self, BATCH_ROWS, RowStream};
 use text::{CellType, RowDecoder};
 
 /// `sslmode` under `[source]`, with libpq's meaning.

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use optisync_core::Value;
 use tokio_postgres::types::{Kind, Type};
 
+use crate::batch::{Batch, Cells, Texts};
 use crate::column::ColumnKind;
 use crate::error::SourceError;
-use crate::stream::Batch;
 
 /// How a column's text becomes a [`Value`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,7 +298,8 @@ impl DecodeError {
 #[derive(Debug)]
 pub struct RowDecoder {
     cells: Vec<CellType>,
-    values: Vec<Vec<Value>>,
+    /// Per column: text columns in one buffer, the others as values.
+    values: Vec<Cells>,
     /// The start of a line whose end has not arrived yet.
     partial: Vec<u8>,
     rows: usize,
@@ -309,7 +310,7 @@ pub struct RowDecoder {
 impl RowDecoder {
     /// A decoder for rows of these columns.
     pub fn new(cells: Vec<CellType>) -> Self {
-        let values = cells.iter().map(|_| Vec::new()).collect();
+        let values = cells.iter().map(empty_cells).collect();
         Self {
             cells,
             values,
@@ -356,11 +357,12 @@ impl RowDecoder {
         let values = self
             .values
             .iter_mut()
-            .map(|column| std::mem::replace(column, Vec::with_capacity(self.rows)))
+            .zip(&self.cells)
+            .map(|(column, cell)| std::mem::replace(column, empty_cells(cell)))
             .collect();
         self.rows = 0;
         // The decoder keeps every column the same length.
-        Batch::new(Arc::clone(columns), values)
+        Batch::from_cells(Arc::clone(columns), values)
             .unwrap_or_else(|_| Batch::empty(Arc::clone(columns)))
     }
 
@@ -373,24 +375,27 @@ impl RowDecoder {
             let Some(field) = fields.next() else {
                 return Err(self.shape_error(row, index));
             };
-            let value = if field == b"\\N" {
-                Value::Null
-            } else {
-                let raw = unescape(field);
-                let text = std::str::from_utf8(&raw).map_err(|_| DecodeError {
-                    column: Some(index),
-                    row,
-                    message: "the text is not valid UTF-8".to_owned(),
-                })?;
-                self.cells[index]
-                    .decode(text)
-                    .map_err(|message| DecodeError {
-                        column: Some(index),
-                        row,
-                        message,
-                    })?
-            };
-            self.values[index].push(value);
+            let null = field == b"\\N";
+            let raw = unescape(if null { b"" } else { field });
+            let text = std::str::from_utf8(&raw).map_err(|_| DecodeError {
+                column: Some(index),
+                row,
+                message: "the text is not valid UTF-8".to_owned(),
+            })?;
+            match &mut self.values[index] {
+                Cells::Texts(texts) => texts.push((!null).then_some(text)),
+                Cells::Values(values) => values.push(if null {
+                    Value::Null
+                } else {
+                    self.cells[index]
+                        .decode(text)
+                        .map_err(|message| DecodeError {
+                            column: Some(index),
+                            row,
+                            message,
+                        })?
+                }),
+            }
         }
         if fields.next().is_some() {
             return Err(self.shape_error(row, width + 1));
@@ -412,6 +417,14 @@ impl RowDecoder {
                 self.cells.len()
             ),
         }
+    }
+}
+
+/// Where a column's cells gather: text in one buffer, other types as values.
+fn empty_cells(cell: &CellType) -> Cells {
+    match cell {
+        CellType::Text => Cells::Texts(Texts::default()),
+        _ => Cells::Values(Vec::new()),
     }
 }
 
@@ -474,11 +487,11 @@ mod tests {
         let batch = d.take(&names);
         assert_eq!(batch.len(), 3);
         assert_eq!(
-            batch.column(0).unwrap(),
+            &*batch.column(0).unwrap(),
             &[Value::from("a"), Value::from("b\tc"), Value::Null]
         );
         assert_eq!(
-            batch.column(1).unwrap(),
+            &*batch.column(1).unwrap(),
             &[Value::Int(1), Value::Int(2), Value::Null]
         );
         assert_eq!(d.rows(), 0);
