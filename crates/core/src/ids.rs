@@ -99,15 +99,34 @@ impl Ids {
     }
 
     /// The ids sorted by bytes, each once.
+    ///
+    /// Ids usually share a prefix (`user-000…`), so each id is sorted by a key: the 8 bytes
+    /// after the prefix all ids share, as a big-endian number (zero-padded). Keys compare
+    /// without touching the text; only ids whose keys tie are compared in full. Equal keys
+    /// mean equal bytes up to the key's end (or a shorter id padded with zeros), so the order
+    /// is exactly the ids' byte order.
     pub fn into_sorted_set(self) -> Ids {
         if self.is_sorted_set() {
             return self;
         }
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        order.sort_unstable_by(|&a, &b| self.get(a).cmp(&self.get(b)));
+        let shared = self.shared_prefix_len();
+        let mut order: Vec<(u64, usize)> = self
+            .iter()
+            .enumerate()
+            .map(|(index, id)| {
+                let rest = id.as_bytes().get(shared..).unwrap_or_default();
+                let mut key = [0u8; 8];
+                let n = rest.len().min(8);
+                key[..n].copy_from_slice(&rest[..n]);
+                (u64::from_be_bytes(key), index)
+            })
+            .collect();
+        order.sort_unstable_by(|(a, i), (b, j)| {
+            a.cmp(b).then_with(|| self.get(*i).cmp(&self.get(*j)))
+        });
         let mut sorted = Ids::with_capacity(self.len(), self.text.len());
         let mut last: Option<&str> = None;
-        for index in order {
+        for (_, index) in order {
             let id = self.get(index).unwrap_or_default();
             if last != Some(id) {
                 sorted.push(id);
@@ -115,6 +134,21 @@ impl Ids {
             }
         }
         sorted
+    }
+
+    /// How many leading bytes every id shares.
+    fn shared_prefix_len(&self) -> usize {
+        let Some(first) = self.get(0) else {
+            return 0;
+        };
+        let first = first.as_bytes();
+        self.iter().fold(first.len(), |shared, id| {
+            first[..shared]
+                .iter()
+                .zip(id.as_bytes())
+                .take_while(|(a, b)| a == b)
+                .count()
+        })
     }
 
     /// A copy as plain strings (for tests and small lists).
@@ -290,7 +324,9 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn sorted_sets_match_sorting_strings(items in proptest::collection::vec("[a-c]{0,3}", 0..40)) {
+        fn sorted_sets_match_sorting_strings(
+            items in proptest::collection::vec("(user-0{0,9}|)[a-c0-9\\x00\u{e9}]{0,12}", 0..40)
+        ) {
             let mut expected = items.clone();
             expected.sort();
             expected.dedup();
