@@ -55,14 +55,7 @@ fn main() {
             // The delivered state the incremental plan starts from.
             let sync = bench.optisync(&["sync"]);
             assert_eq!(sync.exit, 0, "first sync of {rows} rows failed");
-            println!(
-                "{rows:>10}  {:>9.2}  {:>14}  {:>11.2} s  {:>6}  {:>9} MB  first sync",
-                list_megabytes(rows),
-                "",
-                sync.elapsed.as_secs_f64(),
-                "",
-                sync.max_rss_kib / 1024
-            );
+            row(rows, None, sync.elapsed, sync.max_rss_kib, "first sync");
             bench.write_users(rows, true);
         }
         let read = median((0..ROUNDS).map(|_| bench.duckdb_read(rows)).collect());
@@ -87,30 +80,36 @@ fn main() {
         } else {
             "plan from nothing (over 5 MB: send refused)"
         };
-        println!(
-            "{rows:>10}  {:>9.2}  {:>12.3} s  {:>11.3} s  {:>6.2}  {:>9} MB  {step}",
-            list_megabytes(rows),
-            read.as_secs_f64(),
-            plan.as_secs_f64(),
-            plan.as_secs_f64() / read.as_secs_f64(),
-            peak / 1024
-        );
+        row(rows, Some(read), plan, peak, step);
         if i == 0 {
             let writes = fake.stats().writes;
             let sync = bench.optisync(&["sync"]);
             assert_eq!(sync.exit, 0, "incremental sync of {rows} rows failed");
-            println!(
-                "{rows:>10}  {:>9.2}  {:>14}  {:>11.3} s  {:>6}  {:>9} MB  incremental sync ({} write request)",
-                list_megabytes(rows),
-                "",
-                sync.elapsed.as_secs_f64(),
-                "",
-                sync.max_rss_kib / 1024,
+            let step = format!(
+                "incremental sync ({} write request)",
                 fake.stats().writes - writes
             );
+            row(rows, None, sync.elapsed, sync.max_rss_kib, &step);
         }
     }
     runtime.block_on(running.shutdown());
+}
+
+/// One result line: optisync's time, DuckDB's read and their ratio when measured, peak memory.
+fn row(rows: u64, read: Option<Duration>, optisync: Duration, peak_kib: u64, step: &str) {
+    let (read, ratio) = match read {
+        Some(read) => (
+            format!("{:.3} s", read.as_secs_f64()),
+            format!("{:.2}", optisync.as_secs_f64() / read.as_secs_f64()),
+        ),
+        None => (String::new(), String::new()),
+    };
+    println!(
+        "{rows:>10}  {:>9.2}  {read:>14}  {:>11.3} s  {ratio:>6}  {:>9} MB  {step}",
+        list_megabytes(rows),
+        optisync.as_secs_f64(),
+        peak_kib / 1024
+    );
 }
 
 /// `user-` and 12 digits, plus the comma between members.

@@ -70,7 +70,7 @@ pub enum Command {
         after_help = "Example:\n  optisync validate\n  optisync validate beta_testers --output json\n\nExit codes: 0 valid, 3 invalid (one line per problem)."
     )]
     Validate(SyncSelection),
-    /// Read-only checks against Optimizely: token, project, product, list attributes.
+    /// Read-only checks: the warehouse answers and accepts each model (described, not run); against Optimizely: token, project, product, list attributes.
     #[command(
         after_help = "Example:\n  OPTIMIZELY_TOKEN=... optisync check --config optisync.toml\n\nExit codes: 0 all is well, 3 invalid config, 4 a check failed (one line per problem)."
     )]
@@ -85,7 +85,7 @@ pub enum Command {
     Plan(crate::plan_cmd::PlanArgs),
     /// Plan and apply now, or apply a saved plan exactly.
     #[command(
-        after_help = "Example:\n  optisync sync\n  optisync sync --plan plan.json\n\nExit codes: 0 success, 5 rejected rows, 6 locked, 7 blocked by a guardrail, 3 invalid config or stale plan."
+        after_help = "Example:\n  optisync sync\n  optisync sync --plan plan.json\n\nExit codes: 0 success, 5 rejected rows, 6 locked, 7 blocked by a guardrail or refused before any request (a list over 5 MB), 3 invalid config (including an unreachable warehouse, an unknown project or a refused token) or stale plan."
     )]
     Sync(crate::sync_cmd::SyncArgs),
     /// Each sync's last run, delivered state, pending rejected rows and lock.

@@ -365,15 +365,20 @@ async fn audiences_upsert_and_insert() {
     definitions_round_trip("audience", "audiences", "insert", "id,name,about", mapping).await;
 }
 
-#[tokio::test]
-async fn a_rejected_row_exits_5_and_is_delivered_once_fixed() {
+/// An attribute upsert sync named `attrs` on the FX project, reading `rows.csv`.
+async fn attribute_case() -> Case {
     let model = "select * from read_csv('rows.csv', all_varchar = true)";
-    let case = Case::new(
+    Case::new(
         "",
         FX,
         &definition_sync("attrs", "attribute", "upsert", model, "{ key = \"key\" }"),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_rejected_row_exits_5_and_is_delivered_once_fixed() {
+    let case = attribute_case().await;
     case.write("rows.csv", "key\ngood\nbad/key!\n");
     let out = case.expect(&["sync"], 5).await;
     assert!(out.contains("bad/key!"), "{out}");
@@ -472,13 +477,7 @@ async fn plan_text_and_json_snapshots() {
 
 #[tokio::test]
 async fn bad_model_input_is_named_and_the_good_rows_go_on() {
-    let model = "select * from read_csv('rows.csv', all_varchar = true)";
-    let case = Case::new(
-        "",
-        FX,
-        &definition_sync("attrs", "attribute", "upsert", model, "{ key = \"key\" }"),
-    )
-    .await;
+    let case = attribute_case().await;
     // Duplicate and empty keys are rejected by row; the good row is delivered.
     case.write("rows.csv", "key\ngood\ntwice\ntwice\n\"\"\n");
     let out = case.expect(&["sync"], 5).await;
@@ -522,6 +521,7 @@ async fn bad_model_input_is_named_and_the_good_rows_go_on() {
     case.stop().await;
 
     // A mapping naming a column the model does not have.
+    let model = "select * from read_csv('rows.csv', all_varchar = true)";
     let case = Case::new(
         "",
         FX,
@@ -538,7 +538,6 @@ async fn bad_model_input_is_named_and_the_good_rows_go_on() {
     let out = case.run(&["sync"]).await;
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    eprintln!("MISSING {:?}: {text}", out.status.code());
     assert!(text.contains("attribute_key"), "{text}");
     case.stop().await;
 }

@@ -248,16 +248,14 @@ impl ModelIds {
 
     /// Checks and keeps one text cell (`None` for a null), without a [`Value`] for it.
     pub fn push_text(&mut self, cell: Option<&str>) {
-        let id = cell.map(str::trim).filter(|t| !t.is_empty());
-        let Some(id) = id else {
-            self.read += 1;
+        self.read += 1;
+        let Some(id) = cell.map(str::trim).filter(|t| !t.is_empty()) else {
             self.rejected.push(RejectedId {
                 id: None,
                 problem: "user_id is null or empty".to_owned(),
             });
             return;
         };
-        self.read += 1;
         match check_list_id(id) {
             Ok(()) => self.valid.push(id),
             Err(problem) => self.rejected.push(RejectedId {
@@ -267,22 +265,9 @@ impl ModelIds {
         }
     }
 
-    /// Checks and keeps one model value.
+    /// Checks and keeps one model value (integers as their decimal text).
     pub fn push(&mut self, value: Value) {
-        self.read += 1;
-        match value.into_id_text() {
-            None => self.rejected.push(RejectedId {
-                id: None,
-                problem: "user_id is null or empty".to_owned(),
-            }),
-            Some(id) => match check_list_id(&id) {
-                Ok(()) => self.valid.push(&id),
-                Err(problem) => self.rejected.push(RejectedId {
-                    id: Some(id),
-                    problem: problem.to_string(),
-                }),
-            },
-        }
+        self.push_text(value.into_id_text().as_deref());
     }
 }
 
