@@ -128,7 +128,8 @@ pub async fn run(config: &Config) -> Result<CheckReport, ConfigError> {
     }
     // A diagnosis should answer within seconds: retry a flaky network, but not for a minute.
     client_config.max_attempts = CHECK_ATTEMPTS;
-    let client = Client::new(client_config).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let client = Client::with_proxy(client_config, &config.optimizely.proxy)
+        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
 
     let project = match client.get_project(project_id).await {
         Ok(project) => project,

@@ -2,7 +2,16 @@
 //! validation into plain types that the rest of the program uses.
 //!
 //! Secrets are never written in the file: a secret is a reference (`{ env = "NAME" }` or
-//! `{ file = "PATH" }`) resolved at run time into a redacting [`ApiToken`].
+//! `{ file = "PATH" }`) resolved at run time into a redacting [`ApiToken`]. No message quotes
+//! a value from the file that may be a secret ([`syntax`] for parse errors, [`secret`] for
+//! references); every number is range-checked ([`duration`] for durations).
+
+mod duration;
+mod secret;
+mod syntax;
+
+pub use duration::{DurationRange, REQUEST_TIMEOUT, STATEMENT_TIMEOUT, parse_duration};
+pub use secret::{MAX_SECRET_FILE, SecretKind};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -45,6 +54,10 @@ pub struct OptimizelyConfig {
     pub rate_limit: Option<RateLimitConfig>,
     /// How long one request may take before it counts as failed, e.g. `"30s"` (the default).
     pub timeout: Option<String>,
+    /// `"http://HOST:PORT"`: the proxy https requests are tunnelled through (CONNECT), instead
+    /// of `HTTPS_PROXY` / `ALL_PROXY`; `"none"`: never a proxy. `NO_PROXY` is respected, and
+    /// a loopback api_url never uses a proxy. May hold credentials: it is never printed.
+    pub proxy: Option<String>,
 }
 
 /// A project id as written: a number, or a string holding a number or a project URL.
@@ -147,6 +160,9 @@ pub struct SyncConfig {
     pub allow_pii: bool,
     /// Mirror/remove runs removing more than this share of the list are blocked.
     pub max_removal_percent: Option<f64>,
+    /// Audience, attribute and custom-event runs creating more objects than this (default
+    /// 1000) are blocked; `--allow-many-creates` lets one run through.
+    pub max_creates: Option<u64>,
     /// Cron expression used by `serve`.
     pub schedule: Option<String>,
 }
@@ -164,6 +180,8 @@ pub struct Optimizely {
     pub rate_limit: Option<RateLimit>,
     /// A user override of the per-request timeout.
     pub timeout: Option<std::time::Duration>,
+    /// Which proxy the client may use (`proxy`, default: the environment's https proxy).
+    pub proxy: optisync_optimizely::ProxyPolicy,
 }
 
 /// The validated configuration.
@@ -181,12 +199,33 @@ pub struct Config {
     pub state_dir: PathBuf,
 }
 
+/// The largest config file read: models are SQL text, and a few hundred of them fit.
+pub const MAX_CONFIG_FILE: u64 = 4 * 1024 * 1024;
+
 impl Config {
-    /// Reads and validates the file at `path`.
+    /// Reads and validates the file at `path`, reading at most [`MAX_CONFIG_FILE`] bytes.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        use std::io::Read;
+        let read_error = |source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_CONFIG_FILE + 1).read_to_end(&mut bytes))
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_CONFIG_FILE {
+            return Err(ConfigError::Invalid(format!(
+                "{} is larger than {} MiB; check that --config names the config file",
+                path.display(),
+                MAX_CONFIG_FILE / 1024 / 1024
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            read_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.utf8_error(),
+            ))
         })?;
         Self::parse(&text, path)
     }
@@ -195,7 +234,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let raw: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_owned(),
+            message: syntax::message(text, &e),
         })?;
         Self::validate(raw, path)
     }
@@ -214,16 +253,12 @@ impl Config {
             .timeout
             .as_deref()
             .map(|t| {
-                parse_duration(t)
-                    .ok()
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| {
-                        ConfigError::Invalid(format!(
-                            "[optimizely] timeout {t:?} is not a duration above zero; write e.g. \"30s\""
-                        ))
-                    })
+                parse_duration(t, REQUEST_TIMEOUT).map_err(|e| {
+                    ConfigError::Invalid(format!("[optimizely] timeout {} {e}", secret::shown(t)))
+                })
             })
             .transpose()?;
+        secret::check_reference(&raw.optimizely.token, SecretKind::Token)?;
         let mut seen = std::collections::BTreeSet::new();
         for sync in &raw.syncs {
             if sync.name.trim().is_empty() {
@@ -231,8 +266,8 @@ impl Config {
             }
             if !seen.insert(sync.name.as_str()) {
                 return Err(ConfigError::Invalid(format!(
-                    "two syncs are named {:?}; sync names must be unique",
-                    sync.name
+                    "two syncs are named {}; sync names must be unique",
+                    secret::shown(&sync.name)
                 )));
             }
             validate_target(sync)?;
@@ -250,6 +285,10 @@ impl Config {
                 api_url,
                 rate_limit,
                 timeout,
+                proxy: optisync_optimizely::ProxyPolicy::from_config(
+                    raw.optimizely.proxy.as_deref(),
+                )
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?,
             },
             source: raw.source.map(|s| validate_source(s, &base)).transpose()?,
             syncs: raw.syncs,
@@ -279,7 +318,7 @@ impl Config {
 impl Optimizely {
     /// Resolves the token reference. Never logs or returns the secret in clear.
     pub fn token(&self) -> Result<ApiToken, ConfigError> {
-        resolve_secret(&self.token, "[optimizely] token").map(ApiToken::new)
+        resolve_secret(&self.token, SecretKind::Token).map(ApiToken::new)
     }
 }
 
@@ -298,13 +337,17 @@ fn validate_source(source: SourceConfig, base: &Path) -> Result<SourceConfig, Co
             statement_timeout,
             application_name,
         } => {
+            secret::check_reference(&url, SecretKind::WarehouseUrl)?;
             if let Some(mode) = &sslmode {
                 mode.parse::<optisync_sources::SslMode>()
                     .map_err(|e| ConfigError::Invalid(format!("[source] sslmode: {e}")))?;
             }
             if let Some(timeout) = &statement_timeout {
-                parse_duration(timeout).map_err(|e| {
-                    ConfigError::Invalid(format!("[source] statement_timeout: {e}"))
+                parse_duration(timeout, STATEMENT_TIMEOUT).map_err(|e| {
+                    ConfigError::Invalid(format!(
+                        "[source] statement_timeout {} {e}",
+                        secret::shown(timeout)
+                    ))
                 })?;
             }
             SourceConfig::Postgres {
@@ -318,57 +361,10 @@ fn validate_source(source: SourceConfig, base: &Path) -> Result<SourceConfig, Co
     })
 }
 
-/// `"500ms"`, `"30s"`, `"5min"`, `"2h"` as a duration.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().map_err(|_| {
-        format!("`{text}` is not a duration; write e.g. \"30s\", \"5min\" or \"1h\"")
-    })?;
-    let seconds = match unit.trim() {
-        "ms" => number / 1000.0,
-        "s" => number,
-        "min" => number * 60.0,
-        "h" => number * 3600.0,
-        _ => {
-            return Err(format!(
-                "`{text}` has no known unit; write e.g. \"500ms\", \"30s\", \"5min\" or \"1h\""
-            ));
-        }
-    };
-    Ok(std::time::Duration::from_secs_f64(seconds))
-}
-
-/// Reads a secret from its reference.
-pub fn resolve_secret(secret: &SecretConfig, what: &str) -> Result<String, ConfigError> {
-    let value = match secret {
-        SecretConfig::Env(name) => match std::env::var(name) {
-            Ok(v) => v,
-            Err(_) => {
-                return Err(ConfigError::Invalid(format!(
-                    "{what}: environment variable {name} is not set; export it, or use {{ file = \"PATH\" }} to read the secret from a file"
-                )));
-            }
-        },
-        SecretConfig::File(path) => std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::Invalid(format!(
-                "{what}: cannot read secret file {}: {e}",
-                path.display()
-            ))
-        })?,
-    };
-    let value = value.trim().to_owned();
-    if value.is_empty() {
-        let place = match secret {
-            SecretConfig::Env(name) => format!("environment variable {name}"),
-            SecretConfig::File(path) => format!("file {}", path.display()),
-        };
-        return Err(ConfigError::Invalid(format!("{what}: {place} is empty")));
-    }
-    Ok(value)
+/// Reads a secret from its reference: a variable or a small regular file, whose content
+/// (trimmed) must not be empty. Messages name the variable or file, never the content.
+pub fn resolve_secret(secret: &SecretConfig, kind: SecretKind) -> Result<String, ConfigError> {
+    secret::resolve(secret, kind)
 }
 
 const PROJECT_ID_HELP: &str = "project id must be the numeric id, e.g. from https://app.optimizely.com/v2/projects/12345678901";
@@ -382,16 +378,26 @@ pub fn parse_project_id(raw: &ProjectIdConfig) -> Result<i64, ConfigError> {
         ))),
         ProjectIdConfig::Text(text) => {
             let text = text.trim();
-            if let Ok(n) = text.parse::<i64>()
-                && n > 0
-            {
-                return Ok(n);
+            if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+                // All digits: either an id, or too many digits to be one (never rounded).
+                return match text.parse::<i64>() {
+                    Ok(n) if n > 0 => Ok(n),
+                    Ok(_) => Err(ConfigError::Invalid(format!(
+                        "[optimizely] project_id {text}: {PROJECT_ID_HELP}"
+                    ))),
+                    Err(_) => Err(ConfigError::Invalid(format!(
+                        "[optimizely] project_id has {} digits, more than any id (at most {}); {PROJECT_ID_HELP}",
+                        text.len(),
+                        i64::MAX.to_string().len()
+                    ))),
+                };
             }
             if let Some(n) = project_id_from_url(text) {
                 return Ok(n);
             }
             Err(ConfigError::Invalid(format!(
-                "[optimizely] project_id {text:?}: {PROJECT_ID_HELP}"
+                "[optimizely] project_id {}: {PROJECT_ID_HELP}",
+                secret::shown(text)
             )))
         }
     }
@@ -408,27 +414,50 @@ fn project_id_from_url(text: &str) -> Option<i64> {
     None
 }
 
-/// Parses `api_url`, requiring https except for loopback hosts (the client's rule).
+/// Parses `api_url`, requiring https except for loopback hosts (the client's rule). The URL
+/// may hold credentials, so messages show it only once [`validate_api_url`] has refused those,
+/// and then without them.
 pub fn parse_api_url(raw: Option<&str>) -> Result<Url, ConfigError> {
     let text = raw.unwrap_or(DEFAULT_API_URL);
     let url = Url::parse(text).map_err(|e| {
         ConfigError::Invalid(format!(
-            "[optimizely] api_url {text:?} is not a URL ({e}); omit it to use {DEFAULT_API_URL}"
+            "[optimizely] api_url is not a URL ({e}); write e.g. \"{DEFAULT_API_URL}\", or omit it to use that"
         ))
     })?;
     validate_api_url(&url).map_err(|e| ConfigError::Invalid(format!("[optimizely] {e}")))?;
     // Every path optisync calls starts after the version: without it every request would
     // answer 404, reported as a project that does not exist.
     if !url.path().trim_end_matches('/').ends_with("/v2") {
+        // validate_api_url refused credentials, a query and a fragment: what is left is
+        // scheme, host, port and path.
+        let shown = url.as_str();
         return Err(ConfigError::Invalid(format!(
-            "[optimizely] api_url {text:?} must end in /v2, e.g. \"{}/v2\"",
-            text.trim_end_matches('/')
+            "[optimizely] api_url {shown} must end in /v2, e.g. \"{}/v2\"",
+            shown.trim_end_matches('/')
         )));
     }
     Ok(url)
 }
 
+/// The largest `rate_limit` numbers: the limiter spaces requests in milliseconds and keeps
+/// one slot per request of the last minute, and no API quota comes near these.
+pub const MAX_PER_SECOND: u32 = 1_000;
+/// See [`MAX_PER_SECOND`].
+pub const MAX_PER_MINUTE: u32 = 60_000;
+
 fn validate_rate_limit(raw: RateLimitConfig) -> Result<RateLimit, ConfigError> {
+    for (key, value, max) in [
+        ("per_second", raw.per_second, MAX_PER_SECOND),
+        ("per_minute", raw.per_minute, MAX_PER_MINUTE),
+    ] {
+        if let Some(n) = value
+            && n > max
+        {
+            return Err(ConfigError::Invalid(format!(
+                "[optimizely] rate_limit {key} = {n} is above {max}; write a number from 1 to {max}, or omit rate_limit to use the product's quota"
+            )));
+        }
+    }
     if raw.per_second == Some(0) || raw.per_minute == Some(0) {
         return Err(ConfigError::Invalid(
             "[optimizely] rate_limit: a quota of 0 would never send; omit the key for no quota"
@@ -463,13 +492,19 @@ fn validate_target(sync: &SyncConfig) -> Result<(), ConfigError> {
         )));
     }
     match sync.object {
-        ObjectType::ListAttribute => {
-            if sync.list_attribute_id.is_none() {
+        ObjectType::ListAttribute => match sync.list_attribute_id {
+            None => {
                 return Err(ConfigError::Invalid(format!(
                     "sync {name}: list_attribute_id is required for object = \"list_attribute\"; create the list attribute under Audiences > Attributes and copy its id"
                 )));
             }
-        }
+            Some(id) if id <= 0 => {
+                return Err(ConfigError::Invalid(format!(
+                    "sync {name}: list_attribute_id {id} is not an id; copy the list attribute's id (a positive number) from Audiences > Attributes"
+                )));
+            }
+            Some(_) => {}
+        },
         ObjectType::Audience => {
             if sync
                 .audience_name
@@ -493,11 +528,12 @@ fn validate_target(sync: &SyncConfig) -> Result<(), ConfigError> {
             "sync {name}: audience_name only applies to object = \"audience\""
         )));
     }
+    // NaN and the infinities are outside the range too.
     if let Some(p) = sync.max_removal_percent
-        && !(0.0..=100.0).contains(&p)
+        && !(p.is_finite() && (0.0..=100.0).contains(&p))
     {
         return Err(ConfigError::Invalid(format!(
-            "sync {name}: max_removal_percent must be between 0 and 100, not {p}"
+            "sync {name}: max_removal_percent must be a number from 0 to 100, not {p}"
         )));
     }
     Ok(())
@@ -675,6 +711,121 @@ mod tests {
             err.contains("no sync named \"nope\"") && err.contains("known syncs: s"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn durations_are_range_checked_per_key() {
+        let config = parse(&format!("{HEAD}timeout = \"1.5s\"\n")).unwrap();
+        assert_eq!(
+            config.optimizely.timeout,
+            Some(std::time::Duration::from_millis(1500))
+        );
+        for (timeout, range) in [
+            ("100000000000000000000000s", "from 1ms to 1h"),
+            ("0s", "from 1ms to 1h"),
+            ("2h", "from 1ms to 1h"),
+        ] {
+            let err = parse(&format!("{HEAD}timeout = \"{timeout}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("[optimizely] timeout"), "{err}");
+            assert!(err.contains(range), "{err}");
+        }
+        let source = "[source]\ntype = \"postgres\"\nurl = { env = \"WAREHOUSE_URL\" }\n";
+        let err = parse(&format!(
+            "{HEAD}{source}statement_timeout = \"100000000000000000000000s\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("[source] statement_timeout") && err.contains("from 1ms to 24h"),
+            "{err}"
+        );
+        assert!(parse(&format!("{HEAD}{source}statement_timeout = \"24h\"\n")).is_ok());
+    }
+
+    #[test]
+    fn quotas_and_percentages_have_ranges() {
+        for (quota, max) in [
+            ("per_second = 1001", "1000"),
+            ("per_second = 4294967295", "1000"),
+            ("per_minute = 60001", "60000"),
+        ] {
+            let err = parse(&format!("{HEAD}rate_limit = {{ {quota} }}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("from 1 to {max}")), "{err}");
+        }
+        let list = "object = \"list_attribute\"\nmode = \"mirror\"\nlist_attribute_id = 3\n";
+        for p in ["nan", "inf", "-inf", "-0.5", "100.5"] {
+            let err = parse(&sync(&format!("{list}max_removal_percent = {p}\n")))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("max_removal_percent must be a number from 0 to 100"),
+                "{p}: {err}"
+            );
+        }
+        assert!(parse(&sync(&format!("{list}max_removal_percent = 100.0\n"))).is_ok());
+    }
+
+    #[test]
+    fn ids_never_lose_digits() {
+        let err = parse(&HEAD.replace("12345678901", "123456789012345678901234567890"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("project_id must be a whole number"), "{err}");
+        let err = parse(&HEAD.replace("12345678901", "\"123456789012345678901234567890\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("project_id has 30 digits"), "{err}");
+        let err = parse(&HEAD.replace(
+            "12345678901",
+            "\"https://app.optimizely.com/v2/projects/123456789012345678901234567890\"",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(PROJECT_ID_HELP), "{err}");
+        let err = parse(&sync(
+            "object = \"list_attribute\"\nmode = \"add\"\nlist_attribute_id = 0\n",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("list_attribute_id 0 is not an id"), "{err}");
+    }
+
+    #[test]
+    fn no_config_error_quotes_a_secret() {
+        let token = "2:Ab3dEfGh1jKlMn0pQrStUvWxYz0123456789";
+        for text in [
+            HEAD.replace("{ env = \"OPTIMIZELY_TOKEN\" }", &format!("\"{token}\"")),
+            HEAD.replace("OPTIMIZELY_TOKEN\" }", &format!("{token}\" }}")),
+            HEAD.replace(
+                "{ env = \"OPTIMIZELY_TOKEN\" }",
+                &format!("{{ file = \"{token}\" }}"),
+            ),
+            HEAD.replace(
+                "{ env = \"OPTIMIZELY_TOKEN\" }",
+                &format!("{{ value = \"{token}\" }}"),
+            ),
+            format!("{HEAD}project = \"{token}\"\n"),
+            format!("{HEAD}timeout = \"{token}\"\n"),
+            HEAD.replace("12345678901", &format!("\"{token}\"")),
+        ] {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(!err.contains("Ab3dEfGh"), "{text}\n{err}");
+        }
+        for api_url in [
+            "http://user:Ab3dEfGh@10.0.0.5/v2",
+            "https://user:Ab3dEfGh@api.example.com",
+            "not a url Ab3dEfGh",
+        ] {
+            let err = parse(&format!("{HEAD}api_url = \"{api_url}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("Ab3dEfGh"), "{api_url}: {err}");
+            assert!(err.contains("[optimizely] api_url"), "{err}");
+        }
     }
 
     #[test]

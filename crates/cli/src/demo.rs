@@ -179,6 +179,7 @@ fn flags() -> RunFlags {
         full_resync: false,
         allow_empty: false,
         allow_large_removal: false,
+        allow_many_creates: false,
         adopt_existing: false,
         replace: false,
     }
@@ -186,7 +187,7 @@ fn flags() -> RunFlags {
 
 fn say(format: OutputFormat, line: &str) {
     if format == OutputFormat::Text {
-        println!("{line}");
+        crate::outln!("{line}");
     }
 }
 

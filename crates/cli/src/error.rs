@@ -20,7 +20,9 @@ pub enum ConfigError {
     Syntax {
         /// The path read.
         path: PathBuf,
-        /// The parser's message, with line and column.
+        /// Line, column and key path of the problem, and what to write instead. Built by
+        /// `config::syntax`, which never quotes a value written in the file: any of them may
+        /// be a pasted secret.
         message: String,
     },
     /// A value is wrong; the message says which and how to fix it.
@@ -33,6 +35,32 @@ pub enum ConfigError {
         name: String,
         /// The names in the config.
         known: Vec<String>,
+    },
+    /// The state folder or file cannot be used as it is (unsafe permissions, damaged, from a
+    /// newer optisync); the message says what to do.
+    #[error("{0}")]
+    State(String),
+}
+
+/// Why a duration written in the config (`timeout`, `statement_timeout`) is refused. The
+/// message follows the key and its value: `[optimizely] timeout "soon" is not a duration; …`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// No number, or a malformed one.
+    #[error(
+        "is not a duration; write a number and a unit, e.g. \"500ms\", \"30s\", \"5min\" or \"1h\""
+    )]
+    NotADuration,
+    /// A number without a unit, or with one that is not known.
+    #[error("has no known unit; write e.g. \"500ms\", \"30s\", \"5min\" or \"1h\"")]
+    UnknownUnit,
+    /// Too short, too long, or too large to compute.
+    #[error("is out of range; write a duration from {min} to {max}")]
+    OutOfRange {
+        /// The shortest duration the key accepts, as written in the config (`1ms`).
+        min: String,
+        /// The longest duration the key accepts (`1h`).
+        max: String,
     },
 }
 

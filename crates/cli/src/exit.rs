@@ -22,6 +22,10 @@ pub enum Exit {
     Locked = 6,
     /// A guardrail blocked the run, or it was refused before any request.
     Guardrail = 7,
+    /// SIGINT (Ctrl-C) stopped the run at a safe point (128 + 2, as shells report it).
+    Interrupted = 130,
+    /// SIGTERM stopped the run at a safe point (128 + 15).
+    Terminated = 143,
 }
 
 impl Exit {
@@ -37,8 +41,9 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// The more serious of two outcomes, for verbs that handle several syncs: internal errors
-/// first, then config problems, locks, guardrails, rejected rows and changes.
+/// The more serious of two outcomes, for verbs that handle several syncs: a stop by a signal
+/// (which ends everything), internal errors, then config problems, locks, guardrails, rejected
+/// rows and changes.
 pub fn worst(a: Exit, b: Exit) -> Exit {
     fn rank(e: Exit) -> u8 {
         match e {
@@ -50,6 +55,7 @@ pub fn worst(a: Exit, b: Exit) -> Exit {
             Exit::Locked => 5,
             Exit::InvalidConfig => 6,
             Exit::Internal => 7,
+            Exit::Interrupted | Exit::Terminated => 8,
         }
     }
     if rank(b) > rank(a) { b } else { a }

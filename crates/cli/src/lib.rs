@@ -10,7 +10,9 @@
 //! - [`plan_cmd`], [`sync_cmd`], [`status_cmd`], [`runs_cmd`], [`reset_cmd`]: the run verbs,
 //!   one file each, with [`run_flags`] (their shared flags), [`plan_text`] (the plan as text)
 //!   and [`sync_spec`] (config → the engine's `SyncSpec`, and opening the engine)
-//! - [`output`]: printing results as text or JSON; [`progress`]: progress bars on a terminal
+//! - [`output`]: printing results as text or JSON; [`progress`]: progress bars on a terminal;
+//!   [`stdout`]: standard output that a closed pipe or a full disk cannot break
+//! - [`signals`]: SIGTERM and SIGINT (a sync stops at a safe point)
 //! - [`exit`], [`error`]: exit codes and the errors that choose them
 
 pub mod check;
@@ -27,12 +29,15 @@ pub mod progress;
 pub mod reset_cmd;
 pub mod run_flags;
 pub mod runs_cmd;
+pub mod signals;
 pub mod status_cmd;
+pub mod stdout;
 pub mod sync_cmd;
 pub mod sync_spec;
 pub mod validate;
 pub mod warehouse;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -55,17 +60,22 @@ pub fn main() -> ExitCode {
             return Exit::Internal.into();
         }
     };
-    let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(async {
+        signals::install(matches!(cli.command, Command::Sync(_)));
+        run(cli).await
+    });
     if let Some(bars) = bars {
         bars.clear();
     }
-    match result {
-        Ok(exit) => exit.into(),
+    let exit = match result {
+        Ok(exit) => exit,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            err.exit().into()
+            // A closed stderr must not turn an error into a panic either.
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            err.exit()
         }
-    }
+    };
+    stdout::finish(exit).into()
 }
 
 async fn run(cli: Cli) -> Result<Exit, CliError> {
@@ -107,9 +117,17 @@ async fn run(cli: Cli) -> Result<Exit, CliError> {
     }
 }
 
+/// True when log lines may carry ANSI colour codes: stderr is a terminal, and `NO_COLOR` is
+/// unset or empty (<https://no-color.org>). A log file or a pipe (cron, systemd, CI) gets
+/// plain text.
+fn log_colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Sets up logging to stderr. On a terminal (text logs, not `-q`) the progress of long steps
 /// is a bar rather than a line every few seconds; the bars are returned, to be cleared at the
-/// end.
+/// end. Colour only where [`log_colour`] allows it.
 fn init_logging(cli: &Cli) -> Option<progress::Bars> {
     use std::io::IsTerminal;
     use tracing_subscriber::layer::SubscriberExt;
@@ -128,6 +146,7 @@ fn init_logging(cli: &Cli) -> Option<progress::Bars> {
         }
     };
     let directives = std::env::var("OPTISYNC_LOG").unwrap_or_else(|_| default.to_owned());
+    let colour = log_colour();
     let bars = (std::io::stderr().is_terminal()
         && !cli.global.quiet
         && cli.global.log_format == LogFormat::Text)
@@ -137,6 +156,7 @@ fn init_logging(cli: &Cli) -> Option<progress::Bars> {
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
+            .with_ansi(colour)
             .with_target(false);
         match cli.global.log_format {
             LogFormat::Text => builder.init(),
@@ -150,6 +170,7 @@ fn init_logging(cli: &Cli) -> Option<progress::Bars> {
         .unwrap_or_else(|_| EnvFilter::new(format!("{default},progress=off")));
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(progress::BarAwareStderr::new(bars.clone()))
+        .with_ansi(colour)
         .with_target(false)
         .with_filter(filter);
     let progress = progress::ProgressLayer::new(bars.clone())

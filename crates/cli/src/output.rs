@@ -19,7 +19,7 @@ pub fn print_check(report: &CheckReport, format: OutputFormat) {
                     Level::Warning => "warning",
                     Level::Problem => "problem",
                 };
-                println!("{tag}: {}", finding.message);
+                crate::outln!("{tag}: {}", finding.message);
             }
             let problems = report
                 .findings
@@ -27,9 +27,9 @@ pub fn print_check(report: &CheckReport, format: OutputFormat) {
                 .filter(|f| f.level == Level::Problem)
                 .count();
             if problems == 0 {
-                println!("check passed");
+                crate::outln!("check passed");
             } else {
-                println!("check failed: {problems} problem(s)");
+                crate::outln!("check failed: {problems} problem(s)");
             }
         }
     }
@@ -38,7 +38,7 @@ pub fn print_check(report: &CheckReport, format: OutputFormat) {
 /// Prints any serializable value as pretty JSON.
 pub fn print_json(value: &serde_json::Value) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => crate::outln!("{text}"),
         Err(e) => eprintln!("error: cannot print JSON: {e}"),
     }
 }
@@ -49,7 +49,7 @@ pub fn print_written(files: &[String], format: OutputFormat) {
         OutputFormat::Json => print_json(&serde_json::json!({ "written": files })),
         OutputFormat::Text => {
             for file in files {
-                println!("wrote {file}");
+                crate::outln!("wrote {file}");
             }
         }
     }
@@ -70,21 +70,21 @@ pub fn print_validation(report: &ValidationReport, format: OutputFormat) {
                     .map(|(name, ty)| format!("{name} {ty}"))
                     .collect();
                 if sync.problems.is_empty() {
-                    println!(
+                    crate::outln!(
                         "ok: sync {}: model returns {}",
                         sync.sync,
                         columns.join(", ")
                     );
                 }
                 for problem in &sync.problems {
-                    println!("problem: {problem}");
+                    crate::outln!("problem: {problem}");
                 }
             }
             if report.passed() {
-                println!("config is valid");
+                crate::outln!("config is valid");
             } else {
                 let n: usize = report.syncs.iter().map(|s| s.problems.len()).sum();
-                println!("config is invalid: {n} problem(s)");
+                crate::outln!("config is invalid: {n} problem(s)");
             }
         }
     }
@@ -96,5 +96,32 @@ pub fn count(n: u64, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
+    }
+}
+
+/// `n` with a comma between each group of three digits: `1,999,800`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits_by_three() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_999_800), "1,999,800");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
     }
 }

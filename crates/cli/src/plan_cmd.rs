@@ -49,7 +49,7 @@ pub async fn run(
         match engine.plan(spec, args.flags.options()).await {
             Ok(prepared) => {
                 if format == OutputFormat::Text {
-                    println!("{}", plan_text::render(&prepared.plan, limit));
+                    crate::outln!("{}", plan_text::render(&prepared.plan, limit));
                 }
                 plans.push(prepared);
             }
@@ -66,7 +66,7 @@ pub async fn run(
     let requests: u64 = plans.iter().map(|p| p.plan.request_count()).sum();
     let changes = plans.iter().any(|p| p.plan.has_changes());
     match format {
-        OutputFormat::Text => println!(
+        OutputFormat::Text => crate::outln!(
             "Plan: {} sync{}, {}",
             plans.len(),
             if plans.len() == 1 { "" } else { "s" },
@@ -83,9 +83,11 @@ pub async fn run(
     if let Some(out) = &args.out {
         let saved = SavedPlan::new(plans);
         let text = serde_json::to_string_pretty(&saved).context("serializing the plan")?;
-        std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+        // Owner-only: the plan holds list members and field values.
+        optisync_state::private_file::write(out, text.as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
         if format == OutputFormat::Text {
-            println!(
+            crate::outln!(
                 "Saved to {}; apply it with: optisync sync --plan {}",
                 out.display(),
                 out.display()

@@ -2,6 +2,11 @@
 //! changed field before → after) and the list's `+`/`-` members (a sample of five with the
 //! count), then rejected rows, warnings, guardrails and refusals, and a summary line with the
 //! request count and the time the rate limit makes them take.
+//!
+//! A huge plan is summarised: each section (creates, updates, skipped rows, rejected rows)
+//! shows its first [`SECTION_LIMIT`] items and then how many more there are, so a plan of two
+//! million rows prints a few pages rather than hundreds of megabytes. `--output json` and
+//! `plan --out` always hold everything.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -11,6 +16,40 @@ use optisync_optimizely::RateLimit;
 
 /// How many member ids a list block shows.
 pub const SAMPLE: usize = 5;
+
+/// How many items of each section (creates, updates, skipped rows, rejected rows) the text
+/// shows before it summarises the rest.
+pub const SECTION_LIMIT: usize = 200;
+
+/// Counts what a section leaves out, for the "… and N more" line.
+#[derive(Default)]
+struct Section {
+    shown: usize,
+    hidden: u64,
+}
+
+impl Section {
+    /// Whether the next item is shown (counting it either way).
+    fn show(&mut self) -> bool {
+        if self.shown < SECTION_LIMIT {
+            self.shown += 1;
+            true
+        } else {
+            self.hidden += 1;
+            false
+        }
+    }
+
+    fn more_line(&self, out: &mut String, what: &str) {
+        if self.hidden > 0 {
+            let _ = writeln!(
+                out,
+                "  … and {} more {what} (use --output json or plan --out to see all)",
+                crate::output::thousands(self.hidden)
+            );
+        }
+    }
+}
 
 /// The text of one sync's plan.
 pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
@@ -56,6 +95,7 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
             );
         }
     }
+    let (mut creates, mut updates) = (Section::default(), Section::default());
     for change in &plan.changes {
         match change {
             Change::Create {
@@ -63,6 +103,9 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
                 fields,
                 ..
             } => {
+                if !creates.show() {
+                    continue;
+                }
                 let _ = writeln!(out, "  + {} {}", plan.object, identity(fields, primary_key));
                 for (field, value) in fields.iter() {
                     let _ = writeln!(out, "      {field}: {}", show(value));
@@ -76,6 +119,9 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
                 fields,
                 ..
             } => {
+                if !updates.show() {
+                    continue;
+                }
                 let _ = writeln!(
                     out,
                     "  ~ {} {} (id {remote_id})",
@@ -92,10 +138,16 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
             }
         }
     }
+    creates.more_line(&mut out, "creates");
+    updates.more_line(&mut out, "updates");
+    let mut skipped = Section::default();
     for skip in &plan.skipped {
         let optisync_core::Skip::AlreadyExists { message, .. } = skip;
-        let _ = writeln!(out, "  = skipped: {message}");
+        if skipped.show() {
+            let _ = writeln!(out, "  = skipped: {message}");
+        }
     }
+    skipped.more_line(&mut out, "skipped rows");
     if !plan.record_only.is_empty() {
         let _ = writeln!(
             out,
@@ -103,11 +155,16 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
             plan.record_only.len()
         );
     }
+    let mut rejected = Section::default();
     for row in &plan.rejected {
+        if !rejected.show() {
+            continue;
+        }
         let key = row.primary_key.as_deref().unwrap_or("(no key)");
         let field = row.field.as_deref().unwrap_or("row");
         let _ = writeln!(out, "  ! rejected {key:?} ({field}): {}", row.reason);
     }
+    rejected.more_line(&mut out, "rejected rows");
     for warning in &plan.warnings {
         let _ = writeln!(out, "  ! warning: {warning}");
     }
@@ -233,5 +290,71 @@ mod tests {
         };
         assert_eq!(estimate(11, fx), Duration::from_secs(5));
         assert!(requests_line(3, fx).contains("3 write requests"));
+    }
+
+    fn plan_of(creates: usize, updates: usize) -> SyncPlan {
+        let mut plan: SyncPlan = serde_json::from_value(serde_json::json!({
+            "sync": "s", "object": "attribute", "mode": "upsert", "rows_read": creates + updates,
+            "unchanged": 0, "changes": [], "skipped": [], "record_only": [], "rejected": [],
+            "list": null, "warnings": [], "guardrails": [], "refusal": null
+        }))
+        .unwrap();
+        for n in 0..creates {
+            let key = format!("c{n:07}");
+            plan.changes.push(
+                serde_json::from_value(serde_json::json!({
+                    "action": "create", "primary_key": key, "fields": {"key": key},
+                    "hash": "0000000000000001"
+                }))
+                .unwrap(),
+            );
+        }
+        for n in 0..updates {
+            let key = format!("u{n:07}");
+            plan.changes.push(
+                serde_json::from_value(serde_json::json!({
+                    "action": "update", "primary_key": key, "remote_id": n, "unarchive": false,
+                    "changed": [{"field": "description", "before": "a", "after": "b"}],
+                    "fields": {"key": key}, "hash": "0000000000000001"
+                }))
+                .unwrap(),
+            );
+        }
+        plan
+    }
+
+    #[test]
+    fn sections_past_the_limit_are_summarised() {
+        let limit = RateLimit {
+            per_second: None,
+            per_minute: None,
+        };
+        let text = render(&plan_of(SECTION_LIMIT + 1_234, 3), limit);
+        let shown = text
+            .lines()
+            .filter(|l| l.starts_with("  + attribute"))
+            .count();
+        assert_eq!(shown, SECTION_LIMIT);
+        assert!(
+            text.contains(
+                "  … and 1,234 more creates (use --output json or plan --out to see all)"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("  ~ attribute"))
+                .count(),
+            3
+        );
+        assert!(!text.contains("more updates"), "{text}");
+        // The summary line still counts everything.
+        assert!(
+            text.contains(&format!("{} to create, 3 to update", SECTION_LIMIT + 1_234)),
+            "{text}"
+        );
+
+        let small = render(&plan_of(SECTION_LIMIT, 0), limit);
+        assert!(!small.contains("more creates"), "{small}");
     }
 }

@@ -2,7 +2,7 @@
 //! pending writes) so the next run starts fresh; run history is kept, marked as before the
 //! reset. Asks for confirmation on a terminal unless `--yes`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use clap::Args;
 use optisync_state::LockHolder;
@@ -40,15 +40,15 @@ pub fn run(
             ))
             .into());
         }
-        print!(
+        crate::out!(
             "Forget everything sync {} delivered? Its next run starts fresh. [y/N] ",
             args.sync
         );
-        let _ = std::io::stdout().flush();
+        crate::stdout::flush();
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("not reset");
+            crate::outln!("not reset");
             return Ok(Exit::Success);
         }
     }
@@ -70,7 +70,7 @@ pub fn run(
         OutputFormat::Json => print_json(&serde_json::json!({
             "reset": args.sync, "state_version": version,
         })),
-        OutputFormat::Text => println!(
+        OutputFormat::Text => crate::outln!(
             "sync {} reset; its next run starts fresh (plans made before are now stale)",
             args.sync
         ),

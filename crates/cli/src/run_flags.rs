@@ -18,6 +18,9 @@ pub struct RunFlags {
     /// Go ahead although more than max_removal_percent of a list would be removed.
     #[arg(long)]
     pub allow_large_removal: bool,
+    /// Go ahead although a definition sync would create more than max_creates objects.
+    #[arg(long)]
+    pub allow_many_creates: bool,
     /// First add/remove run: treat the list's current content as delivered by optisync.
     #[arg(long)]
     pub adopt_existing: bool,
@@ -35,6 +38,7 @@ impl RunFlags {
             allow_large_removal: self.allow_large_removal,
             adopt_existing: self.adopt_existing,
             replace: self.replace,
+            allow_many_creates: self.allow_many_creates,
         }
     }
 }

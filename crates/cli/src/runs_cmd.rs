@@ -1,5 +1,6 @@
 //! `optisync runs [SYNC]` lists run history, newest first; `optisync runs show RUN_ID` shows
-//! one run with its counts, rejected rows and the request ids of its writes.
+//! one run with its counts, rejected rows and the request ids of its writes. The state store
+//! is opened read-only: nothing is created or written.
 
 use clap::Args;
 use optisync_state::RunFilter;
@@ -11,7 +12,7 @@ use crate::error::{CliError, ConfigError};
 use crate::exit::Exit;
 use crate::output::print_json;
 use crate::status_cmd::RunSummary;
-use crate::sync_spec::open_store;
+use crate::sync_spec::open_store_read_only;
 
 /// `optisync runs`.
 #[derive(Debug, Args)]
@@ -30,7 +31,9 @@ pub fn run(
     format: OutputFormat,
 ) -> Result<Exit, CliError> {
     let config = Config::load(config_path)?;
-    let store = open_store(&config)?;
+    let Some(store) = open_store_read_only(&config)? else {
+        return no_state(args, format);
+    };
     let internal = |e: optisync_state::Error| {
         CliError::Internal(anyhow::anyhow!("reading the state store: {e}"))
     };
@@ -69,14 +72,14 @@ pub fn run(
                 })),
                 OutputFormat::Text => {
                     let s = RunSummary::from(&run);
-                    println!("run {} of sync {}: {}", s.id, run.sync, s.status);
-                    println!(
+                    crate::outln!("run {} of sync {}: {}", s.id, run.sync, s.status);
+                    crate::outln!(
                         "  started {}, took {} ms",
                         s.started_at,
                         s.duration_ms.unwrap_or(0)
                     );
                     let c = &run.counts;
-                    println!(
+                    crate::outln!(
                         "  {} rows read; planned {} creates, {} updates, {} removals; +{} / -{} members; {} requests; {} rejected",
                         c.rows_read,
                         c.planned_creates,
@@ -88,10 +91,10 @@ pub fn run(
                         c.rejected
                     );
                     if let Some(error) = &run.error {
-                        println!("  error: {error}");
+                        crate::outln!("  error: {error}");
                     }
                     for r in &rejected {
-                        println!(
+                        crate::outln!(
                             "  ! rejected {:?} ({}): {}{}",
                             r.primary_key.as_deref().unwrap_or("(no key)"),
                             r.field.as_deref().unwrap_or("row"),
@@ -103,7 +106,7 @@ pub fn run(
                         );
                     }
                     for i in &intents {
-                        println!(
+                        crate::outln!(
                             "  write {} {}: {:?}",
                             i.operation.as_str(),
                             i.primary_key.as_deref().unwrap_or("(list)"),
@@ -135,17 +138,38 @@ pub fn run(
                 OutputFormat::Json => print_json(&json!({ "runs": summaries })),
                 OutputFormat::Text => {
                     for (run, s) in runs.iter().zip(&summaries) {
-                        println!(
+                        crate::outln!(
                             "{}  {:<20} {:<14} {:>8} rows {:>6} requests {:>5} rejected",
                             s.id, run.sync, s.status, s.rows_read, s.requests_sent, s.rejected
                         );
                     }
                     if runs.is_empty() {
-                        println!("no runs yet");
+                        crate::outln!("no runs yet");
                     }
                 }
             }
         }
     }
     Ok(Exit::Success)
+}
+
+/// `runs` before any run recorded state: no runs, and no run to show.
+fn no_state(args: &RunsArgs, format: OutputFormat) -> Result<Exit, CliError> {
+    match args.args.as_slice() {
+        [show, run_id] if show == "show" => Err(ConfigError::Invalid(format!(
+            "no run {run_id:?} in the state store; list runs with `optisync runs`"
+        ))
+        .into()),
+        [] | [_] => {
+            match format {
+                OutputFormat::Json => print_json(&json!({ "runs": [] })),
+                OutputFormat::Text => crate::outln!("no runs yet"),
+            }
+            Ok(Exit::Success)
+        }
+        _ => Err(ConfigError::Invalid(
+            "usage: optisync runs [SYNC] | optisync runs show RUN_ID".into(),
+        )
+        .into()),
+    }
 }

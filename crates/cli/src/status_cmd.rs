@@ -1,6 +1,8 @@
 //! `optisync status`: per sync, the last run (result, when, counts), what state holds
 //! (delivered list size or definitions), pending rejected rows, and who holds its lock. Reads
-//! only the state store; nothing is sent.
+//! only the state store, opened read-only: nothing is sent, and nothing is created or written
+//! (no folder, no journal file, no migration), so it works on a state folder the user can
+//! read but not write. Before the first run every sync shows "never run".
 
 use optisync_state::{RunRecord, Store};
 use serde::Serialize;
@@ -10,7 +12,7 @@ use crate::config::Config;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output::print_json;
-use crate::sync_spec::open_store;
+use crate::sync_spec::open_store_read_only;
 
 /// One sync's status.
 #[derive(Debug, Serialize)]
@@ -72,20 +74,20 @@ impl From<&RunRecord> for RunSummary {
 /// Runs `status`.
 pub fn run(config_path: &std::path::Path, format: OutputFormat) -> Result<Exit, CliError> {
     let config = Config::load(config_path)?;
-    let store = open_store(&config)?;
+    let store = open_store_read_only(&config)?;
     let statuses = config
         .syncs
         .iter()
-        .map(|sync| status_of(&store, sync))
+        .map(|sync| status_of(store.as_ref(), sync))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CliError::Internal(anyhow::anyhow!("reading the state store: {e}")))?;
     match format {
         OutputFormat::Json => print_json(&serde_json::json!({ "syncs": statuses })),
         OutputFormat::Text => {
             for s in &statuses {
-                println!("{} ({} {})", s.sync, s.object, s.mode);
+                crate::outln!("{} ({} {})", s.sync, s.object, s.mode);
                 match &s.last_run {
-                    Some(run) => println!(
+                    Some(run) => crate::outln!(
                         "  last run {} {} at {}: {} rows read, {} requests, {} rejected",
                         run.id,
                         run.status,
@@ -94,17 +96,17 @@ pub fn run(config_path: &std::path::Path, format: OutputFormat) -> Result<Exit, 
                         run.requests_sent,
                         run.rejected
                     ),
-                    None => println!("  never run"),
+                    None => crate::outln!("  never run"),
                 }
-                println!(
+                crate::outln!(
                     "  delivered: {}; pending rejected rows: {}",
                     s.delivered, s.pending_rejected
                 );
                 if let Some(holder) = &s.locked_by {
-                    println!("  locked by {holder}");
+                    crate::outln!("  locked by {holder}");
                 }
                 if let Some(schedule) = &s.schedule {
-                    println!("  schedule: {schedule}");
+                    crate::outln!("  schedule: {schedule}");
                 }
             }
         }
@@ -112,10 +114,23 @@ pub fn run(config_path: &std::path::Path, format: OutputFormat) -> Result<Exit, 
     Ok(Exit::Success)
 }
 
+/// One sync's status; without a store (no run recorded anything yet) it has never run.
 fn status_of(
-    store: &Store,
+    store: Option<&Store>,
     sync: &crate::config::SyncConfig,
 ) -> Result<SyncStatus, optisync_state::Error> {
+    let Some(store) = store else {
+        return Ok(SyncStatus {
+            sync: sync.name.clone(),
+            object: sync.object.to_string(),
+            mode: sync.mode.to_string(),
+            last_run: None,
+            pending_rejected: 0,
+            delivered: 0,
+            locked_by: None,
+            schedule: sync.schedule.clone(),
+        });
+    };
     let last_run = store.last_run(&sync.name)?;
     let delivered = match store.delivered_list_summary(&sync.name)? {
         Some(list) => list.member_count,

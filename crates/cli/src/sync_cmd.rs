@@ -2,16 +2,15 @@
 //! (`--plan FILE`, refused per sync when stale). Prints each run's result, counts, rejected
 //! rows and notes; the exit code is the most serious outcome over all syncs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
 use optisync_engine::{RunReport, RunResult, SavedPlan};
 use serde_json::json;
 
 use crate::cli::OutputFormat;
 use crate::config::Config;
-use crate::error::CliError;
+use crate::error::{CliError, ConfigError};
 use crate::exit::{Exit, worst};
 use crate::output::print_json;
 use crate::run_flags::RunFlags;
@@ -36,13 +35,7 @@ pub async fn run(
 ) -> Result<Exit, CliError> {
     let config = Config::load(config_path)?;
     let saved = match &args.plan {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let saved: SavedPlan = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not an optisync plan file", path.display()))?;
-            Some(saved)
-        }
+        Some(path) => Some(read_plan_file(path)?),
         None => None,
     };
     let names = match (&saved, args.flags.syncs.is_empty()) {
@@ -55,9 +48,14 @@ pub async fn run(
     let mut reports = Vec::new();
     let mut errors = Vec::new();
     for spec in &specs {
+        // A signal stops every sync of the process: the next ones are not started.
+        if let Some(signal) = optisync_engine::interrupt::requested() {
+            exit = worst(exit, crate::signals::exit_for(signal));
+            break;
+        }
         let entry = match &saved {
             Some(saved) => match saved.entry(&spec.name) {
-                Some(entry) => Some(entry.clone()),
+                Some(entry) => Some(entry),
                 None => {
                     let message = format!(
                         "sync {}: the plan file has no plan for it; run `optisync plan {} --out FILE`",
@@ -80,8 +78,12 @@ pub async fn run(
                 reports.push(report);
             }
             Err(error) => {
+                let stopped_by = error.interrupted_by();
                 let cli = CliError::from_engine(error);
-                exit = worst(exit, cli.exit());
+                exit = worst(
+                    exit,
+                    stopped_by.map_or_else(|| cli.exit(), crate::signals::exit_for),
+                );
                 report_error(format, &cli.to_string());
                 errors.push(json!({"sync": spec.name, "error": cli.to_string()}));
             }
@@ -91,6 +93,41 @@ pub async fn run(
         print_json(&json!({ "runs": reports, "errors": errors }));
     }
     Ok(exit)
+}
+
+/// The most a plan file may hold. A saved plan repeats a list three times (the new list,
+/// and the members added and removed, at most 5 MB each as one string, more as pretty JSON)
+/// or holds one entry per definition row; a file past this size was not written by `plan`.
+const MAX_PLAN_FILE_BYTES: u64 = 1 << 30;
+
+/// Reads and checks a plan file written by `plan --out`: a file that is not one, or that an
+/// older optisync wrote, is a problem the user fixes by planning again (exit code 3).
+fn read_plan_file(path: &Path) -> Result<SavedPlan, CliError> {
+    use std::io::Read;
+    let invalid = |what: String| {
+        CliError::Config(ConfigError::Invalid(format!(
+            "plan file {}: {what}",
+            path.display()
+        )))
+    };
+    let unreadable = |e: std::io::Error| {
+        invalid(format!(
+            "cannot be read ({e}); pass the file `optisync plan --out FILE` wrote"
+        ))
+    };
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(unreadable)?
+        .take(MAX_PLAN_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(unreadable)?;
+    if text.len() as u64 > MAX_PLAN_FILE_BYTES {
+        return Err(invalid(format!(
+            "is larger than {} MiB, more than any plan `optisync plan --out` writes; pass the file it wrote",
+            MAX_PLAN_FILE_BYTES >> 20
+        )));
+    }
+    SavedPlan::from_json(&text).map_err(|e| invalid(e.to_string()))
 }
 
 fn report_error(format: OutputFormat, message: &str) {
@@ -120,7 +157,7 @@ fn print_report(report: &RunReport) {
         RunResult::Blocked => "blocked by a guardrail",
         RunResult::Refused => "refused",
     };
-    println!(
+    crate::outln!(
         "sync {} ({} {}): {result} (run {})",
         plan.sync, plan.object, plan.mode, report.run_id
     );
@@ -138,20 +175,21 @@ fn print_report(report: &RunReport) {
         crate::output::count(c.requests_sent, "write request"),
         c.rejected
     ));
-    println!("{line}");
+    crate::outln!("{line}");
     if report.settled_intents > 0 {
-        println!(
+        crate::outln!(
             "  settled {} writes of an interrupted run",
             report.settled_intents
         );
     }
     for guardrail in &plan.guardrails {
-        println!("  ✗ blocked: {guardrail}");
+        crate::outln!("  ✗ blocked: {guardrail}");
     }
     if let Some(refusal) = &plan.refusal {
-        println!("  ✗ refused: {refusal}");
+        crate::outln!("  ✗ refused: {refusal}");
     }
-    for row in &report.rejected {
+    let shown = crate::plan_text::SECTION_LIMIT;
+    for row in report.rejected.iter().take(shown) {
         let key = row.primary_key.as_deref().unwrap_or("(no key)");
         let field = row.field.as_deref().unwrap_or("row");
         let request = row
@@ -159,12 +197,19 @@ fn print_report(report: &RunReport) {
             .as_deref()
             .map(|id| format!(" [request {id}]"))
             .unwrap_or_default();
-        println!(
+        crate::outln!(
             "  ! rejected {key:?} ({field}): {}{request}; fix the row in the model, it is retried on the next run",
             row.reason
         );
     }
+    if report.rejected.len() > shown {
+        crate::outln!(
+            "  … and {} more rejected rows (see them all with `optisync runs show {}` or --output json)",
+            crate::output::thousands((report.rejected.len() - shown) as u64),
+            report.run_id
+        );
+    }
     for note in &report.notes {
-        println!("  note: {note}");
+        crate::outln!("  note: {note}");
     }
 }

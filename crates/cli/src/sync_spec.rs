@@ -32,6 +32,12 @@ pub fn to_spec(sync: &SyncConfig) -> Result<SyncSpec, ConfigError> {
             "max_removal_percent = {max_removal_percent} must be between 0 and 100"
         )));
     }
+    if sync.max_creates.is_some() && !sync.object.is_definition() {
+        return Err(invalid(
+            "max_creates only applies to audience, attribute and custom_event syncs; remove it"
+                .to_owned(),
+        ));
+    }
     Ok(SyncSpec {
         name: sync.name.clone(),
         object: sync.object,
@@ -43,6 +49,9 @@ pub fn to_spec(sync: &SyncConfig) -> Result<SyncSpec, ConfigError> {
         audience_name,
         allow_pii: sync.allow_pii,
         max_removal_percent,
+        max_creates: sync
+            .max_creates
+            .unwrap_or(optisync_core::planner::DEFAULT_MAX_CREATES),
     })
 }
 
@@ -55,14 +64,32 @@ pub fn select_specs(config: &Config, names: &[String]) -> Result<Vec<SyncSpec>, 
         .collect()
 }
 
-/// Opens the state store of `config`.
+/// Opens the state store of `config` for a verb that records state (`plan`, `sync`,
+/// `reset`). The state lives in `state_dir` when optisync creates it (owner-only) or it
+/// already holds the state, else in an `.optisync` folder of optisync's own inside it; an
+/// unsafe folder is refused, never changed (`optisync_state::state_dir`).
 pub fn open_store(config: &Config) -> Result<Store, CliError> {
-    Store::open(&config.state_dir).map_err(|e| {
+    Store::open(&config.state_dir).map_err(|e| state_error(config, e))
+}
+
+/// Opens the state store of `config` read-only for `status` and `runs`: nothing is created,
+/// migrated or written, so a state folder the user can read but not write works. `None`
+/// when no run has recorded state yet.
+pub fn open_store_read_only(config: &Config) -> Result<Option<Store>, CliError> {
+    Store::open_read_only(&config.state_dir).map_err(|e| state_error(config, e))
+}
+
+/// A state folder or file the user must fix exits 3 with the store's message (what is wrong
+/// and what to do); anything else is internal.
+fn state_error(config: &Config, error: optisync_state::Error) -> CliError {
+    if error.is_unusable_state() {
+        CliError::Config(ConfigError::State(error.to_string()))
+    } else {
         CliError::Internal(anyhow::anyhow!(
-            "cannot open the state store in {}: {e}",
+            "cannot open the state store in {}: {error}",
             config.state_dir.display()
         ))
-    })
+    }
 }
 
 /// Opens the source, the client and the store, and reads the project. The client's rate
@@ -72,7 +99,7 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
     let source = crate::warehouse::open(config)?;
     let token = config.optimizely.token()?;
     let store = open_store(config)?;
-    let ledger = RequestLedger::open(&config.state_dir, &quota_name(token.expose()))
+    let ledger = RequestLedger::open(&store, &quota_name(token.expose()))
         .map_err(|e| CliError::Internal(anyhow::anyhow!("cannot open the request ledger: {e}")))?;
     let mut client_config = ClientConfig::new(token);
     client_config.api_url = config.optimizely.api_url.clone();
@@ -81,7 +108,8 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
         client_config.timeout = timeout;
     }
     client_config.shared_quota = Some(Arc::new(LedgerQuota(ledger)));
-    let client = Client::new(client_config).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let client = Client::with_proxy(client_config, &config.optimizely.proxy)
+        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
     Engine::connect(source, client, store, config.optimizely.project_id, holder)
         .await
         .map_err(CliError::from_engine)

@@ -3,7 +3,9 @@
 
 use optisync_sources::{DuckDbConfig, PostgresConfig, Source, SslMode};
 
-use crate::config::{Config, SourceConfig, parse_duration, resolve_secret};
+use crate::config::{
+    Config, STATEMENT_TIMEOUT, SecretKind, SourceConfig, parse_duration, resolve_secret,
+};
 use crate::error::ConfigError;
 
 /// Opens the configured source. A config without `[source]` means the embedded in-memory
@@ -25,7 +27,7 @@ pub fn open(config: &Config) -> Result<Source, ConfigError> {
         }) => {
             let invalid = |e: String| ConfigError::Invalid(format!("[source]: {e}"));
             let config = PostgresConfig {
-                url: resolve_secret(url, "[source] url")?,
+                url: resolve_secret(url, SecretKind::WarehouseUrl)?,
                 sslmode: sslmode
                     .as_deref()
                     .map(str::parse::<SslMode>)
@@ -34,9 +36,9 @@ pub fn open(config: &Config) -> Result<Source, ConfigError> {
                     .unwrap_or_default(),
                 statement_timeout: statement_timeout
                     .as_deref()
-                    .map(parse_duration)
+                    .map(|t| parse_duration(t, STATEMENT_TIMEOUT))
                     .transpose()
-                    .map_err(invalid)?,
+                    .map_err(|e| ConfigError::Invalid(format!("[source] statement_timeout {e}")))?,
                 application_name: application_name
                     .clone()
                     .unwrap_or_else(|| "optisync".to_owned()),

@@ -10,6 +10,7 @@
 //! args = ["sync"]                   # the verb, default ["sync"]
 //! exit = 5                          # the expected exit code
 //! message = "bad/key!"              # must appear on stdout or stderr
+//! absent = ["s3cret"]               # must appear on neither (a secret the case wrote)
 //! syncs = '''[[sync]] …'''          # appended to the config ({LIST} is the list attribute id)
 //! optimizely = 'timeout = "5s"'     # extra lines for [optimizely] (optional)
 //! config = '''…'''                  # replaces the whole config instead (optional)
@@ -37,6 +38,8 @@ struct CorpusCase {
     args: Vec<String>,
     exit: i32,
     message: String,
+    #[serde(default)]
+    absent: Vec<String>,
     #[serde(default)]
     syncs: String,
     #[serde(default)]
@@ -115,7 +118,7 @@ async fn run(case: &CorpusCase) -> Result<(), String> {
         ),
         None => written,
     };
-    std::fs::write(&config_path, config).unwrap();
+    std::fs::write(&config_path, &config).unwrap();
     if let Some(token) = &case.token {
         fake_case.write("token", token);
     }
@@ -139,6 +142,20 @@ async fn run(case: &CorpusCase) -> Result<(), String> {
     }
     if !text.contains(&case.message) {
         problems.push(format!("the output lacks {:?}", case.message));
+    }
+    for secret in &case.absent {
+        // A secret the case never wrote would prove nothing.
+        let written = [&config, &case.optimizely, &case.syncs]
+            .into_iter()
+            .chain(&case.token)
+            .chain(case.files.values())
+            .any(|input| input.contains(secret.as_str()));
+        if secret.is_empty() || !written {
+            problems.push(format!("absent {secret:?} is not in the case's input"));
+        }
+        if text.contains(secret.as_str()) {
+            problems.push(format!("the output shows {secret:?}"));
+        }
     }
     if let Some(expected) = &case.list {
         let mut expected = expected.clone();

@@ -7,13 +7,17 @@
 //! Grammar: `cond := ["and", cond+] | ["or", cond+] | ["not", cond] | leaf`, where a leaf is an
 //! object with a string `type` and an optional `match_type` from [`MATCH_TYPES`]. The top level
 //! must be an operator list.
+//!
+//! Conditions nest at most [`MAX_JSON_DEPTH`] levels, and a number that a float would round
+//! (`123456789012345678901234567890`) is refused with the advice to quote it: serde_json reads
+//! numbers as floats, and sending a rounded value would silently target other users.
 
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConditionsError;
-use crate::value::Value;
+use crate::value::{MAX_JSON_DEPTH, Value, inexact_json_number, json_depth_over, quoted, shown};
 
 /// The `match_type` values a leaf may carry (those the SDKs evaluate, plus `regex` from Web
 /// targeting).
@@ -52,6 +56,7 @@ impl Conditions {
     pub fn from_value(value: &Value) -> Result<Option<Self>, ConditionsError> {
         match value {
             Value::Null => Ok(None),
+            Value::Invalid(reason) => fail("$", reason.clone()),
             Value::Text(text) => Self::parse(text),
             Value::Json(serde_json::Value::String(text)) => Self::parse(text),
             Value::Json(json) => Self::from_json(json.clone()),
@@ -68,6 +73,9 @@ impl Conditions {
         if trimmed.is_empty() || trimmed.eq_ignore_ascii_case("everyone") {
             return Ok(None);
         }
+        if let Some(depth) = json_depth_over(trimmed, MAX_JSON_DEPTH) {
+            return fail("$", too_deep(depth));
+        }
         let json: serde_json::Value =
             serde_json::from_str(trimmed).map_err(|e| ConditionsError {
                 path: "$".to_owned(),
@@ -78,6 +86,17 @@ impl Conditions {
                     e
                 ),
             })?;
+        if let Some(number) = inexact_json_number(trimmed) {
+            return fail(
+                "$",
+                format!(
+                    "the number {} has more digits than a JSON number keeps exactly (it would \
+                     be sent as {}); write it as a string, in quotes",
+                    shown(number),
+                    shown(&lossy_number(number))
+                ),
+            );
+        }
         Self::from_json(json)
     }
 
@@ -94,6 +113,10 @@ impl Conditions {
                     kind(&json)
                 ),
             });
+        }
+        let depth = json_depth(&json, MAX_JSON_DEPTH);
+        if depth > MAX_JSON_DEPTH {
+            return fail("$", too_deep(depth));
         }
         let mut path = String::from("$");
         check_cond(&json, &mut path)?;
@@ -122,6 +145,36 @@ impl Conditions {
         write_canonical(&self.0, &mut out, false);
         out
     }
+}
+
+fn too_deep(depth: usize) -> String {
+    format!(
+        "nested {depth} levels deep; conditions may nest at most {MAX_JSON_DEPTH} levels of lists and objects"
+    )
+}
+
+/// How a number loses its digits when read as a float, for the message.
+fn lossy_number(number: &str) -> String {
+    number
+        .parse::<f64>()
+        .map_or_else(|_| "an error".to_owned(), |f| f.to_string())
+}
+
+/// The nesting depth of a JSON value (a scalar is 0, `[1]` is 1), counted no further than
+/// one past `limit`.
+fn json_depth(json: &serde_json::Value, limit: usize) -> usize {
+    let children: Box<dyn Iterator<Item = &serde_json::Value>> = match json {
+        serde_json::Value::Array(items) => Box::new(items.iter()),
+        serde_json::Value::Object(map) => Box::new(map.values()),
+        _ => return 0,
+    };
+    if limit == 0 {
+        return 1;
+    }
+    1 + children
+        .map(|child| json_depth(child, limit - 1))
+        .max()
+        .unwrap_or(0)
 }
 
 fn is_everyone(json: &serde_json::Value) -> bool {
@@ -196,7 +249,10 @@ fn check_list(items: &[serde_json::Value], path: &mut String) -> Result<(), Cond
         Some(other) => {
             return fail(
                 path,
-                format!("unknown operator {other:?}; expected \"and\", \"or\" or \"not\""),
+                format!(
+                    "unknown operator {}; expected \"and\", \"or\" or \"not\"",
+                    quoted(other)
+                ),
             );
         }
         None => {
@@ -253,7 +309,8 @@ fn check_leaf(
                 return fail(
                     path,
                     format!(
-                        "unknown match_type {mt:?}; expected one of: {}",
+                        "unknown match_type {}; expected one of: {}",
+                        quoted(mt),
                         MATCH_TYPES.join(", ")
                     ),
                 );
@@ -458,6 +515,51 @@ mod tests {
         let e = Conditions::parse("[\"and\", ").unwrap_err();
         assert!(e.problem.contains("not valid JSON"), "{e}");
         assert!(e.to_string().starts_with("conditions at $: "));
+    }
+
+    #[test]
+    fn numbers_a_float_cannot_hold_are_refused_with_a_fix() {
+        let text = r#"["and", {"type": "custom_attribute", "name": "id", "match_type": "exact", "value": 123456789012345678901234567890}]"#;
+        let e = Conditions::parse(text).unwrap_err();
+        assert!(e.problem.contains("123456789012345678901234567890"), "{e}");
+        assert!(e.problem.contains("as a string"), "{e}");
+        // The same tree with the number quoted, or with numbers a float holds, is fine.
+        let quoted_text = text.replace(
+            "123456789012345678901234567890",
+            "\"123456789012345678901234567890\"",
+        );
+        assert!(Conditions::parse(&quoted_text).unwrap().is_some());
+        let fine = r#"["and", {"type": "custom_attribute", "name": "a", "match_type": "ge", "value": 14.5}]"#;
+        assert!(Conditions::parse(fine).unwrap().is_some());
+        // A JSON cell whose digits were kept as text is checked the same way.
+        let e = Conditions::from_value(&Value::from_json_text(text)).unwrap_err();
+        assert!(e.problem.contains("as a string"), "{e}");
+    }
+
+    #[test]
+    fn deep_and_unreadable_conditions_are_refused() {
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        let e = Conditions::parse(&deep).unwrap_err();
+        assert!(e.problem.contains("300 levels"), "{e}");
+        let mut tree = json!({"type": "custom_attribute"});
+        for _ in 0..150 {
+            tree = json!(["and", tree]);
+        }
+        let e = Conditions::from_json(tree).unwrap_err();
+        assert!(e.problem.contains("levels deep"), "{e}");
+        let e = Conditions::from_value(&Value::Invalid("why".to_owned())).unwrap_err();
+        assert_eq!((e.path.as_str(), e.problem.as_str()), ("$", "why"));
+    }
+
+    #[test]
+    fn operators_and_match_types_are_quoted_bounded() {
+        let long = "x".repeat(100_000);
+        let e = err(json!([long.clone(), {"type": "a"}]));
+        assert!(e.problem.len() < 300, "{e}");
+        let e = err(json!(["and", {"type": "a", "match_type": format!("\u{1b}[2J{long}")}]));
+        assert!(e.problem.len() < 500, "{e}");
+        assert!(e.problem.contains(r"\u{1b}[2J"), "{e}");
+        assert!(!e.problem.contains('\u{1b}'), "{e}");
     }
 
     #[test]

@@ -222,7 +222,8 @@ impl<'de> Deserialize<'de> for Ids {
 /// An id the model returned that cannot be a list member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectedId {
-    /// The id as text, when it has one (a null or blank id has none).
+    /// The id as text, when it has one (a null, blank or unreadable id has none). Whole: the
+    /// planner's rejected row shows it cut and escaped.
     pub id: Option<String>,
     /// Why it cannot be sent.
     pub problem: String,
@@ -265,8 +266,17 @@ impl ModelIds {
         }
     }
 
-    /// Checks and keeps one model value (integers as their decimal text).
+    /// Checks and keeps one model value (integers as their decimal text). A cell the source
+    /// could not convert is rejected with the source's reason.
     pub fn push(&mut self, value: Value) {
+        if let Value::Invalid(reason) = value {
+            self.read += 1;
+            self.rejected.push(RejectedId {
+                id: None,
+                problem: format!("user_id cannot be read: {reason}"),
+            });
+            return;
+        }
         self.push_text(value.into_id_text().as_deref());
     }
 }
@@ -329,6 +339,30 @@ mod tests {
         let back: Ids = serde_json::from_str(&json).unwrap_or_default();
         assert_eq!(back, list);
         assert!(serde_json::from_str::<Ids>("[1]").is_err());
+    }
+
+    #[test]
+    fn hidden_characters_and_invalid_cells_are_rejected() {
+        let gathered: ModelIds = [
+            Value::from("u\n1"),
+            Value::Invalid("the timestamp is out of range".to_owned()),
+            Value::from("ok"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(gathered.read, 3);
+        assert_eq!(gathered.valid.to_vec(), vec!["ok"]);
+        let [control, invalid] = &gathered.rejected[..] else {
+            panic!("{:?}", gathered.rejected);
+        };
+        assert_eq!(control.id.as_deref(), Some("u\n1"));
+        assert!(control.problem.contains("U+000A"), "{}", control.problem);
+        assert_eq!(invalid.id, None);
+        assert!(
+            invalid.problem.contains("timestamp is out of range"),
+            "{}",
+            invalid.problem
+        );
     }
 
     #[test]

@@ -443,7 +443,9 @@ pub struct DesiredRow {
     pub primary_key: Option<String>,
     /// The mapped values (unmapped fields are absent).
     pub values: BTreeMap<Field, Value>,
-    /// Problems found while mapping (e.g. a null column in the audience name template).
+    /// Problems found while mapping (e.g. a null column in the audience name template, a
+    /// cell the source could not convert). A mapped cell that could not be converted is not
+    /// in `values`; its problem is here instead.
     pub problems: Vec<RowProblem>,
 }
 
@@ -493,9 +495,26 @@ impl BoundMapping {
             });
             return row;
         }
+        let column_name = |index: usize| {
+            record
+                .columns()
+                .get(index)
+                .map_or("?", String::as_str)
+                .to_owned()
+        };
         for (field, index) in &self.fields {
-            if let Some(value) = record.value(*index) {
-                row.values.insert(*field, value.clone());
+            match record.value(*index) {
+                Some(Value::Invalid(reason)) => row.problems.push(RowProblem {
+                    field: field.as_str().to_owned(),
+                    reason: format!(
+                        "column `{}` cannot be read in this row: {reason}",
+                        column_name(*index)
+                    ),
+                }),
+                Some(value) => {
+                    row.values.insert(*field, value.clone());
+                }
+                None => {}
             }
         }
         let mut rendered = None;
@@ -506,10 +525,15 @@ impl BoundMapping {
                 match part {
                     BoundPart::Literal(text) => out.push_str(text),
                     BoundPart::Column(index, column) => {
-                        match record.value(*index).and_then(Value::as_text) {
+                        let value = record.value(*index);
+                        match value.and_then(Value::as_text) {
                             Some(text) => out.push_str(&text),
                             None => {
-                                missing = Some(column);
+                                let why = match value.and_then(Value::invalid_reason) {
+                                    Some(reason) => format!("cannot be read in this row: {reason}"),
+                                    None => "is null in this row".to_owned(),
+                                };
+                                missing = Some((column, why));
                                 break;
                             }
                         }
@@ -517,11 +541,9 @@ impl BoundMapping {
                 }
             }
             match missing {
-                Some(column) => row.problems.push(RowProblem {
+                Some((column, why)) => row.problems.push(RowProblem {
                     field: "name".to_owned(),
-                    reason: format!(
-                        "audience_name uses column `{column}`, which is null in this row"
-                    ),
+                    reason: format!("audience_name uses column `{column}`, which {why}"),
                 }),
                 None => {
                     row.values.insert(Field::Name, Value::Text(out.clone()));
@@ -536,6 +558,20 @@ impl BoundMapping {
         } else {
             primary_key_text(record, &self.primary_key)
         };
+        if row.primary_key.is_none() {
+            // Say why rather than "null or empty" when a key column could not be read.
+            for index in &self.primary_key {
+                if let Some(reason) = record.value(*index).and_then(Value::invalid_reason) {
+                    row.problems.push(RowProblem {
+                        field: "primary_key".to_owned(),
+                        reason: format!(
+                            "primary key column `{}` cannot be read in this row: {reason}",
+                            column_name(*index)
+                        ),
+                    });
+                }
+            }
+        }
         row
     }
 }
@@ -662,6 +698,48 @@ mod tests {
         ));
         assert_eq!(row.problems.len(), 1);
         assert!(row.problems[0].reason.contains("`n`"));
+    }
+
+    #[test]
+    fn cells_that_could_not_be_read_become_row_problems() {
+        let m = Mapping::new(ObjectType::Audience, [("conditions", "c")]).unwrap();
+        let t = NameTemplate::parse("Seg {n}").unwrap();
+        let columns = cols(&["id", "n", "c"]);
+        let b = m.bind(&columns, &cols(&["id"]), Some(&t)).unwrap();
+        let bad = || Value::Invalid("the JSON value is nested 300 levels deep".to_owned());
+
+        let row = b.desired_row(&record(
+            &["id", "n", "c"],
+            vec![Value::Int(1), Value::from("A"), bad()],
+        ));
+        assert_eq!(row.primary_key.as_deref(), Some("1"));
+        assert!(!row.values.contains_key(&Field::Conditions));
+        let [problem] = &row.problems[..] else {
+            panic!("{row:?}");
+        };
+        assert_eq!(problem.field, "conditions");
+        assert!(problem.reason.contains("column `c`"), "{problem:?}");
+        assert!(problem.reason.contains("300 levels"), "{problem:?}");
+
+        let row = b.desired_row(&record(
+            &["id", "n", "c"],
+            vec![Value::Int(1), bad(), Value::Null],
+        ));
+        assert!(
+            row.problems[0].reason.contains("`n`, which cannot be read"),
+            "{row:?}"
+        );
+
+        let row = b.desired_row(&record(
+            &["id", "n", "c"],
+            vec![bad(), Value::from("A"), Value::Null],
+        ));
+        assert_eq!(row.primary_key, None);
+        let [problem] = &row.problems[..] else {
+            panic!("{row:?}");
+        };
+        assert_eq!(problem.field, "primary_key");
+        assert!(problem.reason.contains("column `id`"), "{problem:?}");
     }
 
     #[test]

@@ -288,6 +288,17 @@ pub enum Guardrail {
         /// A few of them, masked.
         samples: Vec<String>,
     },
+    /// The run would create more objects than `max_creates` allows: a model that suddenly
+    /// returns far more rows than usual (a join gone wrong, a missing filter) would otherwise
+    /// fill the project with objects that can only be archived, never deleted.
+    TooManyCreates {
+        /// What it would create.
+        object: ObjectType,
+        /// Objects the run would create.
+        creates: u64,
+        /// The sync's `max_creates`.
+        max_creates: u64,
+    },
 }
 
 impl Guardrail {
@@ -297,6 +308,7 @@ impl Guardrail {
             Guardrail::EmptyModel { .. } => "--allow-empty",
             Guardrail::LargeRemoval { .. } => "--allow-large-removal",
             Guardrail::Pii { .. } => "allow_pii = true",
+            Guardrail::TooManyCreates { .. } => "--allow-many-creates",
         }
     }
 }
@@ -332,6 +344,14 @@ impl fmt::Display for Guardrail {
                 "{} ids look like personal data ({emails} e-mail addresses, {phones} phone numbers; e.g. {}); Optimizely's terms forbid personal data in lists. Send pseudonymous ids, or set allow_pii = true on the sync if these are not personal data",
                 emails + phones,
                 samples.join(", ")
+            ),
+            Guardrail::TooManyCreates {
+                object,
+                creates,
+                max_creates,
+            } => write!(
+                f,
+                "this run would create {creates} objects ({object}), more than max_creates = {max_creates}; check the model, then pass --allow-many-creates to allow it once, or raise max_creates on the sync in the config"
             ),
         }
     }
@@ -370,6 +390,21 @@ pub enum Refusal {
         unarchived_after: u64,
         /// The limit.
         limit: u64,
+    },
+    /// A saved plan whose remote objects or list changed in Optimizely after it was made
+    /// (edited by hand, or by another tool): applying it would silently undo or ignore those
+    /// edits. Counts are of changes made outside optisync.
+    RemoteChanged {
+        /// The object type.
+        object: ObjectType,
+        /// List members added, or objects created (whose key or name a planned create uses).
+        added: u64,
+        /// List members removed, or objects deleted.
+        removed: u64,
+        /// Objects whose fields changed (definitions).
+        changed: u64,
+        /// Whether the list's content could be read when the plan was made but not now.
+        content_unreadable: bool,
     },
     /// A fixed audience name with a model that did not return exactly one row.
     FixedNameRows {
@@ -430,6 +465,35 @@ impl fmt::Display for Refusal {
                 f,
                 "audience_name {name:?} is a fixed name, so the model must return exactly one row, but it returned {rows}; use a template such as \"{{segment_name}}\" for one audience per row"
             ),
+            Refusal::RemoteChanged {
+                object,
+                added,
+                removed,
+                changed,
+                content_unreadable,
+            } => {
+                f.write_str("Optimizely changed since the plan was made: ")?;
+                if *content_unreadable {
+                    f.write_str("the list's content was readable then and is not now")?;
+                } else if *object == ObjectType::ListAttribute {
+                    write!(
+                        f,
+                        "{added} {} added, {removed} removed outside optisync",
+                        if *added == 1 { "member" } else { "members" }
+                    )?;
+                } else {
+                    let objects = match object {
+                        ObjectType::CustomEvent => "custom events",
+                        ObjectType::Audience => "audiences",
+                        _ => "attributes",
+                    };
+                    write!(
+                        f,
+                        "{changed} changed, {removed} deleted and {added} created outside optisync among the {objects} this plan updates, records or creates"
+                    )?;
+                }
+                f.write_str("; the saved plan was not applied, nothing was sent; run `optisync plan` again (with --out to save it)")
+            }
         }
     }
 }
@@ -452,6 +516,11 @@ mod tests {
                 phones: 0,
                 samples: vec!["j***@example.com".into()],
             },
+            Guardrail::TooManyCreates {
+                object: ObjectType::Attribute,
+                creates: 1500,
+                max_creates: 1000,
+            },
         ];
         for g in cases {
             assert!(g.to_string().contains(g.override_hint()), "{g}");
@@ -462,6 +531,54 @@ mod tests {
             max_percent: 20.0,
         };
         assert!(g.to_string().contains("30 of 100 members (30.0%)"));
+    }
+
+    #[test]
+    fn too_many_creates_says_how_many_the_limit_and_how_to_override() {
+        let g = Guardrail::TooManyCreates {
+            object: ObjectType::Audience,
+            creates: 1500,
+            max_creates: 1000,
+        };
+        let text = g.to_string();
+        for part in [
+            "create 1500 objects (audience)",
+            "max_creates = 1000",
+            "--allow-many-creates",
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
+    }
+
+    #[test]
+    fn remote_changed_counts_what_moved_and_says_to_plan_again() {
+        let list = Refusal::RemoteChanged {
+            object: ObjectType::ListAttribute,
+            added: 1,
+            removed: 2,
+            changed: 0,
+            content_unreadable: false,
+        };
+        assert!(list.to_string().contains(
+            "Optimizely changed since the plan was made: 1 member added, 2 removed outside optisync"
+        ), "{list}");
+        assert!(
+            list.to_string().contains("run `optisync plan` again"),
+            "{list}"
+        );
+        let defs = Refusal::RemoteChanged {
+            object: ObjectType::Attribute,
+            added: 0,
+            removed: 0,
+            changed: 1,
+            content_unreadable: false,
+        };
+        assert!(
+            defs.to_string().contains(
+                "1 changed, 0 deleted and 0 created outside optisync among the attributes"
+            ),
+            "{defs}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Item rules checked before anything is sent: list member ids (PRODUCT.md §4.1), keys of
 //! attributes and custom events, custom event categories, the size of a whole list, and the
 //! personal-data heuristic behind the PII guardrail. Pure checks; the planner decides what a
-//! failed check means for the run.
+//! failed check means for the run. Also which characters are hidden ([`is_hidden_char`]):
+//! controls and invisible formatting, refused in list ids and escaped in messages.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ParseNameError;
 use crate::object::parse_enum_name;
+use crate::value::shown;
 
 /// Longest list member id, in characters (the limit of Optimizely's list uploads).
 pub const MAX_LIST_ID_CHARS: usize = 100;
@@ -37,6 +39,13 @@ pub enum ListIdProblem {
         /// Its length in characters.
         chars: usize,
     },
+    /// Holds a control or invisible character (see [`is_hidden_char`]).
+    HiddenChar {
+        /// The character.
+        char: char,
+        /// Its position, in characters from 1.
+        at: usize,
+    },
 }
 
 impl fmt::Display for ListIdProblem {
@@ -49,6 +58,13 @@ impl fmt::Display for ListIdProblem {
             ListIdProblem::TooLong { chars } => write!(
                 f,
                 "user_id is {chars} characters long; list members can be at most {MAX_LIST_ID_CHARS}"
+            ),
+            ListIdProblem::HiddenChar { char, at } => write!(
+                f,
+                "user_id contains the control or invisible character U+{:04X} at character {at}; \
+                 an id holding it would not match the one your site sends, so remove it in the \
+                 model (e.g. with regexp_replace)",
+                u32::from(*char)
             ),
         }
     }
@@ -69,7 +85,37 @@ pub fn check_list_id(id: &str) -> Result<(), ListIdProblem> {
             return Err(ListIdProblem::TooLong { chars });
         }
     }
+    // Printable ASCII, what nearly every id is, holds no hidden character.
+    if !id.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && let Some((at, char)) = id.chars().enumerate().find(|(_, c)| is_hidden_char(*c))
+    {
+        return Err(ListIdProblem::HiddenChar { char, at: at + 1 });
+    }
     Ok(())
+}
+
+/// Whether a character is a control character or invisible formatting: C0 and C1 controls
+/// (line feed, carriage return, NUL, tab, escape, …) and DEL; zero-width characters
+/// (U+200B to U+200D, U+2060, the byte order mark U+FEFF, the soft hyphen U+00AD); marks
+/// and overrides of writing direction (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to
+/// U+2069); line and paragraph separators (U+2028, U+2029); invisible operators and tags
+/// (U+2061 to U+2064, U+206A to U+206F, U+FFF9 to U+FFFB, U+E0000 to U+E007F). Such a
+/// character changes an id without showing, and in a terminal it can move the cursor or
+/// reverse the text around it.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
 }
 
 /// The byte length of the comma-joined list, computed without joining it.
@@ -186,7 +232,8 @@ impl FromStr for EventCategory {
             EventCategory::as_str,
         )
         .map_err(|mut e| {
-            e.given = s.to_owned();
+            // The text comes from a row: it may be long or hold control characters.
+            e.given = shown(s);
             e
         })
     }
@@ -286,6 +333,50 @@ mod tests {
         // 100 characters of 2 bytes each are still 100 characters.
         assert_eq!(check_list_id(&"é".repeat(100)), Ok(()));
         assert!(ListIdProblem::Comma.to_string().contains("comma"));
+    }
+
+    #[test]
+    fn list_ids_with_hidden_characters_are_refused() {
+        for (id, char, at) in [
+            ("u\n1", '\n', 2),
+            ("u1\r", '\r', 3),
+            ("\0u1", '\0', 1),
+            ("u\t1", '\t', 2),
+            ("u\u{1b}[2J", '\u{1b}', 2),
+            ("u\u{7f}", '\u{7f}', 2),
+            ("u\u{85}1", '\u{85}', 2),
+            ("u\u{9b}1", '\u{9b}', 2),
+            ("u\u{200b}1", '\u{200b}', 2),
+            ("u\u{200c}1", '\u{200c}', 2),
+            ("u\u{200d}1", '\u{200d}', 2),
+            ("u\u{2060}1", '\u{2060}', 2),
+            ("\u{feff}u1", '\u{feff}', 1),
+            ("u1\u{202e}", '\u{202e}', 3),
+            ("é\u{2066}", '\u{2066}', 2),
+            ("u\u{2028}1", '\u{2028}', 2),
+            ("u\u{e0041}", '\u{e0041}', 2),
+        ] {
+            assert_eq!(
+                check_list_id(id),
+                Err(ListIdProblem::HiddenChar { char, at }),
+                "{id:?}"
+            );
+        }
+        for fine in ["u1", "user 1", "ünïcødé-42", "用户", "a~b!c"] {
+            assert_eq!(check_list_id(fine), Ok(()), "{fine}");
+        }
+        let message = check_list_id("a\u{202e}b").unwrap_err().to_string();
+        assert!(message.contains("U+202E at character 2"), "{message}");
+        assert!(!message.chars().any(is_hidden_char), "{message}");
+    }
+
+    #[test]
+    fn a_category_from_a_row_is_shown_bounded() {
+        let given = format!("\u{1b}]0;{}", "x".repeat(100_000));
+        let message = given.parse::<EventCategory>().unwrap_err().to_string();
+        assert!(message.len() < 400, "{message}");
+        assert!(message.contains("(100004 bytes)"), "{message}");
+        assert!(!message.chars().any(is_hidden_char), "{message}");
     }
 
     #[test]

@@ -79,6 +79,16 @@ pub async fn apply(
     let total = plan.changes.len() as u64;
     let mut progress = Progress::new(&spec.name, "sending changes", "requests");
     for (done, change) in plan.changes.iter().enumerate() {
+        // A safe point: every write before this one has its outcome recorded.
+        if let Some(signal) = crate::interrupt::requested() {
+            ctx.recorder.flush(ctx.store)?;
+            return Err(Error::Interrupted {
+                sync: spec.name.clone(),
+                signal,
+                sent: ctx.applied.requests_sent,
+                planned: total,
+            });
+        }
         let result = match change {
             Change::Create {
                 primary_key,

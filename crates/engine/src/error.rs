@@ -41,6 +41,12 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A plan file that cannot be applied: not a plan file, or written in another format.
+    #[error("{message}")]
+    PlanFile {
+        /// What is wrong and how to fix it (without the file's name, which the caller knows).
+        message: String,
+    },
     /// The model could not be read.
     #[error("sync {sync}: reading the model failed: {source}")]
     Source {
@@ -70,6 +76,22 @@ pub enum Error {
         /// product) rather than a failure that may pass (the API kept failing).
         in_config: bool,
     },
+    /// A signal asked the process to stop, and the run stopped at a safe point: every write
+    /// sent has its outcome recorded; the rest of the plan was not sent.
+    #[error(
+        "sync {sync}: interrupted by a signal after {sent} of {planned} write requests; run \
+         `optisync sync` again to send the rest"
+    )]
+    Interrupted {
+        /// The sync.
+        sync: String,
+        /// The signal's number (2 for SIGINT, 15 for SIGTERM).
+        signal: i32,
+        /// Write requests sent before the stop.
+        sent: u64,
+        /// Write requests the plan holds.
+        planned: u64,
+    },
     /// The state store failed.
     #[error("sync {sync}: state store: {source}")]
     State {
@@ -94,6 +116,9 @@ impl Error {
         match self {
             Error::Mapping { .. } | Error::Target { .. } => true,
             Error::Project { in_config, .. } => *in_config,
+            // The token was refused after the run started (revoked, or its access changed):
+            // the fix is the token, as when it is refused at the start.
+            Error::Api { source, .. } => source.kind() == optisync_optimizely::ErrorKind::Auth,
             Error::Source { source, .. } => matches!(
                 source,
                 SourceError::Model { .. }
@@ -105,9 +130,18 @@ impl Error {
         }
     }
 
-    /// Whether a saved plan was refused because its sync moved on since it was made.
+    /// Whether a saved plan was refused because its sync moved on since it was made, or its
+    /// file cannot be applied.
     pub fn is_stale_plan(&self) -> bool {
-        matches!(self, Error::StalePlan { .. })
+        matches!(self, Error::StalePlan { .. } | Error::PlanFile { .. })
+    }
+
+    /// The signal that stopped the run, when a signal did.
+    pub fn interrupted_by(&self) -> Option<i32> {
+        match self {
+            Error::Interrupted { signal, .. } => Some(*signal),
+            _ => None,
+        }
     }
 
     pub(crate) fn state(sync: &str) -> impl FnOnce(optisync_state::Error) -> Error + '_ {

@@ -18,6 +18,7 @@
 //!   Optimizely acknowledged.
 //! - [`progress`]: progress events of the long steps, for a progress bar or a log line.
 //! - [`run`]: the [`Engine`]: lock, interrupted runs, plan, guardrails, apply, run record.
+//! - [`interrupt`]: a stop asked by a signal, honoured at the run's safe points.
 //! - [`error`]: [`Error`], whose variants are the cases callers branch on.
 //!
 //! The state store is synchronous (SQLite); its calls here are short (one row or one batch)
@@ -28,6 +29,7 @@
 
 pub mod apply;
 pub mod error;
+pub mod interrupt;
 pub mod plan;
 pub mod progress;
 pub mod read;

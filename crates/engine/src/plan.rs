@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::read::{ModelRows, read_model};
 use crate::remote::{list_objects, read_list};
+use crate::saved::{RemoteSeen, definitions_seen, fingerprint, list_seen};
 use crate::spec::{RunOptions, SyncSpec, Target};
 
 /// A plan with what is needed to apply it and to check a saved copy.
@@ -33,6 +34,11 @@ pub struct PreparedPlan {
     /// the PATCH.
     #[serde(skip)]
     pub list: Option<ListAttribute>,
+    /// What Optimizely held of what the plan builds on; a plan file keeps it beside the
+    /// plan ([`SavedPlan`](crate::SavedPlan)), and `sync --plan` compares it with what
+    /// Optimizely holds then.
+    #[serde(skip)]
+    pub remote_seen: RemoteSeen,
 }
 
 /// Reads the model and Optimizely's current objects and plans one sync.
@@ -53,6 +59,7 @@ pub async fn prepare(
     let (mapping, mapping_warning) = spec.effective_mapping(target.product);
 
     let mut list = None;
+    let remote_seen;
     let started = std::time::Instant::now();
     let mut plan = if spec.object == ObjectType::ListAttribute {
         let (attribute, remote, ids, delivered) =
@@ -76,7 +83,10 @@ pub async fn prepare(
             },
         };
         list = Some(attribute);
-        plan_list(input)
+        let content_known = matches!(input.remote, RemoteList::Known(_));
+        let plan = plan_list(input);
+        remote_seen = list_seen(&plan, content_known);
+        plan
     } else {
         let remote = list_objects(client, spec, target).await?;
         let ModelRows::Definitions(rows) = read_model(source, spec, &mapping).await? else {
@@ -98,7 +108,8 @@ pub async fn prepare(
         let unarchived_attribute_limit = (spec.object == ObjectType::Attribute
             && target.product == Product::FeatureExperimentation)
             .then_some(FX_UNARCHIVED_ATTRIBUTE_LIMIT);
-        plan_definitions(DefinitionPlanInput {
+        let fingerprints = remote.iter().map(fingerprint).collect();
+        let plan = plan_definitions(DefinitionPlanInput {
             sync: spec.name.clone(),
             object: spec.object,
             mode: spec.mode,
@@ -111,8 +122,12 @@ pub async fn prepare(
                 last_run_rows,
                 fixed_audience_name,
                 unarchived_attribute_limit,
+                max_creates: Some(spec.max_creates),
+                allow_many_creates: options.allow_many_creates,
             },
-        })
+        });
+        remote_seen = definitions_seen(&plan, &fingerprints);
+        plan
     };
     tracing::debug!(sync = %spec.name, elapsed_ms = started.elapsed().as_millis(), "planned");
     if let Some(warning) = mapping_warning {
@@ -124,6 +139,7 @@ pub async fn prepare(
         project_id: target.project_id,
         plan,
         list,
+        remote_seen,
     })
 }
 

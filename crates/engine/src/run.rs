@@ -13,8 +13,7 @@ use crate::apply::{Applied, apply, list_hash};
 use crate::error::{Error, Result};
 use crate::plan::{PreparedPlan, prepare};
 use crate::reconcile::settle_unresolved;
-use crate::remote::read_list;
-use crate::saved::check_fresh;
+use crate::saved::{check_fresh, check_remote};
 use crate::spec::{RunOptions, SyncSpec, Target};
 
 /// How a run ended.
@@ -219,8 +218,13 @@ impl Engine {
         let outcome = match result {
             Ok(report) => Ok(report),
             Err(error) => {
+                let status = if error.interrupted_by().is_some() {
+                    RunStatus::Interrupted
+                } else {
+                    RunStatus::Failed
+                };
                 let finish = RunFinish {
-                    status: RunStatus::Failed,
+                    status,
                     counts: RunCounts::default(),
                     error: Some(error.to_string()),
                 };
@@ -244,21 +248,28 @@ impl Engine {
         run_id: &str,
     ) -> Result<RunReport> {
         let (prepared, list) = match saved {
-            Some(saved) => {
+            Some(mut saved) => {
                 let version = self
                     .store
                     .state_version(&spec.name)
                     .map_err(Error::state(&spec.name))?;
                 check_fresh(&saved, spec, self.target.project_id, version)?;
-                let list = if saved.plan.list.as_ref().is_some_and(|l| l.patch) {
-                    Some(read_list(&self.client, spec, self.target).await?.0)
-                } else {
-                    None
-                };
+                // What a killed run of this sync may have written is not a change made
+                // outside optisync; these intents are settled below.
+                let unresolved = self
+                    .store
+                    .unresolved_intents(&spec.name)
+                    .map_err(Error::state(&spec.name))?;
+                let list =
+                    check_remote(&self.client, spec, self.target, &mut saved, &unresolved).await?;
                 (saved, list)
             }
             None => {
-                let mut prepared = self.plan(spec, options).await?;
+                // Reading and planning send nothing: a stop asked meanwhile ends them at once.
+                let mut prepared = tokio::select! {
+                    prepared = self.plan(spec, options) => prepared?,
+                    () = crate::interrupt::wait() => return Err(interrupted(spec, 0, 0)),
+                };
                 let list = prepared.list.take();
                 (prepared, list)
             }
@@ -323,6 +334,12 @@ impl Engine {
             ));
         }
 
+        // A safe point: nothing of this plan was sent yet.
+        if crate::interrupt::requested().is_some() {
+            let planned =
+                plan.changes.len() as u64 + u64::from(plan.list.as_ref().is_some_and(|l| l.patch));
+            return Err(interrupted(spec, 0, planned));
+        }
         let applied: Applied = apply(
             &self.client,
             &mut self.store,
@@ -387,6 +404,16 @@ impl Engine {
             notes,
             settled_intents,
         }
+    }
+}
+
+/// The error of a run stopped by a signal at a safe point.
+fn interrupted(spec: &SyncSpec, sent: u64, planned: u64) -> Error {
+    Error::Interrupted {
+        sync: spec.name.clone(),
+        signal: crate::interrupt::requested().unwrap_or(15),
+        sent,
+        planned,
     }
 }
 

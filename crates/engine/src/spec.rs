@@ -3,6 +3,7 @@
 //! project it runs against ([`Target`]). [`SyncSpec::config_hash`] fingerprints a spec so a
 //! saved plan can tell that the sync it was made for has been edited since.
 
+use optisync_core::planner::DEFAULT_MAX_CREATES;
 use optisync_core::{Field, Mapping, Mode, NameTemplate, ObjectType};
 use optisync_optimizely::Product;
 
@@ -29,6 +30,8 @@ pub struct SyncSpec {
     pub allow_pii: bool,
     /// Mirror/remove runs removing more than this share of the list are blocked.
     pub max_removal_percent: f64,
+    /// Definition runs creating more objects than this are blocked.
+    pub max_creates: u64,
 }
 
 impl SyncSpec {
@@ -51,6 +54,11 @@ impl SyncSpec {
             self.allow_pii,
             self.max_removal_percent
         ));
+        // Only when set otherwise, so that the fingerprint of a sync that leaves it at its
+        // default is the same as before the setting existed.
+        if self.max_creates != DEFAULT_MAX_CREATES {
+            text.push_str(&format!("max_creates={}\n", self.max_creates));
+        }
         format!("{:016x}", fnv1a(text.as_bytes()))
     }
 
@@ -84,9 +92,16 @@ impl SyncSpec {
     }
 }
 
+/// The starting value of [`fnv1a`].
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
 /// 64-bit FNV-1a: small, stable across versions and platforms.
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_extend(FNV_OFFSET, bytes)
+}
+
+/// [`fnv1a`] of what `hash` covered followed by `bytes`.
+pub(crate) fn fnv1a_extend(mut hash: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         hash ^= u64::from(*b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
@@ -107,6 +122,8 @@ pub struct RunOptions {
     pub adopt_existing: bool,
     /// `--replace`: overwrite a list with what the model alone gives.
     pub replace: bool,
+    /// `--allow-many-creates`: let a run creating more than `max_creates` objects through.
+    pub allow_many_creates: bool,
 }
 
 /// The project a run writes to.
@@ -134,6 +151,7 @@ mod tests {
             audience_name: None,
             allow_pii: false,
             max_removal_percent: 20.0,
+            max_creates: DEFAULT_MAX_CREATES,
         }
     }
 
@@ -145,6 +163,13 @@ mod tests {
         assert_eq!(a.config_hash(1), a.clone().config_hash(1));
         assert_ne!(a.config_hash(1), b.config_hash(1));
         assert_ne!(a.config_hash(1), a.config_hash(2));
+        let mut c = a.clone();
+        c.max_creates = 5;
+        assert_ne!(
+            a.config_hash(1),
+            c.config_hash(1),
+            "max_creates is a guardrail setting"
+        );
     }
 
     #[test]

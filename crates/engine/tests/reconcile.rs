@@ -50,6 +50,7 @@ fn spec() -> SyncSpec {
         audience_name: None,
         allow_pii: false,
         max_removal_percent: 20.0,
+        max_creates: 1000,
     }
 }
 
@@ -75,6 +76,7 @@ fn create_plan(keys: &[&str]) -> PreparedPlan {
         project_id: FX,
         plan,
         list: None,
+        remote_seen: Default::default(),
     }
 }
 

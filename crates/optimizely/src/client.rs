@@ -2,6 +2,11 @@
 //! auth and a per-attempt timeout, and its outcome goes to [`crate::retry`] to decide whether
 //! and when to try again. Answers become typed values or an [`Error`] that knows its kind and
 //! phase. The typed calls themselves are in `endpoints.rs`.
+//!
+//! Nothing a server sends can crash or stall a run: waits it asks for are capped
+//! ([`MAX_SERVER_WAIT`]), bodies are bounded per endpoint ([`BodyLimit`]), an HTML page where
+//! JSON was expected (a captive portal, a proxy's login page, a wrong `api_url`) is named as
+//! such, and header values are shortened before they reach a message.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -18,13 +23,10 @@ use url::Url;
 
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Phase, TransportError};
+use crate::proxy::{self, ProxyPolicy};
 use crate::rate_limit::{LimiterRegistry, RateLimit, RateLimiter};
-use crate::retry::{self, Attempt, Verdict};
-use crate::transport::{ReqwestTransport, Transport};
-
-/// Waits the server asks for beyond this are not honoured: the request fails as throttled
-/// instead of hanging a run for hours on a bogus header.
-const MAX_SERVER_WAIT: Duration = Duration::from_secs(15 * 60);
+use crate::retry::{self, Attempt, MAX_SERVER_WAIT, ServerWait, Verdict};
+use crate::transport::{BodyLimit, MAX_ERROR_BODY, ReqwestTransport, Transport};
 
 /// Quota used before the project's product is known: both documented numbers at once
 /// (2/s from Feature Experimentation, 100/min from Web), which is safe for either.
@@ -35,6 +37,13 @@ const BEFORE_PRODUCT_IS_KNOWN: RateLimit = RateLimit {
 
 /// Longest error body kept in a message when the body is not Optimizely's envelope.
 const MAX_BODY_IN_MESSAGE: usize = 300;
+
+/// Longest text taken from a server's error envelope into a message (and a rejected row's
+/// reason). Optimizely's messages are one sentence.
+const MAX_API_MESSAGE: usize = 1000;
+
+/// Longest `x-request-id` kept (real ones are a UUID, 36 characters).
+const MAX_REQUEST_ID: usize = 100;
 
 /// A typed Optimizely REST API v2 client. Cheap to clone; clones share everything.
 #[derive(Clone)]
@@ -52,10 +61,18 @@ struct Inner {
 }
 
 impl Client {
-    /// A client over HTTPS (reqwest + rustls), sharing the process-wide limiter of its token.
+    /// A client over HTTPS (reqwest + rustls), sharing the process-wide limiter of its token,
+    /// with the proxy the environment names ([`ProxyPolicy::Environment`]).
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        Client::with_proxy(config, &ProxyPolicy::Environment)
+    }
+
+    /// A client over HTTPS (reqwest + rustls), sharing the process-wide limiter of its token,
+    /// whose requests go through the proxy `policy` chooses for `api_url` (see `proxy.rs`).
+    pub fn with_proxy(config: ClientConfig, policy: &ProxyPolicy) -> Result<Client, Error> {
         config.validate()?;
-        let transport = ReqwestTransport::new(config.timeout).map_err(|e| {
+        let chosen = proxy::choose(policy, &config.api_url, |name| std::env::var(name).ok())?;
+        let transport = ReqwestTransport::build(config.timeout, chosen.as_ref()).map_err(|e| {
             Error::config(format!("cannot set up the HTTP client: {e}")).with_source(e)
         })?;
         Client::with_transport(config, Arc::new(transport))
@@ -144,12 +161,13 @@ impl Client {
         url.origin() == self.inner.config.api_url.origin()
     }
 
-    /// Sends a request with a JSON body and decodes the JSON answer.
+    /// Sends a request with a JSON body and decodes the JSON answer, of at most `limit`.
     pub(crate) async fn send_json<T: DeserializeOwned>(
         &self,
         method: Method,
         url: Url,
         body: &impl serde::Serialize,
+        limit: BodyLimit,
     ) -> Result<T, Error> {
         let body = serde_json::to_vec(body).map_err(|e| {
             Error::new(
@@ -159,14 +177,18 @@ impl Client {
             )
         })?;
         let resp = self
-            .execute(method.clone(), &url, Some(Bytes::from(body)))
+            .execute(method.clone(), &url, Some(Bytes::from(body)), limit)
             .await?;
         self.decode(&method, &url, resp)
     }
 
-    /// Sends a bodiless request and decodes the JSON answer.
-    pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, Error> {
-        let resp = self.execute(Method::GET, &url, None).await?;
+    /// Sends a bodiless request and decodes the JSON answer, of at most `limit`.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        limit: BodyLimit,
+    ) -> Result<T, Error> {
+        let resp = self.execute(Method::GET, &url, None, limit).await?;
         self.decode(&Method::GET, &url, resp)
     }
 
@@ -179,15 +201,23 @@ impl Client {
     ) -> Result<T, Error> {
         serde_json::from_slice(resp.body()).map_err(|e| {
             let status = resp.status().as_u16();
+            let phase = Phase::Responded {
+                status,
+                code: None,
+                message: None,
+                uuid: None,
+                request_id: request_id(resp.headers()),
+            };
+            if is_html(&resp) {
+                return Error::new(
+                    ErrorKind::Internal,
+                    phase,
+                    html_message(method, url, status),
+                );
+            }
             Error::new(
                 ErrorKind::Internal,
-                Phase::Responded {
-                    status,
-                    code: None,
-                    message: None,
-                    uuid: None,
-                    request_id: request_id(resp.headers()),
-                },
+                phase,
                 format!(
                     "{method} {}: unexpected response body (HTTP {status}): {e}",
                     show_path(url)
@@ -204,6 +234,14 @@ impl Client {
         };
         let limit = self.inner.limiter.limit();
         match tokio::task::spawn_blocking(move || shared.reserve(limit)).await {
+            // The ledger is a file other processes write: an implausible wait is a damaged
+            // ledger, not a reason to hang.
+            Ok(Ok(wait)) if wait > MAX_SERVER_WAIT => {
+                tracing::warn!(
+                    wait_s = wait.as_secs(),
+                    "the shared rate limit asks for an implausible wait; limiting this process alone"
+                );
+            }
             Ok(Ok(wait)) if !wait.is_zero() => tokio::time::sleep(wait).await,
             Ok(Ok(_)) => {}
             Ok(Err(error)) => {
@@ -215,12 +253,14 @@ impl Client {
         }
     }
 
-    /// Sends one request with retries. Returns the 2xx answer, or the final error.
+    /// Sends one request with retries. Returns the 2xx answer (of at most `limit` bytes), or
+    /// the final error.
     pub(crate) async fn execute(
         &self,
         method: Method,
         url: &Url,
         body: Option<Bytes>,
+        limit: BodyLimit,
     ) -> Result<http::Response<Bytes>, Error> {
         let inner = &*self.inner;
         let path = show_path(url);
@@ -230,15 +270,28 @@ impl Client {
             attempt += 1;
             inner.limiter.acquire().await;
             self.wait_for_shared_quota().await;
-            let request = self.build(&method, url, body.clone())?;
+            let request = self.build(&method, url, body.clone(), limit)?;
             let outcome =
                 tokio::time::timeout(inner.config.timeout, inner.transport.send(request)).await;
             let (kind_of_attempt, result) = match outcome {
-                Ok(Ok(resp)) => (Attempt::Status(resp.status()), Ok(resp)),
+                // A transport that ignores the limit is held to it here.
+                Ok(Ok(resp)) if resp.status().is_success() && over(resp.body(), limit.0) => {
+                    let status = resp.status().as_u16();
+                    return Err(self
+                        .too_large(&method, url, status, limit)
+                        .with_attempts(attempt, non_idempotent));
+                }
+                Ok(Ok(resp)) => (Attempt::Status(resp.status()), Ok(truncate_error(resp))),
+                Ok(Err(TransportError::TooLarge { status, .. })) => {
+                    // Reading it again would cost as much again: not retried.
+                    return Err(self
+                        .too_large(&method, url, status, limit)
+                        .with_attempts(attempt, non_idempotent));
+                }
                 Ok(Err(err)) => {
                     let kind = match err {
                         TransportError::NotSent(_) => Attempt::NotSent,
-                        TransportError::MaybeSent(_) => Attempt::MaybeSent,
+                        _ => Attempt::MaybeSent,
                     };
                     let message = inner.config.token.scrub(&format!("{method} {path}: {err}"));
                     (
@@ -272,7 +325,7 @@ impl Client {
             let headers = result.as_ref().ok().map(|r| r.headers().clone());
             let error = match result {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) => self.error_from_response(&method, &path, resp),
+                Ok(resp) => self.error_from_response(&method, url, resp),
                 Err(err) => err,
             };
             let give_up = |error: Error| {
@@ -290,23 +343,23 @@ impl Client {
                         .as_ref()
                         .and_then(|h| retry::server_wait(h, SystemTime::now()));
                     let wait = match server {
-                        Some(wait) => wait,
+                        Some(ServerWait::For(wait)) => wait,
+                        Some(ServerWait::TooLong { seconds, header }) => {
+                            return give_up(
+                                self.wait_too_long(&method, url, &error, seconds, header),
+                            );
+                        }
                         None => self.backoff(attempt),
                     };
-                    if wait > MAX_SERVER_WAIT {
-                        let error = Error::new(
-                            ErrorKind::Throttled,
-                            error.phase().clone(),
-                            format!(
-                                "{method} {path}: rate limited, and the server asks to wait {} s, longer than the {} s this client waits; try again later",
-                                wait.as_secs(),
-                                MAX_SERVER_WAIT.as_secs()
-                            ),
+                    // Checked although every wait here is capped: an overflow must never panic.
+                    let Some(until) = Instant::now().checked_add(wait) else {
+                        let seconds = wait.as_secs();
+                        return give_up(
+                            self.wait_too_long(&method, url, &error, seconds, "the wait"),
                         );
-                        return give_up(error);
-                    }
+                    };
                     // The quota is per token: everyone sharing it must wait, not just us.
-                    inner.limiter.pause_until(Instant::now() + wait);
+                    inner.limiter.pause_until(until);
                     if verdict == Verdict::PauseThenFail || attempt >= inner.config.max_attempts {
                         return give_up(error);
                     }
@@ -338,11 +391,53 @@ impl Client {
         self.inner.config.backoff.delay(attempt, &mut *rng)
     }
 
+    /// The error for an answer larger than the request can legitimately get.
+    fn too_large(&self, method: &Method, url: &Url, status: u16, limit: BodyLimit) -> Error {
+        Error::new(
+            ErrorKind::Internal,
+            Phase::Responded {
+                status,
+                code: None,
+                message: None,
+                uuid: None,
+                request_id: None,
+            },
+            format!(
+                "{method} {}: the answer (HTTP {status}) is larger than {}, the most this request can legitimately return; optisync stopped reading it. Check that api_url (and the proxy, if any) leads to Optimizely's API",
+                show_origin_path(url),
+                limit.describe()
+            ),
+        )
+    }
+
+    /// The error for a server-requested wait beyond [`MAX_SERVER_WAIT`].
+    fn wait_too_long(
+        &self,
+        method: &Method,
+        url: &Url,
+        error: &Error,
+        seconds: u64,
+        header: &str,
+    ) -> Error {
+        Error::new(
+            ErrorKind::Throttled,
+            error.phase().clone(),
+            format!(
+                "{method} {}: rate limited; {} asks to wait {} ({header}), longer than the {} optisync waits, so the run stops here rather than hang. Run it again later; if this repeats, check that api_url (and the proxy, if any) leads to Optimizely's API",
+                show_path(url),
+                show_origin(url),
+                describe_wait(seconds),
+                describe_wait(MAX_SERVER_WAIT.as_secs()),
+            ),
+        )
+    }
+
     fn build(
         &self,
         method: &Method,
         url: &Url,
         body: Option<Bytes>,
+        limit: BodyLimit,
     ) -> Result<http::Request<Bytes>, Error> {
         let has_body = body.is_some();
         let mut request = http::Request::builder()
@@ -357,6 +452,7 @@ impl Client {
         if has_body {
             request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
+        request = request.extension(limit);
         request.body(body.unwrap_or_default()).map_err(|e| {
             Error::new(
                 ErrorKind::Internal,
@@ -370,19 +466,28 @@ impl Client {
     fn error_from_response(
         &self,
         method: &Method,
-        path: &str,
+        url: &Url,
         resp: http::Response<Bytes>,
     ) -> Error {
         let token = &self.inner.config.token;
+        let path = show_path(url);
         let status = resp.status();
         let request_id = request_id(resp.headers());
-        let envelope: Option<Envelope> = serde_json::from_slice(resp.body()).ok();
+        let html = is_html(&resp);
+        let envelope: Option<Envelope> = if html {
+            None
+        } else {
+            serde_json::from_slice(resp.body()).ok()
+        };
         let (code, api_message, uuid) = match envelope {
             Some(e) => (
-                e.code,
-                e.message.or_else(|| e.messages.map(|m| m.to_string())),
-                e.uuid,
+                e.code.map(|c| shorten(&c, MAX_REQUEST_ID)),
+                e.message
+                    .or_else(|| e.messages.map(|m| m.to_string()))
+                    .map(|m| shorten(&m, MAX_API_MESSAGE)),
+                e.uuid.map(|u| shorten(&u, MAX_REQUEST_ID)),
             ),
+            None if html => (None, None, None),
             None => (None, body_excerpt(resp.body()), None),
         };
         let api_message = api_message.map(|m| token.scrub(&m));
@@ -400,6 +505,25 @@ impl Client {
             (_, s) if s.is_redirection() => "unexpected redirect (check api_url)",
             _ => "rejected",
         };
+        if html {
+            // Auth, throttling and server errors keep their kind (and their retries); any
+            // other HTML answer is no refusal of the request by Optimizely (so never a
+            // rejected row) but a wrong server in the way.
+            let kind = if kind == ErrorKind::Rejected {
+                ErrorKind::Internal
+            } else {
+                kind
+            };
+            let message = html_message(method, url, status.as_u16());
+            let phase = Phase::Responded {
+                status: status.as_u16(),
+                code,
+                message: api_message,
+                uuid,
+                request_id,
+            };
+            return Error::new(kind, phase, token.scrub(&message));
+        }
         let mut message = format!("{method} {path}: {what} (HTTP {}", status.as_u16());
         if let Some(code) = &code {
             message.push_str(&format!(" {code}"));
@@ -445,7 +569,79 @@ fn request_id(headers: &http::HeaderMap) -> Option<String> {
         .get("x-request-id")?
         .to_str()
         .ok()
-        .map(str::to_owned)
+        .map(|id| shorten(id, MAX_REQUEST_ID))
+}
+
+/// At most `max` characters of `text`, with `…` when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// True when a body is longer than `limit` bytes.
+fn over(body: &Bytes, limit: u64) -> bool {
+    u64::try_from(body.len()).map_or(true, |len| len > limit)
+}
+
+/// An error answer with at most [`MAX_ERROR_BODY`] bytes of body (transports other than
+/// reqwest's may hand over more; the message needs only the start).
+fn truncate_error(resp: http::Response<Bytes>) -> http::Response<Bytes> {
+    if resp.status().is_success() || resp.body().len() <= MAX_ERROR_BODY {
+        return resp;
+    }
+    resp.map(|body| body.slice(..MAX_ERROR_BODY))
+}
+
+/// True when the answer is an HTML page: says so in `Content-Type`, or starts with `<`.
+fn is_html(resp: &http::Response<Bytes>) -> bool {
+    let declared = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let v = v.trim_start().to_ascii_lowercase();
+            v.starts_with("text/html") || v.starts_with("application/xhtml")
+        });
+    declared
+        || resp
+            .body()
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'<')
+}
+
+/// What to say about an HTML page where JSON was expected.
+fn html_message(method: &Method, url: &Url, status: u16) -> String {
+    format!(
+        "{method} {}: got an HTML page (HTTP {status}) instead of JSON. A captive portal, a proxy's login or error page, or an api_url that is not Optimizely's API answered; check api_url under [optimizely], and the proxy (the proxy key, or HTTPS_PROXY / ALL_PROXY)",
+        show_origin_path(url)
+    )
+}
+
+/// `scheme://host[:port]` of a URL: never its credentials, path or query.
+pub(crate) fn show_origin(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    }
+}
+
+/// `scheme://host[:port]/path` of a URL: never its credentials or query.
+pub(crate) fn show_origin_path(url: &Url) -> String {
+    format!("{}{}", show_origin(url), url.path())
+}
+
+/// A wait for messages: "900 s", "15 min", "3 h", "115740740740740 days".
+fn describe_wait(seconds: u64) -> String {
+    match seconds {
+        0..120 => format!("{seconds} s"),
+        120..7_200 => format!("{} min", seconds / 60),
+        7_200..172_800 => format!("{} h", seconds / 3_600),
+        _ => format!("{} days", seconds / 86_400),
+    }
 }
 
 fn body_excerpt(body: &[u8]) -> Option<String> {

@@ -88,32 +88,48 @@ impl ClientConfig {
 }
 
 /// https anywhere; plain http only to a loopback host, where nothing crosses a network.
+///
+/// Credentials are refused first, and no message shows them: the URL in a message is
+/// [`shown`], without user, password, query and fragment.
 pub fn validate_api_url(url: &Url) -> Result<(), Error> {
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(
+            "api_url must not contain credentials (user:password@); remove them: the token is sent in the Authorization header",
+        ));
+    }
+    let shown = shown(url);
     if url.cannot_be_a_base() || url.host().is_none() {
         return Err(Error::config(format!(
-            "api_url {url} is not an http(s) base URL"
+            "api_url {shown} is not an http(s) base URL; write e.g. \"{DEFAULT_API_URL}\""
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::config(format!(
-            "api_url {url} must not have a query or fragment"
+            "api_url {shown} must not have a query (?…) or fragment (#…); remove it"
         )));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::config(
-            "api_url must not contain credentials; the token is sent in the Authorization header",
-        ));
     }
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
         "http" => Err(Error::config(format!(
-            "api_url {url} uses plain http to a remote host, which would send the token unencrypted; use https (http is only allowed for 127.0.0.1, ::1 and localhost)"
+            "api_url {shown} uses plain http to a remote host, which would send the token unencrypted; use https (http is only allowed for 127.0.0.1, ::1 and localhost)"
         ))),
         other => Err(Error::config(format!(
-            "api_url {url} has scheme {other}; use https"
+            "api_url {shown} has scheme {other}; use https"
         ))),
     }
+}
+
+/// `url` for a message: scheme, host, port and path, never user, password, query or
+/// fragment, any of which may hold a secret.
+fn shown(url: &Url) -> String {
+    let mut shown = url.clone();
+    // Both fail only for URLs that cannot have credentials, which is what is wanted.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -159,6 +175,29 @@ mod tests {
         assert!(check("http://localhost.evil.com/v2").is_err());
         assert!(check("ftp://127.0.0.1/v2").is_err());
         assert!(check("https://user:pw@api.optimizely.com/v2").is_err());
+    }
+
+    #[test]
+    fn no_message_shows_credentials_query_or_fragment() {
+        for url in [
+            "http://user:hunter2@10.0.0.1/v2",
+            "https://user:hunter2@api.example.com/v2?key=hunter2",
+            "ftp://user:hunter2@127.0.0.1/v2",
+            "https://hunter2@api.example.com/v2",
+            "https://:hunter2@api.example.com/v2",
+            "https://api.example.com/v2?token=hunter2",
+            "https://api.example.com/v2#hunter2",
+            "http://10.0.0.1/v2?token=hunter2",
+        ] {
+            let err = check(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{url}");
+            assert!(!err.to_string().contains("hunter2"), "{url}: {err}");
+        }
+        let err = check("http://user:hunter2@10.0.0.1/v2").unwrap_err();
+        assert!(
+            err.to_string().contains("must not contain credentials"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -14,12 +14,15 @@ use crate::model::{
 };
 use crate::pagination;
 use crate::rate_limit::RateLimit;
+use crate::transport::BodyLimit;
 
 /// Items per page requested from paginated endpoints (the API's maximum).
 pub const PER_PAGE: usize = 100;
 
 /// Stops a server that keeps sending `next` links from looping forever
-/// (1000 pages of 100 is far beyond any project's objects).
+/// (1000 pages of 100 is far beyond any project's objects). A link back to a page already
+/// read stops the listing at once, and all pages together are bounded by
+/// [`BodyLimit::LISTING`].
 const MAX_PAGES: usize = 1000;
 
 /// How a list endpoint pages.
@@ -36,7 +39,7 @@ impl Client {
     /// the config chose one.
     pub async fn get_project(&self, project_id: i64) -> Result<Project, Error> {
         let url = self.url(&["projects", &project_id.to_string()], &[])?;
-        let project: Project = self.get_json(url).await?;
+        let project: Project = self.get_json(url, BodyLimit::OBJECT).await?;
         self.adopt_product_limit(RateLimit::for_product(project.product()));
         Ok(project)
     }
@@ -51,14 +54,18 @@ impl Client {
 
     /// `GET /attributes/{id}`.
     pub async fn get_attribute(&self, attribute_id: i64) -> Result<Attribute, Error> {
-        self.get_json(self.url(&["attributes", &attribute_id.to_string()], &[])?)
-            .await
+        self.get_json(
+            self.url(&["attributes", &attribute_id.to_string()], &[])?,
+            BodyLimit::OBJECT,
+        )
+        .await
     }
 
     /// `POST /attributes`. On an error with [`Error::outcome_unknown`], re-list before
     /// creating again.
     pub async fn create_attribute(&self, attribute: &NewAttribute) -> Result<Attribute, Error> {
-        self.send_json(Method::POST, self.url(&["attributes"], &[])?, attribute)
+        let url = self.url(&["attributes"], &[])?;
+        self.send_json(Method::POST, url, attribute, BodyLimit::OBJECT)
             .await
     }
 
@@ -69,13 +76,16 @@ impl Client {
         update: &AttributeUpdate,
     ) -> Result<Attribute, Error> {
         let url = self.url(&["attributes", &attribute_id.to_string()], &[])?;
-        self.send_json(Method::PATCH, url, update).await
+        self.send_json(Method::PATCH, url, update, BodyLimit::OBJECT)
+            .await
     }
 
     /// `DELETE /attributes/{id}` (archives it).
     pub async fn archive_attribute(&self, attribute_id: i64) -> Result<(), Error> {
         let url = self.url(&["attributes", &attribute_id.to_string()], &[])?;
-        self.execute(Method::DELETE, &url, None).await.map(drop)
+        self.execute(Method::DELETE, &url, None, BodyLimit::OBJECT)
+            .await
+            .map(drop)
     }
 
     // ---- audiences ----
@@ -88,13 +98,17 @@ impl Client {
 
     /// `GET /audiences/{id}`.
     pub async fn get_audience(&self, audience_id: i64) -> Result<Audience, Error> {
-        self.get_json(self.url(&["audiences", &audience_id.to_string()], &[])?)
-            .await
+        self.get_json(
+            self.url(&["audiences", &audience_id.to_string()], &[])?,
+            BodyLimit::OBJECT,
+        )
+        .await
     }
 
     /// `POST /audiences`.
     pub async fn create_audience(&self, audience: &NewAudience) -> Result<Audience, Error> {
-        self.send_json(Method::POST, self.url(&["audiences"], &[])?, audience)
+        let url = self.url(&["audiences"], &[])?;
+        self.send_json(Method::POST, url, audience, BodyLimit::OBJECT)
             .await
     }
 
@@ -105,7 +119,8 @@ impl Client {
         update: &AudienceUpdate,
     ) -> Result<Audience, Error> {
         let url = self.url(&["audiences", &audience_id.to_string()], &[])?;
-        self.send_json(Method::PATCH, url, update).await
+        self.send_json(Method::PATCH, url, update, BodyLimit::OBJECT)
+            .await
     }
 
     /// Archives an audience (`PATCH {"archived": true}`; the API has no DELETE for them).
@@ -135,8 +150,11 @@ impl Client {
 
     /// `GET /events/{id}`.
     pub async fn get_event(&self, event_id: i64) -> Result<Event, Error> {
-        self.get_json(self.url(&["events", &event_id.to_string()], &[])?)
-            .await
+        self.get_json(
+            self.url(&["events", &event_id.to_string()], &[])?,
+            BodyLimit::OBJECT,
+        )
+        .await
     }
 
     /// `POST /projects/{project_id}/custom_events`.
@@ -146,7 +164,8 @@ impl Client {
         event: &NewCustomEvent,
     ) -> Result<Event, Error> {
         let url = self.url(&["projects", &project_id.to_string(), "custom_events"], &[])?;
-        self.send_json(Method::POST, url, event).await
+        self.send_json(Method::POST, url, event, BodyLimit::OBJECT)
+            .await
     }
 
     /// `PATCH /projects/{project_id}/custom_events/{id}` with only the fields that are set.
@@ -165,7 +184,8 @@ impl Client {
             ],
             &[],
         )?;
-        self.send_json(Method::PATCH, url, update).await
+        self.send_json(Method::PATCH, url, update, BodyLimit::OBJECT)
+            .await
     }
 
     /// `DELETE /projects/{project_id}/custom_events/{id}` (archives it).
@@ -179,7 +199,9 @@ impl Client {
             ],
             &[],
         )?;
-        self.execute(Method::DELETE, &url, None).await.map(drop)
+        self.execute(Method::DELETE, &url, None, BodyLimit::OBJECT)
+            .await
+            .map(drop)
     }
 
     // ---- list attributes ----
@@ -196,8 +218,11 @@ impl Client {
 
     /// `GET /list_attributes/{id}`.
     pub async fn get_list_attribute(&self, list_attribute_id: i64) -> Result<ListAttribute, Error> {
-        self.get_json(self.url(&["list_attributes", &list_attribute_id.to_string()], &[])?)
-            .await
+        self.get_json(
+            self.url(&["list_attributes", &list_attribute_id.to_string()], &[])?,
+            BodyLimit::LIST_ATTRIBUTE,
+        )
+        .await
     }
 
     /// `POST /list_attributes`.
@@ -205,7 +230,8 @@ impl Client {
         &self,
         list: &NewListAttribute,
     ) -> Result<ListAttribute, Error> {
-        self.send_json(Method::POST, self.url(&["list_attributes"], &[])?, list)
+        let url = self.url(&["list_attributes"], &[])?;
+        self.send_json(Method::POST, url, list, BodyLimit::LIST_ATTRIBUTE)
             .await
     }
 
@@ -216,17 +242,22 @@ impl Client {
         update: &ListAttributeUpdate,
     ) -> Result<ListAttribute, Error> {
         let url = self.url(&["list_attributes", &list_attribute_id.to_string()], &[])?;
-        self.send_json(Method::PATCH, url, update).await
+        self.send_json(Method::PATCH, url, update, BodyLimit::LIST_ATTRIBUTE)
+            .await
     }
 
     /// `DELETE /list_attributes/{id}` (archives it).
     pub async fn archive_list_attribute(&self, list_attribute_id: i64) -> Result<(), Error> {
         let url = self.url(&["list_attributes", &list_attribute_id.to_string()], &[])?;
-        self.execute(Method::DELETE, &url, None).await.map(drop)
+        self.execute(Method::DELETE, &url, None, BodyLimit::OBJECT)
+            .await
+            .map(drop)
     }
 
     /// Fetches every page: follows `Link: rel=next`; without `Link` headers, asks for the next
-    /// page number until a page comes back shorter than [`PER_PAGE`].
+    /// page number until a page comes back shorter than [`PER_PAGE`]. A `next` link to a page
+    /// already read is an error (a cycle would otherwise cost [`MAX_PAGES`] requests), and so
+    /// is a listing larger than [`BodyLimit::LISTING`] in all.
     async fn list<T: DeserializeOwned>(
         &self,
         segments: &[&str],
@@ -244,8 +275,27 @@ impl Client {
         let mut page = 1;
         let mut url = page_url(page)?;
         let mut all = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        // The unpaginated list-attribute listing may carry every list's content at once.
+        let (per_page_limit, mut budget) = match paging {
+            Paging::Pages => (BodyLimit::PAGE, BodyLimit::LISTING.0),
+            Paging::LinksOnly => (BodyLimit::LIST_ATTRIBUTES, BodyLimit::LIST_ATTRIBUTES.0),
+        };
         for _ in 0..MAX_PAGES {
-            let resp = self.execute(Method::GET, &url, None).await?;
+            if budget == 0 {
+                let all_pages = BodyLimit(match paging {
+                    Paging::Pages => BodyLimit::LISTING.0,
+                    Paging::LinksOnly => BodyLimit::LIST_ATTRIBUTES.0,
+                });
+                return Err(self.paging_error(
+                    &url,
+                    &format!("leads past {} of answers in all", all_pages.describe()),
+                ));
+            }
+            seen.insert(url.clone());
+            let limit = BodyLimit(per_page_limit.0.min(budget));
+            let resp = self.execute(Method::GET, &url, None, limit).await?;
+            budget = budget.saturating_sub(u64::try_from(resp.body().len()).unwrap_or(u64::MAX));
             let next = pagination::next_link(resp.headers(), &url);
             let has_links = pagination::has_links(resp.headers());
             let items: Vec<T> = self.decode(&Method::GET, &url, resp)?;
@@ -254,6 +304,15 @@ impl Client {
             match next {
                 Some(next) if next == url => {
                     return Err(self.paging_error(&url, "points to itself"));
+                }
+                Some(next) if seen.contains(&next) => {
+                    return Err(self.paging_error(
+                        &url,
+                        &format!(
+                            "points back to a page already read ({}), a cycle",
+                            show_path(&next)
+                        ),
+                    ));
                 }
                 Some(next) if !self.same_origin(&next) => {
                     // Following it would send the token to another host.
@@ -285,7 +344,7 @@ impl Client {
                 request_id: None,
             },
             format!(
-                "GET {}: the next-page link {what}; stopping",
+                "GET {}: the next-page link {what}; stopping. The server is not paging like Optimizely's API: check api_url (and the proxy, if any)",
                 show_path(url)
             ),
         )

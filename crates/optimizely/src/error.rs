@@ -239,6 +239,15 @@ pub enum TransportError {
     /// while waiting for the answer, body read failure).
     #[error("connection lost: {0}")]
     MaybeSent(String),
+    /// The server answered, but with a successful body larger than the request can
+    /// legitimately get ([`crate::BodyLimit`]); the transport stopped reading it.
+    #[error("the answer (HTTP {status}) is larger than {limit} bytes; stopped reading it")]
+    TooLarge {
+        /// HTTP status of the answer.
+        status: u16,
+        /// The limit it went over, in bytes.
+        limit: u64,
+    },
 }
 
 impl TransportError {
@@ -247,6 +256,13 @@ impl TransportError {
         match self {
             TransportError::NotSent(_) => Phase::NotSent,
             TransportError::MaybeSent(_) => Phase::MaybeSent,
+            TransportError::TooLarge { status, .. } => Phase::Responded {
+                status: *status,
+                code: None,
+                message: None,
+                uuid: None,
+                request_id: None,
+            },
         }
     }
 }

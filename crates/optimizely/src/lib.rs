@@ -14,9 +14,13 @@
 //!   per-minute quotas enforced exactly on `tokio::time`, FIFO slots, a whole-limiter pause
 //!   on 429/503, one limiter per token per process.
 //! - `retry.rs`: *whether* to retry ([`Backoff`] and [`Jitter`] say *when*); `Retry-After`
-//!   and `X-RateLimit-Reset` parsing ([`server_wait`]).
+//!   and `X-RateLimit-Reset` parsing ([`server_wait`]), checked and capped at
+//!   [`MAX_SERVER_WAIT`].
 //! - [`Transport`] (`transport.rs`): one HTTP exchange; [`ReqwestTransport`] in production,
-//!   scripted or in-process ones in tests.
+//!   scripted or in-process ones in tests. Every request carries its endpoint's
+//!   [`BodyLimit`], and answers are read no further.
+//! - [`ProxyPolicy`] (`proxy.rs`): which proxy, if any: https only, as a CONNECT tunnel,
+//!   never for loopback, `HTTP_PROXY` ignored, `NO_PROXY` respected.
 //! - [`Error`] (`error.rs`): [`ErrorKind`] (config, auth, throttled, transient, rejected,
 //!   internal) and [`Phase`] (not sent, maybe sent, responded with Optimizely's `code`,
 //!   `message`, `uuid` and `x-request-id`).
@@ -35,6 +39,7 @@ mod endpoints;
 mod error;
 mod model;
 mod pagination;
+mod proxy;
 mod rate_limit;
 mod retry;
 mod token;
@@ -49,7 +54,11 @@ pub use model::{
     EventCategory, EventType, ListAttribute, ListAttributeUpdate, ListType, NewAttribute,
     NewAudience, NewCustomEvent, NewListAttribute, Platform, Product, Project, ProjectStatus,
 };
+pub use proxy::{ProxyPolicy, ProxyUrl};
 pub use rate_limit::{LimiterRegistry, RateLimit, RateLimiter, SharedQuota};
-pub use retry::{Backoff, Jitter, parse_rate_limit_reset, parse_retry_after, server_wait};
+pub use retry::{
+    Backoff, Jitter, MAX_SERVER_WAIT, ServerWait, parse_rate_limit_reset, parse_retry_after,
+    server_wait,
+};
 pub use token::ApiToken;
-pub use transport::{ReqwestTransport, Transport, TransportFuture};
+pub use transport::{BodyLimit, MAX_ERROR_BODY, ReqwestTransport, Transport, TransportFuture};

@@ -146,12 +146,74 @@ pub(crate) fn decide(method: &Method, attempt: Attempt) -> Verdict {
     }
 }
 
+/// The longest wait a server may ask for and get. Optimizely's quotas reset within a minute;
+/// a few minutes covers any real maintenance window. A longer wait (or an absurd number, such
+/// as `X-RateLimit-Reset: 1e19`) ends the request as throttled at once: a run that stops with
+/// a message is better than one that hangs for hours on a bogus header.
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// What a 429/503 answer asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerWait {
+    /// Wait this long before the next request; never more than [`MAX_SERVER_WAIT`].
+    For(Duration),
+    /// The server asked for more than [`MAX_SERVER_WAIT`].
+    TooLong {
+        /// What it asked for, in whole seconds (`u64::MAX` for a number beyond counting).
+        seconds: u64,
+        /// The header that asked (`Retry-After` or `X-RateLimit-Reset`).
+        header: &'static str,
+    },
+}
+
+impl ServerWait {
+    fn seconds(seconds: u64, header: &'static str) -> ServerWait {
+        if seconds > MAX_SERVER_WAIT.as_secs() {
+            ServerWait::TooLong { seconds, header }
+        } else {
+            ServerWait::For(Duration::from_secs(seconds))
+        }
+    }
+
+    fn duration(wait: Duration, header: &'static str) -> ServerWait {
+        if wait > MAX_SERVER_WAIT {
+            ServerWait::TooLong {
+                seconds: wait.as_secs(),
+                header,
+            }
+        } else {
+            ServerWait::For(wait)
+        }
+    }
+
+    /// Fractional seconds, already known to be finite and not negative.
+    fn fractional(seconds: f64, header: &'static str) -> ServerWait {
+        if seconds > MAX_SERVER_WAIT.as_secs_f64() {
+            // The saturating cast is the intent: anything this large only needs to read as huge.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let whole = seconds as u64;
+            return ServerWait::TooLong {
+                seconds: whole,
+                header,
+            };
+        }
+        match Duration::try_from_secs_f64(seconds) {
+            Ok(wait) => ServerWait::duration(wait, header),
+            Err(_) => ServerWait::TooLong {
+                seconds: u64::MAX,
+                header,
+            },
+        }
+    }
+}
+
 /// The wait a 429/503 answer asks for: `Retry-After` (delay-seconds or an HTTP date), else
 /// `X-RateLimit-Reset`. `None` when neither is present or readable (the caller then backs off).
 ///
 /// An HTTP date is measured against the answer's own `Date` header when there is one, so
 /// clock skew between client and server does not change the wait; otherwise against `now`.
-pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+/// No value, however large or malformed, panics or yields a wait above [`MAX_SERVER_WAIT`].
+pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<ServerWait> {
     if let Some(wait) = header_str(headers, http::header::RETRY_AFTER)
         .and_then(|value| parse_retry_after(value, headers, now))
     {
@@ -166,31 +228,52 @@ fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Opt
 }
 
 /// Parses a `Retry-After` value: delay-seconds, or an HTTP date (a date in the past means
-/// "now").
-pub fn parse_retry_after(value: &str, headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+/// "now"). A number of seconds too long to hold is [`ServerWait::TooLong`].
+pub fn parse_retry_after(value: &str, headers: &HeaderMap, now: SystemTime) -> Option<ServerWait> {
+    const HEADER: &str = "Retry-After";
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(ServerWait::seconds(seconds, HEADER));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     let reference = header_str(headers, http::header::DATE)
         .and_then(|d| httpdate::parse_http_date(d).ok())
         .unwrap_or(now);
-    Some(at.duration_since(reference).unwrap_or(Duration::ZERO))
+    let wait = at.duration_since(reference).unwrap_or(Duration::ZERO);
+    Some(ServerWait::duration(wait, HEADER))
 }
 
 /// Parses `X-RateLimit-Reset`: seconds until the quota resets. Values that look like a Unix
-/// timestamp (after 2001) are read as one, since some servers send that instead.
-pub fn parse_rate_limit_reset(value: &str, now: SystemTime) -> Option<Duration> {
-    const EPOCH_THRESHOLD: u64 = 1_000_000_000;
-    let seconds = value
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)?;
-    if seconds >= EPOCH_THRESHOLD as f64 {
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(seconds);
-        return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
+/// timestamp (after 2001) are read as one, since some servers send that instead. Every step
+/// is checked: a value beyond any sane time is [`ServerWait::TooLong`], never an overflow.
+pub fn parse_rate_limit_reset(value: &str, now: SystemTime) -> Option<ServerWait> {
+    const HEADER: &str = "X-RateLimit-Reset";
+    const EPOCH_THRESHOLD: f64 = 1_000_000_000.0;
+    let seconds = value.trim().parse::<f64>().ok()?;
+    if seconds.is_nan() || seconds < 0.0 {
+        return None;
     }
-    Some(Duration::from_secs_f64(seconds))
+    if seconds.is_infinite() {
+        return Some(ServerWait::TooLong {
+            seconds: u64::MAX,
+            header: HEADER,
+        });
+    }
+    if seconds >= EPOCH_THRESHOLD {
+        // Both are far below 2^53 s for any real clock, so the difference is exact enough;
+        // a clock before 1970 counts as 1970.
+        let now = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs_f64();
+        let until = seconds - now;
+        if until <= 0.0 {
+            return Some(ServerWait::For(Duration::ZERO));
+        }
+        return Some(ServerWait::fractional(until, HEADER));
+    }
+    Some(ServerWait::fractional(seconds, HEADER))
 }
 
 #[cfg(test)]
@@ -198,6 +281,10 @@ pub fn parse_rate_limit_reset(value: &str, now: SystemTime) -> Option<Duration> 
 mod tests {
     use super::*;
     use http::HeaderValue;
+
+    fn wait(seconds: u64) -> ServerWait {
+        ServerWait::For(Duration::from_secs(seconds))
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -252,7 +339,7 @@ mod tests {
         let now = SystemTime::now();
         assert_eq!(
             server_wait(&headers(&[("retry-after", "7")]), now),
-            Some(Duration::from_secs(7))
+            Some(wait(7))
         );
     }
 
@@ -263,16 +350,16 @@ mod tests {
             ("retry-after", "Wed, 21 Oct 2015 07:28:30 GMT"),
             ("date", "Wed, 21 Oct 2015 07:28:00 GMT"),
         ]);
-        assert_eq!(server_wait(&h, now), Some(Duration::from_secs(30)));
+        assert_eq!(server_wait(&h, now), Some(wait(30)));
     }
 
     #[test]
     fn retry_after_http_date_against_the_local_clock() {
         let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
         let h = headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:12 GMT")]);
-        assert_eq!(server_wait(&h, now), Some(Duration::from_secs(12)));
+        assert_eq!(server_wait(&h, now), Some(wait(12)));
         let past = headers(&[("retry-after", "Wed, 21 Oct 2015 07:27:00 GMT")]);
-        assert_eq!(server_wait(&past, now), Some(Duration::ZERO));
+        assert_eq!(server_wait(&past, now), Some(wait(0)));
     }
 
     #[test]
@@ -280,11 +367,11 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(
             server_wait(&headers(&[("x-ratelimit-reset", "12")]), now),
-            Some(Duration::from_secs(12))
+            Some(wait(12))
         );
         assert_eq!(
             server_wait(&headers(&[("x-ratelimit-reset", "1700000030")]), now),
-            Some(Duration::from_secs(30))
+            Some(wait(30))
         );
         // Retry-After wins when both are present; garbage falls through.
         assert_eq!(
@@ -292,16 +379,64 @@ mod tests {
                 &headers(&[("retry-after", "3"), ("x-ratelimit-reset", "12")]),
                 now
             ),
-            Some(Duration::from_secs(3))
+            Some(wait(3))
         );
         assert_eq!(
             server_wait(
                 &headers(&[("retry-after", "soon"), ("x-ratelimit-reset", "12")]),
                 now
             ),
-            Some(Duration::from_secs(12))
+            Some(wait(12))
         );
         assert_eq!(server_wait(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn absurd_waits_are_too_long_not_a_panic() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let too_long = |name: &'static str, value: &str| {
+            matches!(
+                server_wait(&headers(&[(name, value)]), now),
+                Some(ServerWait::TooLong { .. })
+            )
+        };
+        for value in [
+            "1e19",
+            "1e300",
+            "inf",
+            "18446744073709551616",
+            "9999999999999",
+        ] {
+            assert!(too_long("x-ratelimit-reset", value), "{value}");
+        }
+        for value in ["901", "86400", "99999999999999999999999999"] {
+            assert!(too_long("retry-after", value), "{value}");
+        }
+        assert!(too_long("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"));
+        assert_eq!(
+            server_wait(&headers(&[("retry-after", "900")]), now),
+            Some(wait(900))
+        );
+        let Some(ServerWait::TooLong { seconds, header }) =
+            server_wait(&headers(&[("x-ratelimit-reset", "1e19")]), now)
+        else {
+            panic!("1e19 is not too long")
+        };
+        assert!(seconds > 9_999_999_990_000_000_000, "{seconds}");
+        assert_eq!(header, "X-RateLimit-Reset");
+        // Unreadable values fall back to backoff.
+        for value in ["NaN", "-5", "", "soon"] {
+            assert_eq!(
+                server_wait(&headers(&[("x-ratelimit-reset", value)]), now),
+                None,
+                "{value}"
+            );
+        }
+        // A reset time in the past means now.
+        assert_eq!(
+            server_wait(&headers(&[("x-ratelimit-reset", "1600000000")]), now),
+            Some(wait(0))
+        );
     }
 
     #[test]

@@ -119,6 +119,19 @@ impl Cells {
         }
     }
 
+    /// Appends a value; a text column becomes values first, for a cell its buffer cannot
+    /// hold (a [`Value::Invalid`]).
+    pub(crate) fn push_value(&mut self, value: Value) {
+        match self {
+            Cells::Values(values) => values.push(value),
+            Cells::Texts(texts) => {
+                let mut values: Vec<Value> = (0..texts.len()).map(|i| texts.value(i)).collect();
+                values.push(value);
+                *self = Cells::Values(values);
+            }
+        }
+    }
+
     /// Keeps the first `len` cells.
     pub(crate) fn truncate(&mut self, len: usize) {
         drop(self.split_off(len));

@@ -16,7 +16,9 @@ pub struct Column {
 }
 
 /// The [`Value`](optisync_core::Value) variant a column's cells become (besides
-/// [`Value::Null`](optisync_core::Value::Null), which any column may hold).
+/// [`Value::Null`](optisync_core::Value::Null), which any column may hold, and
+/// [`Value::Invalid`](optisync_core::Value::Invalid), for a cell that could not be
+/// converted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ColumnKind {
@@ -33,7 +35,8 @@ pub enum ColumnKind {
     /// [`Value::Bool`](optisync_core::Value::Bool).
     Bool,
     /// [`Value::Json`](optisync_core::Value::Json): JSON columns and nested values (lists,
-    /// arrays, structs, maps, unions).
+    /// arrays, structs, maps, unions). A JSON cell holding a number that a float would round
+    /// arrives as [`Value::Text`](optisync_core::Value::Text), as the warehouse wrote it.
     Json,
     /// Always [`Value::Null`](optisync_core::Value::Null): a column of the `NULL` type, e.g.
     /// `select null as x`.

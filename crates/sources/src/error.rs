@@ -51,8 +51,9 @@ pub enum SourceError {
         hint: &'static str,
     },
 
-    /// A value of a column could not be converted (for instance a JSON column holding text
-    /// that is not JSON).
+    /// A column could not be converted as a whole (binary data inside a nested value, a
+    /// result of the wrong shape). A single cell that cannot be converted is not an error:
+    /// it arrives as [`Value::Invalid`](optisync_core::Value::Invalid) and rejects its row.
     #[error("column `{column}`: {message}")]
     BadValue {
         /// The column's name in the model.

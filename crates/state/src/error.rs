@@ -1,7 +1,9 @@
 //! The state store's error type. Each variant is a case a caller acts on differently: a held
 //! lock (exit code 6, name the holder), a database from a newer optisync (tell the user to
-//! upgrade), a file that is not a usable state database, a lost lock, references to runs or
-//! intents that do not exist, and the plain I/O and SQLite failures underneath.
+//! upgrade), a state folder that is not safe to use and a state file that cannot be read
+//! (the user must act; the message says how), content that does not decode, a lost lock,
+//! references to runs or intents that do not exist, and the plain I/O and SQLite failures
+//! underneath.
 
 use std::path::PathBuf;
 
@@ -55,9 +57,45 @@ pub enum Error {
         supported: i64,
     },
 
-    /// The file is not an optisync state database, or its content does not decode.
-    #[error("state database is corrupt or not an optisync state file: {0}")]
+    /// Stored content does not decode (a value out of range, a list that does not match its
+    /// count): the file was damaged or edited by hand.
+    #[error(
+        "state database is corrupt: {0}; `optisync reset SYNC` makes a sync start afresh, or \
+         restore the state file from a backup"
+    )]
     Corrupt(String),
+
+    /// The state file cannot be opened as an optisync state database: it is damaged, or it
+    /// is some other file. The message says how to recover.
+    #[error(
+        "state file {path} is damaged or is not an optisync state file ({detail}). To \
+         recover, restore it from a backup; or move it away (`mv {path} {path}.damaged`) and \
+         run `optisync sync --full-resync`, which starts every sync as on its first run: \
+         definitions are matched again to what Optimizely holds, by key, so nothing is \
+         created twice; a mirror list is sent whole, so members added to it by hand are \
+         removed; an add or remove list asks for --adopt-existing or --replace; the run \
+         history is lost. `optisync plan` shows what that run would send",
+        path = path.display()
+    )]
+    Damaged {
+        /// The state database file.
+        path: PathBuf,
+        /// What SQLite or the schema check said.
+        detail: String,
+    },
+
+    /// The state folder is not safe to keep optisync's state in (a link, another user's
+    /// folder, a folder others can write or read), or is not a folder at all. optisync
+    /// never changes the permissions of a folder it did not create, so the user must act.
+    #[error("state_dir {path}: {problem}; {fix}", path = path.display())]
+    UnsafeStateDir {
+        /// The folder (or the path that should be one).
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// How to fix it.
+        fix: String,
+    },
 
     /// Creating or securing the state directory or its files failed.
     #[error("{action} {path}: {source}")]
@@ -101,6 +139,16 @@ impl Error {
     /// Whether this is [`Error::Locked`], the case that maps to exit code 6.
     pub fn is_locked(&self) -> bool {
         matches!(self, Error::Locked { .. })
+    }
+
+    /// Whether the state folder or file cannot be used as it is and the user must act before
+    /// any run can go on (exit code 3): an unsafe folder, a damaged file, a file written by a
+    /// newer optisync. The message says what to do.
+    pub fn is_unusable_state(&self) -> bool {
+        matches!(
+            self,
+            Error::UnsafeStateDir { .. } | Error::Damaged { .. } | Error::NewerSchema { .. }
+        )
     }
 }
 

@@ -11,8 +11,11 @@
 //!
 //! Crate map:
 //!
-//! - [`store`]: [`Store`], opening a state directory ([`Store::open`]), connection settings
-//!   ([`StoreOptions`]) and owner-only file permissions.
+//! - [`state_dir`]: where the state lives for a configured `state_dir`
+//!   ([`state_dir::locate`]) and whether that folder is safe: owner-only, the user's own, not
+//!   a link; optisync never changes the permissions of anything it did not create.
+//! - [`store`]: [`Store`], opening a state folder for runs ([`Store::open`]) or read-only
+//!   ([`Store::open_read_only`]), and connection settings ([`StoreOptions`]).
 //! - [`schema`]: the ordered migrations and the schema version kept in `PRAGMA user_version`.
 //! - [`sync_state`]: the per-sync state version (bumped on every state change) and
 //!   [`Store::reset`].
@@ -26,6 +29,8 @@
 //!   Unix milliseconds (`clock`).
 //! - [`quota`]: [`RequestLedger`], request slots that keep every process using this state
 //!   directory under one token's rate limit together.
+//! - [`private_file`]: writing a file only its owner can read, replacing an older one
+//!   atomically (saved plans hold member ids).
 //! - [`error`]: [`Error`], whose variants are the cases a caller branches on.
 
 // unwrap is fine in tests: a panic there is the failure report.
@@ -37,10 +42,12 @@ pub mod error;
 pub mod intents;
 pub mod lists;
 pub mod lock;
+pub mod private_file;
 mod process;
 pub mod quota;
 pub mod runs;
 pub mod schema;
+pub mod state_dir;
 pub mod store;
 pub mod sync_state;
 
@@ -52,4 +59,5 @@ pub use lock::{DEFAULT_LOCK_EXPIRY, LockGuard, LockHolder, LockInfo};
 pub use quota::RequestLedger;
 pub use runs::{RejectedRow, RunCounts, RunFilter, RunFinish, RunRecord, RunStatus};
 pub use schema::SCHEMA_VERSION;
+pub use state_dir::Access;
 pub use store::{DB_FILE_NAME, DEFAULT_BUSY_TIMEOUT, DEFAULT_DIR_NAME, Store, StoreOptions};

@@ -1,6 +1,8 @@
-//! Facts about processes that the lock needs: this host's name, and whether a process on
-//! this host is still alive. Read from `/proc` on Linux without any unsafe code; where `/proc`
-//! is missing the answer is "cannot tell" and the lock falls back to heartbeat expiry.
+//! Facts about processes that the lock and the request ledger need: this host's name, whether
+//! a process on this host is still alive, and which user this process acts as (the state
+//! folder must be that user's). Read from `/proc` on Linux without any unsafe code; where
+//! `/proc` is missing the answer is "cannot tell": the lock falls back to heartbeat expiry and
+//! the state folder's owner goes unchecked.
 
 use std::fs;
 use std::path::Path;
@@ -53,6 +55,14 @@ pub(crate) fn is_alive(pid: u32, expected_start: Option<u64>) -> Option<bool> {
     }
 }
 
+/// The effective user id of this process (the owner of what it creates), from the `Uid:`
+/// line of `/proc/self/status` (real, effective, saved, filesystem); `None` without `/proc`.
+pub(crate) fn effective_uid() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
 /// The fields of `/proc/<pid>/stat` after the command name (which may hold spaces and
 /// parentheses, so the split is at the last `)`): index 0 is field 3 (state).
 fn stat_fields(pid: u32) -> Option<Vec<String>> {
@@ -89,6 +99,18 @@ mod tests {
         let pid = child.id();
         child.wait().unwrap();
         assert_eq!(is_alive(pid, None), Some(false));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_effective_uid_owns_what_this_process_creates() {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let owner = fs::metadata(dir.path()).unwrap().uid();
+        assert_eq!(effective_uid(), Some(owner));
     }
 
     #[test]

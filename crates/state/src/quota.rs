@@ -7,8 +7,19 @@
 //! in any minute. A new slot goes no earlier than now and no earlier than the last slot
 //! handed out, so no slot lies after it; the window ending at the new slot then holds
 //! fewer than N slots exactly when the N-th most recent slot is a full window older.
+//!
+//! The ledger does not trust the clock blindly. A slot in the future is normal (a process
+//! waits for it), but one left there by a clock that was set back, or by a host whose clock
+//! runs ahead of this one's, would hold every later request back for as long as the skew.
+//! So before choosing, a slot in the future is dropped (and a warning says so) when
+//! - its owner, a process on this host (each slot records pid, start time and host), is
+//!   gone: it will never send that request; or
+//! - it lies further ahead than the queue of slots before it could ever need: more than
+//!   (live slots ahead, itself included) × the quota's spacing + [`AHEAD_MARGIN_MS`].
+//!
+//! A wait longer than [`LONG_WAIT`] is logged as a warning with its cause (which quota, how
+//! many slots are ahead, how long).
 
-use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -16,30 +27,72 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::clock;
 use crate::error::Result;
-use crate::store::{self, DB_FILE_NAME, StoreOptions};
+use crate::process;
+use crate::store::{self, Store, StoreOptions};
 
 /// Extra spacing past each window's edge, so that clocks read a moment apart on either
 /// side (here and at the server) never see one request too many.
 const GUARD_MS: i64 = 25;
+
+/// How much further ahead than its queue needs a slot may lie and still count: one full
+/// minute window (the longest any quota uses, so processes configured with different quotas
+/// do not drop each other's slots) plus a second or two.
+pub const AHEAD_MARGIN_MS: i64 = 62_000;
+
+/// A wait for a slot longer than this is logged as a warning.
+pub const LONG_WAIT: Duration = Duration::from_secs(5);
 
 /// The request ledger of one quota (one token) in one state directory.
 #[derive(Debug)]
 pub struct RequestLedger {
     conn: Mutex<Connection>,
     quota: String,
+    owner: Owner,
+}
+
+/// The process that reserves slots through a ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owner {
+    pid: u32,
+    start: Option<u64>,
+    host: String,
+}
+
+/// One reserved slot as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slot {
+    rowid: i64,
+    at: i64,
+    /// `None` for slots of earlier versions, which recorded no owner.
+    owner: Option<Owner>,
+}
+
+/// Why a slot in the future was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stale {
+    /// Its process on this host is gone.
+    OwnerGone,
+    /// It lies further ahead than the queue before it could need.
+    TooFarAhead,
 }
 
 impl RequestLedger {
     /// Opens the ledger of `quota` (an identifier of the token, never the token itself) in
-    /// the state directory `dir`, which [`Store::open`](crate::Store::open) has prepared.
+    /// the database of `store`, on a connection of its own.
     ///
     /// # Errors
     /// [`Error::Sqlite`](crate::Error::Sqlite) when the database cannot be opened.
-    pub fn open(dir: &Path, quota: &str) -> Result<Self> {
-        let conn = store::connect(&dir.join(DB_FILE_NAME), &StoreOptions::default())?;
+    pub fn open(store: &Store, quota: &str) -> Result<Self> {
+        let conn = store::connect(store.path(), &StoreOptions::default())?;
+        let pid = std::process::id();
         Ok(Self {
             conn: Mutex::new(conn),
             quota: quota.to_owned(),
+            owner: Owner {
+                pid,
+                start: process::start_time(pid),
+                host: process::current_host(),
+            },
         })
     }
 
@@ -53,23 +106,126 @@ impl RequestLedger {
         let now = clock::to_millis(clock::now());
         tx.execute(
             "DELETE FROM request_slots WHERE quota = ?1 AND at_ms < ?2",
-            params![self.quota, now - 61_000],
+            params![self.quota, now.saturating_sub(61_000)],
         )?;
-        let slots: Vec<i64> = {
+        let slots: Vec<Slot> = {
             let mut statement = tx.prepare_cached(
-                "SELECT at_ms FROM request_slots WHERE quota = ?1 ORDER BY at_ms",
+                "SELECT rowid, at_ms, owner_pid, owner_start, owner_host FROM request_slots \
+                 WHERE quota = ?1 ORDER BY at_ms",
             )?;
-            let rows = statement.query_map(params![self.quota], |row| row.get(0))?;
+            let rows = statement.query_map(params![self.quota], |row| {
+                let pid: Option<i64> = row.get(2)?;
+                let start: Option<i64> = row.get(3)?;
+                let host: Option<String> = row.get(4)?;
+                Ok(Slot {
+                    rowid: row.get(0)?,
+                    at: row.get(1)?,
+                    owner: match (pid.and_then(|p| u32::try_from(p).ok()), host) {
+                        (Some(pid), Some(host)) => Some(Owner {
+                            pid,
+                            start: start.and_then(|s| u64::try_from(s).ok()),
+                            host,
+                        }),
+                        _ => None,
+                    },
+                })
+            })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        let at = next_slot(&slots, now, per_second, per_minute);
+        let spacing = spacing_ms(per_second, per_minute);
+        let (kept, dropped) = sift(slots, now, spacing, |owner| {
+            owner.host == self.owner.host
+                && process::is_alive(owner.pid, owner.start) == Some(false)
+        });
+        if !dropped.is_empty() {
+            let mut delete = tx.prepare_cached("DELETE FROM request_slots WHERE rowid = ?1")?;
+            for (slot, _) in &dropped {
+                delete.execute(params![slot.rowid])?;
+            }
+            let furthest = dropped.iter().map(|(slot, _)| slot.at).max().unwrap_or(now);
+            tracing::warn!(
+                quota = %self.quota,
+                dropped = dropped.len(),
+                owner_gone = dropped.iter().filter(|(_, why)| *why == Stale::OwnerGone).count(),
+                too_far_ahead = dropped.iter().filter(|(_, why)| *why == Stale::TooFarAhead).count(),
+                furthest_ahead_s = furthest.saturating_sub(now) / 1_000,
+                "ignoring request slots that lie in the future: their process is gone, or a \
+                 clock was set back or disagrees with this host's"
+            );
+        }
+        let times: Vec<i64> = kept.iter().map(|slot| slot.at).collect();
+        let at = next_slot(&times, now, per_second, per_minute);
         tx.execute(
-            "INSERT INTO request_slots (quota, at_ms) VALUES (?1, ?2)",
-            params![self.quota, at],
+            "INSERT INTO request_slots (quota, at_ms, owner_pid, owner_start, owner_host) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                self.quota,
+                at,
+                self.owner.pid,
+                self.owner.start.and_then(|s| i64::try_from(s).ok()),
+                self.owner.host,
+            ],
         )?;
         tx.commit()?;
-        Ok(Duration::from_millis(u64::try_from(at - now).unwrap_or(0)))
+        let wait = Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0));
+        if wait > LONG_WAIT {
+            tracing::warn!(
+                quota = %self.quota,
+                slots_ahead = times.iter().filter(|t| **t > now).count(),
+                wait_s = wait.as_secs(),
+                per_second,
+                per_minute,
+                "waiting for a slot of the rate limit shared with other optisync processes"
+            );
+        }
+        Ok(wait)
     }
+}
+
+/// The least time between slots that the quotas allow on average: the largest window (plus
+/// its guard) divided by its quota. 0 without a quota.
+fn spacing_ms(per_second: Option<u32>, per_minute: Option<u32>) -> i64 {
+    [(per_second, 1_000), (per_minute, 60_000)]
+        .into_iter()
+        .filter_map(|(quota, window)| {
+            let quota = i64::from(quota.filter(|q| *q > 0)?);
+            Some((window + GUARD_MS + quota - 1) / quota)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Splits `slots` (sorted by time) into those that count and the future ones to drop (see the
+/// module docs); `gone` tells whether a slot's owner process is gone.
+fn sift(
+    slots: Vec<Slot>,
+    now: i64,
+    spacing: i64,
+    gone: impl Fn(&Owner) -> bool,
+) -> (Vec<Slot>, Vec<(Slot, Stale)>) {
+    let mut kept = Vec::with_capacity(slots.len());
+    let mut dropped = Vec::new();
+    let mut ahead: i64 = 0;
+    for slot in slots {
+        if slot.at <= now {
+            kept.push(slot);
+            continue;
+        }
+        if slot.owner.as_ref().is_some_and(&gone) {
+            dropped.push((slot, Stale::OwnerGone));
+            continue;
+        }
+        let limit = now
+            .saturating_add(ahead.saturating_add(1).saturating_mul(spacing))
+            .saturating_add(AHEAD_MARGIN_MS);
+        if slot.at > limit {
+            dropped.push((slot, Stale::TooFarAhead));
+            continue;
+        }
+        ahead += 1;
+        kept.push(slot);
+    }
+    (kept, dropped)
 }
 
 /// The earliest slot at or after `now` and after every slot in `slots` (sorted) that keeps
@@ -81,7 +237,7 @@ fn next_slot(slots: &[i64], now: i64, per_second: Option<u32>, per_minute: Optio
             continue;
         };
         if slots.len() >= quota {
-            at = at.max(slots[slots.len() - quota] + window + GUARD_MS);
+            at = at.max(slots[slots.len() - quota].saturating_add(window + GUARD_MS));
         }
     }
     at
@@ -110,13 +266,68 @@ mod tests {
         assert_eq!(next_slot(&[1, 2, 3], 10, None, None), 10);
     }
 
+    fn slot(at: i64, pid: Option<u32>) -> Slot {
+        Slot {
+            rowid: at,
+            at,
+            owner: pid.map(|pid| Owner {
+                pid,
+                start: None,
+                host: "here".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_spacing_is_the_slowest_quota_per_slot() {
+        assert_eq!(spacing_ms(None, None), 0);
+        assert_eq!(spacing_ms(Some(2), None), 513);
+        assert_eq!(spacing_ms(Some(2), Some(120)), 513);
+        assert_eq!(spacing_ms(None, Some(100)), 601);
+        assert_eq!(spacing_ms(Some(0), Some(0)), 0);
+    }
+
+    #[test]
+    fn future_slots_beyond_the_queue_or_of_a_gone_owner_are_dropped() {
+        let now = 1_000_000;
+        let slots = vec![
+            slot(now - 500, None),
+            slot(now + 400, Some(1)),
+            slot(now + 900, Some(2)),
+            slot(now + 30_000, None),
+            slot(now + 3_600_000, None),
+        ];
+        let (kept, dropped) = sift(slots, now, 513, |owner| owner.pid == 2);
+        let kept: Vec<i64> = kept.iter().map(|s| s.at).collect();
+        assert_eq!(kept, [now - 500, now + 400, now + 30_000]);
+        let dropped: Vec<(i64, Stale)> = dropped.iter().map(|(s, why)| (s.at, *why)).collect();
+        assert_eq!(
+            dropped,
+            [
+                (now + 900, Stale::OwnerGone),
+                (now + 3_600_000, Stale::TooFarAhead)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_queue_of_live_slots_is_kept_however_long() {
+        let now = 0;
+        // 400 slots, two per 1025 ms, as the per-second rule hands them out.
+        let slots: Vec<Slot> = (0..400)
+            .map(|i| slot(1 + (i / 2) * 1_025, Some(1)))
+            .collect();
+        let (kept, dropped) = sift(slots, now, spacing_ms(Some(2), Some(120)), |_| false);
+        assert_eq!((kept.len(), dropped.len()), (400, 0));
+    }
+
     #[test]
     fn two_ledgers_on_one_directory_share_the_quota() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let _store = crate::Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-        let a = RequestLedger::open(dir.path(), "token-a").unwrap_or_else(|e| panic!("{e}"));
-        let b = RequestLedger::open(dir.path(), "token-a").unwrap_or_else(|e| panic!("{e}"));
-        let other = RequestLedger::open(dir.path(), "token-b").unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let a = RequestLedger::open(&store, "token-a").unwrap_or_else(|e| panic!("{e}"));
+        let b = RequestLedger::open(&store, "token-a").unwrap_or_else(|e| panic!("{e}"));
+        let other = RequestLedger::open(&store, "token-b").unwrap_or_else(|e| panic!("{e}"));
         let waits: Vec<Duration> = [&a, &b, &a, &b]
             .iter()
             .map(|l| l.reserve(Some(2), None).unwrap_or_else(|e| panic!("{e}")))

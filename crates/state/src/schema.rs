@@ -125,6 +125,14 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX request_slots_by_quota ON request_slots (quota, at_ms);
     "#,
+    // 3: who reserved each request slot (process id, its start time in clock ticks since
+    // boot, host), so that a slot whose process is gone no longer holds anyone back. Slots
+    // from earlier versions have no owner (NULL).
+    r#"
+    ALTER TABLE request_slots ADD COLUMN owner_pid INTEGER;
+    ALTER TABLE request_slots ADD COLUMN owner_start INTEGER;
+    ALTER TABLE request_slots ADD COLUMN owner_host TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.
@@ -164,6 +172,26 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     }
 }
 
+/// Checks, without writing, that the database on `conn` is an optisync state file this build
+/// can read, and returns its schema version (0 for a file never migrated: no state yet).
+pub(crate) fn check_readable(conn: &Connection, path: &Path) -> Result<i64> {
+    check_application_id(conn)?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(not_a_database)?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version < 0 {
+        return Err(Error::Corrupt(format!("negative schema version {version}")));
+    }
+    Ok(version)
+}
+
 /// Refuses SQLite files that belong to some other application.
 fn check_application_id(conn: &Connection) -> Result<()> {
     let id: i64 = conn
@@ -177,10 +205,13 @@ fn check_application_id(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// SQLite's "file is not a database" becomes [`Error::Corrupt`]; other errors pass through.
+/// SQLite's "file is not a database" and "database disk image is malformed" become
+/// [`Error::Corrupt`]; other errors pass through.
 pub(crate) fn not_a_database(err: rusqlite::Error) -> Error {
     match err.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) => Error::Corrupt(err.to_string()),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+            Error::Corrupt(err.to_string())
+        }
         _ => Error::Sqlite(err),
     }
 }
@@ -231,6 +262,35 @@ mod tests {
             "{err:?}"
         );
         assert!(err.to_string().contains("upgrade optisync"), "{err}");
+    }
+
+    #[test]
+    fn slots_of_an_earlier_version_survive_the_owner_columns() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        for (version, step) in (1_i64..).zip(MIGRATIONS.iter().take(2)) {
+            conn.execute_batch(step).unwrap();
+            conn.pragma_update(None, "user_version", version).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO request_slots (quota, at_ms) VALUES ('token-1', 42)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        let (at, owner): (i64, Option<i64>) = conn
+            .query_row(
+                "SELECT at_ms, owner_pid FROM request_slots WHERE quota = 'token-1'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((at, owner), (42, None));
+        assert_eq!(
+            check_readable(&conn, Path::new(":memory:")).unwrap(),
+            SCHEMA_VERSION
+        );
     }
 
     #[test]

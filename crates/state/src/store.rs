@@ -1,5 +1,7 @@
-//! Opening the state store: the state directory and database file with owner-only
-//! permissions, the connection settings every connection shares, and the migrations.
+//! Opening the state store: the state folder and database file, created owner-only (checked,
+//! never changed, when they exist already; see [`crate::state_dir`]), the connection settings
+//! every writing connection shares, the migrations, and the read-only opening used by the
+//! verbs that only read.
 //!
 //! Connection settings, and why:
 //! - `journal_mode=WAL`: readers (`status`, the `serve` status page) never block the writer
@@ -15,6 +17,15 @@
 //!
 //! Every write transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front, so
 //! two writers never deadlock upgrading read transactions.
+//!
+//! A read-only store ([`Store::open_read_only`]) writes nothing at all: no folder or file is
+//! created, the journal mode is not touched, nothing is migrated. SQLite would create the
+//! `-wal` and `-shm` files to read a WAL database, even read-only, and leave them behind; so
+//! when no `-wal` file exists (no writer is at work and the last one checkpointed everything
+//! into the main file) the file is opened `immutable`, which reads it as a plain file. When a
+//! `-wal` file exists, the reader shares it read-only. A writer that starts while an
+//! immutable reader reads is not seen by it: `status` then shows the state of a moment
+//! before, which is what it would have shown a moment earlier.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -25,6 +36,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::{Error, Result};
 use crate::lock::DEFAULT_LOCK_EXPIRY;
 use crate::schema;
+use crate::state_dir::{self, Access};
 
 /// The directory name used beside the config file when the user does not choose one.
 pub const DEFAULT_DIR_NAME: &str = ".optisync";
@@ -64,29 +76,37 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the state store in `dir` with default options.
+    /// Opens (creating if needed) the state store for the configured `state_dir` with
+    /// default options.
     ///
-    /// The directory is created with mode 0700 (and set to it if it exists), the database
-    /// file with 0600; the schema is migrated to [`crate::SCHEMA_VERSION`].
+    /// The state folder is `state_dir` itself or an `.optisync` subfolder of it, as
+    /// [`crate::state_dir::locate`] decides. A missing folder is created with mode 0700 and
+    /// the database file with 0600; an existing folder must be safe ([`crate::state_dir`])
+    /// and is never changed. The schema is migrated to [`crate::SCHEMA_VERSION`].
     ///
     /// # Errors
-    /// [`Error::NewerSchema`] when the file comes from a newer optisync, [`Error::Corrupt`] when
-    /// it is not an optisync state file, [`Error::Io`] when the directory or file cannot be
-    /// created or secured, [`Error::Sqlite`] otherwise.
-    pub fn open(dir: &Path) -> Result<Store> {
-        Store::open_with(dir, StoreOptions::default())
+    /// [`Error::UnsafeStateDir`] when the folder or a state file is not owner-only or not the
+    /// user's, [`Error::NewerSchema`] when the file comes from a newer optisync,
+    /// [`Error::Damaged`] when it is not a readable optisync state file, [`Error::Io`] when
+    /// the folder or file cannot be created, [`Error::Sqlite`] otherwise.
+    pub fn open(state_dir: &Path) -> Result<Store> {
+        Store::open_with(state_dir, StoreOptions::default())
     }
 
-    /// Opens the state store in `dir` with the given options; see [`Store::open`].
+    /// Opens the state store for `state_dir` with the given options; see [`Store::open`].
     ///
     /// # Errors
     /// As [`Store::open`].
-    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Store> {
-        prepare_dir(dir)?;
+    pub fn open_with(state_dir: &Path, options: StoreOptions) -> Result<Store> {
+        let dir = state_dir::locate(state_dir)?;
+        create_dir(&dir)?;
+        state_dir::check_folder(&dir, Access::ReadWrite)?;
         let path = dir.join(DB_FILE_NAME);
-        prepare_db_files(&path)?;
-        let mut conn = connect(&path, &options)?;
-        schema::migrate(&mut conn, &path)?;
+        create_db_file(&path)?;
+        state_dir::check_files(&path, Access::ReadWrite)?;
+        let damaged = |err| damaged(err, &path);
+        let mut conn = connect(&path, &options).map_err(damaged)?;
+        schema::migrate(&mut conn, &path).map_err(damaged)?;
         Ok(Store {
             conn,
             path,
@@ -94,9 +114,52 @@ impl Store {
         })
     }
 
+    /// Opens the state store for the configured `state_dir` for reading only, creating and
+    /// writing nothing (see the module docs). `None` when there is no state yet: no folder,
+    /// or no database file in it, or an empty one.
+    ///
+    /// A folder or file that others can read is logged as a warning rather than refused; an
+    /// older schema is read as it is (the tables the read-only verbs use exist since the
+    /// first version).
+    ///
+    /// # Errors
+    /// As [`Store::open`], except that the permission problems above are warnings.
+    pub fn open_read_only(state_dir: &Path) -> Result<Option<Store>> {
+        let options = StoreOptions::default();
+        let dir = state_dir::locate(state_dir)?;
+        if state_dir::inspect(&dir)?.is_none() {
+            return Ok(None);
+        }
+        let mut warnings = state_dir::check_folder(&dir, Access::ReadOnly)?;
+        let path = dir.join(DB_FILE_NAME);
+        if state_dir::inspect(&path)?.is_none() {
+            return Ok(None);
+        }
+        warnings.extend(state_dir::check_files(&path, Access::ReadOnly)?);
+        for warning in warnings {
+            tracing::warn!("{warning}");
+        }
+        let damaged = |err| damaged(err, &path);
+        let conn = connect_read_only(&path, &options).map_err(damaged)?;
+        let version = schema::check_readable(&conn, &path).map_err(damaged)?;
+        if version == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Store {
+            conn,
+            path,
+            options,
+        }))
+    }
+
     /// The database file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The state folder: the database file's folder.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(&self.path)
     }
 
     /// The options this store was opened with.
@@ -134,15 +197,53 @@ pub(crate) fn connect(path: &Path, options: &StoreOptions) -> Result<Connection>
     Ok(conn)
 }
 
-/// Creates the state directory owner-only, or makes an existing one owner-only.
-fn prepare_dir(dir: &Path) -> Result<()> {
-    let io = |action| {
-        move |source| Error::Io {
-            action,
-            path: dir.to_path_buf(),
-            source,
+/// Opens `path` read-only with SQLite's URI syntax: `immutable` when there is no `-wal` file,
+/// so that SQLite creates no `-wal` or `-shm` file to read it (see the module docs).
+fn connect_read_only(path: &Path, options: &StoreOptions) -> Result<Connection> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let immutable = state_dir::inspect(Path::new(&wal))?.is_none();
+    let mut uri = String::from("file:");
+    // SQLite decodes %HH in a URI's path; everything but unreserved characters and `/` is
+    // escaped, so any file name survives.
+    for byte in path.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                uri.push(char::from(*byte));
+            }
+            other => uri.push_str(&format!("%{other:02X}")),
         }
-    };
+    }
+    uri.push_str(if immutable {
+        "?mode=ro&immutable=1"
+    } else {
+        "?mode=ro"
+    });
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&uri, flags).map_err(schema::not_a_database)?;
+    conn.busy_timeout(options.busy_timeout)?;
+    Ok(conn)
+}
+
+/// A file that does not open as an optisync database is reported with how to recover.
+fn damaged(err: Error, path: &Path) -> Error {
+    match err {
+        Error::Corrupt(detail) => Error::Damaged {
+            path: path.to_path_buf(),
+            detail,
+        },
+        other => other,
+    }
+}
+
+/// Creates the state folder, and any missing parents, owner-only from the start (mode 0700
+/// at creation, never a `chmod` afterwards); an existing folder is left as it is.
+fn create_dir(dir: &Path) -> Result<()> {
+    if state_dir::inspect(dir)?.is_some() {
+        return Ok(());
+    }
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -150,23 +251,16 @@ fn prepare_dir(dir: &Path) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder
-        .create(dir)
-        .map_err(io("cannot create state directory"))?;
-    restrict(dir, 0o700).map_err(io("cannot restrict permissions of"))
+    builder.create(dir).map_err(|source| Error::Io {
+        action: "cannot create state directory",
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Creates the database file owner-only before SQLite opens it (SQLite gives the `-wal` and
-/// `-shm` files it creates the main file's permissions), and tightens files left too open.
-fn prepare_db_files(path: &Path) -> Result<()> {
-    let io = |action, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
-    };
+/// `-shm` files it creates the main file's permissions); an existing file is left as it is.
+fn create_db_file(path: &Path) -> Result<()> {
     let mut open = fs::OpenOptions::new();
     open.write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -174,32 +268,11 @@ fn prepare_db_files(path: &Path) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         open.mode(0o600);
     }
-    open.open(path)
-        .map_err(io("cannot create state database", path))?;
-    for suffix in ["", "-wal", "-shm"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let file = PathBuf::from(name);
-        if file.exists() {
-            restrict(&file, 0o600).map_err(io("cannot restrict permissions of", &file))?;
-        }
-    }
-    Ok(())
-}
-
-/// Sets `path`'s permission bits to `mode` (Unix only; elsewhere a no-op).
-fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let current = fs::metadata(path)?.permissions().mode() & 0o777;
-        if current != mode {
-            fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (path, mode);
-    Ok(())
+    open.open(path).map(drop).map_err(|source| Error::Io {
+        action: "cannot create state database",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -226,9 +299,12 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_a_database_is_corrupt() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(DB_FILE_NAME), vec![b'x'; 4096]).unwrap();
-        let err = Store::open(dir.path()).unwrap_err();
-        assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        drop(Store::open(&dir).unwrap());
+        fs::write(dir.join(DB_FILE_NAME), vec![b'x'; 4096]).unwrap();
+        let err = Store::open(&dir).unwrap_err();
+        assert!(matches!(err, Error::Damaged { .. }), "{err:?}");
+        assert!(err.to_string().contains("backup"), "{err}");
     }
 }

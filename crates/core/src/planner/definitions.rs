@@ -25,7 +25,7 @@ use crate::fields::{FieldValue, Fields, same_value};
 use crate::hash::{ContentHash, content_hash};
 use crate::mapping::{DesiredRow, Field};
 use crate::object::{Mode, ObjectType};
-use crate::plan::{Change, FieldChange, Refusal, Skip, StateRecord, SyncPlan};
+use crate::plan::{Change, FieldChange, Guardrail, Refusal, Skip, StateRecord, SyncPlan};
 use crate::remote::{RemoteIndex, RemoteObject};
 use crate::validate::{EventCategory, check_key};
 use crate::value::Value;
@@ -34,6 +34,10 @@ use super::{check_empty_model, reject};
 
 /// Feature Experimentation's limit of unarchived attributes per project.
 pub const FX_UNARCHIVED_ATTRIBUTE_LIMIT: u64 = 100;
+
+/// The default of `max_creates`: more creates than this in one run are blocked until
+/// overridden (objects can be archived but never deleted, so a runaway model is costly).
+pub const DEFAULT_MAX_CREATES: u64 = 1000;
 
 /// Settings of a definition run.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -48,6 +52,11 @@ pub struct DefinitionOptions {
     /// The most unarchived attributes the project may hold: `Some(100)` on Feature
     /// Experimentation projects ([`FX_UNARCHIVED_ATTRIBUTE_LIMIT`]), `None` on Web.
     pub unarchived_attribute_limit: Option<u64>,
+    /// `max_creates`: a run creating more objects is blocked ([`Guardrail::TooManyCreates`]);
+    /// `None` sets no limit.
+    pub max_creates: Option<u64>,
+    /// `--allow-many-creates`: let a run through the creates guardrail, with a warning.
+    pub allow_many_creates: bool,
 }
 
 /// Everything [`plan_definitions`] needs.
@@ -219,6 +228,10 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
         check_attribute_limit(&mut plan, &remote, limit);
     }
 
+    if let Some(max_creates) = options.max_creates {
+        check_creates(&mut plan, object, max_creates, options.allow_many_creates);
+    }
+
     if object == ObjectType::CustomEvent
         && plan
             .changes
@@ -252,12 +265,23 @@ fn unique_primary_keys(plan: &mut SyncPlan, rows: Vec<DesiredRow>) -> Vec<(Strin
     let mut out = Vec::with_capacity(rows.len());
     for mut row in rows {
         match row.primary_key.take() {
+            // A key column the source could not read says so (mapping.rs); else null or empty.
+            None if row.problems.iter().any(|p| p.field == "primary_key") => {
+                for p in row
+                    .problems
+                    .into_iter()
+                    .filter(|p| p.field == "primary_key")
+                {
+                    reject(plan, None, "primary_key", p.reason);
+                }
+            }
             None => reject(plan, None, "primary_key", "primary key is null or empty"),
             Some(pk) => {
                 let n = counts.get(&pk).copied().unwrap_or(1);
                 if n > 1 {
                     let reason = format!(
-                        "primary key {pk:?} appears in {n} rows; all of them are rejected until it is unique"
+                        "primary key {} appears in {n} rows; all of them are rejected until it is unique",
+                        crate::value::quoted(&pk)
                     );
                     reject(plan, Some(pk), "primary_key", reason);
                 } else {
@@ -286,7 +310,10 @@ fn unique_identities(
     let clashing: HashMap<String, String> = by_identity
         .into_iter()
         .filter(|(_, pks)| pks.len() > 1)
-        .map(|(identity, pks)| (identity.to_owned(), pks.join(", ")))
+        .map(|(identity, pks)| {
+            let pks: Vec<String> = pks.iter().map(|pk| crate::value::shown(pk)).collect();
+            (identity.to_owned(), pks.join(", "))
+        })
         .collect();
     if clashing.is_empty() {
         return candidates;
@@ -301,8 +328,8 @@ fn unique_identities(
         match clashing.get(c.identity(object)) {
             Some(pks) => {
                 let reason = format!(
-                    "{field} {:?} is produced by several rows (primary keys {pks}); each {object} needs its own {field}",
-                    c.identity(object)
+                    "{field} {} is produced by several rows (primary keys {pks}); each {object} needs its own {field}",
+                    crate::value::quoted(c.identity(object))
                 );
                 reject(plan, Some(c.primary_key), field.as_str(), reason);
             }
@@ -482,7 +509,7 @@ fn field_value(field: Field, value: &Value) -> Result<Option<FieldValue>, String
             Ok(b) => Ok(b.map(FieldValue::Bool)),
             Err(()) => Err(format!(
                 "archived must be a boolean (true/false), got {}",
-                value.as_text().unwrap_or_default()
+                crate::value::quoted(&value.as_text().unwrap_or_default())
             )),
         },
     }
@@ -504,6 +531,30 @@ fn with_create_defaults(object: ObjectType, fields: &Fields) -> Fields {
         }
     }
     out
+}
+
+/// The creates guardrail: blocks a run creating more than `max_creates` objects unless
+/// `--allow-many-creates` was given (then it only warns).
+fn check_creates(plan: &mut SyncPlan, object: ObjectType, max_creates: u64, allow: bool) {
+    let creates = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c, Change::Create { .. }))
+        .count() as u64;
+    if creates <= max_creates {
+        return;
+    }
+    let guardrail = Guardrail::TooManyCreates {
+        object,
+        creates,
+        max_creates,
+    };
+    if allow {
+        plan.warnings
+            .push(format!("--allow-many-creates given: {guardrail}"));
+    } else {
+        plan.guardrails.push(guardrail);
+    }
 }
 
 /// Refuses a plan that would take the project past the unarchived-attribute limit. A project
@@ -1087,6 +1138,49 @@ mod tests {
         i.mode = Mode::Upsert;
         i.options.allow_empty = true;
         assert!(plan_definitions(i).guardrails.is_empty());
+    }
+
+    #[test]
+    fn creates_over_max_creates_are_blocked_until_allowed() {
+        let rows: Vec<DesiredRow> = (0..5)
+            .map(|n| {
+                row(
+                    &format!("k{n}"),
+                    &[(Field::Key, Value::Text(format!("k{n}")))],
+                )
+            })
+            .collect();
+        let mut i = input(ObjectType::Attribute, Mode::Upsert, rows);
+        // Updates do not count: k0 exists with another description.
+        i.remote = vec![remote(1, false, &[(Field::Key, text("k0"))])];
+        i.options.max_creates = Some(4);
+        assert!(
+            plan_definitions(i.clone()).guardrails.is_empty(),
+            "4 creates"
+        );
+        i.options.max_creates = Some(3);
+        let plan = plan_definitions(i.clone());
+        assert_eq!(
+            plan.guardrails,
+            vec![Guardrail::TooManyCreates {
+                object: ObjectType::Attribute,
+                creates: 4,
+                max_creates: 3
+            }]
+        );
+        i.options.allow_many_creates = true;
+        let plan = plan_definitions(i.clone());
+        assert!(plan.guardrails.is_empty());
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.starts_with("--allow-many-creates given")),
+            "{:?}",
+            plan.warnings
+        );
+        i.options.max_creates = None;
+        i.options.allow_many_creates = false;
+        assert!(plan_definitions(i).guardrails.is_empty(), "no limit");
     }
 
     #[test]

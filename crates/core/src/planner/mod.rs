@@ -8,7 +8,8 @@ mod definitions;
 mod list;
 
 pub use definitions::{
-    DefinitionOptions, DefinitionPlanInput, FX_UNARCHIVED_ATTRIBUTE_LIMIT, plan_definitions,
+    DEFAULT_MAX_CREATES, DefinitionOptions, DefinitionPlanInput, FX_UNARCHIVED_ATTRIBUTE_LIMIT,
+    plan_definitions,
 };
 pub use list::{DEFAULT_MAX_REMOVAL_PERCENT, ListOptions, ListPlanInput, plan_list};
 
@@ -39,7 +40,8 @@ fn reject(
     reason: impl Into<String>,
 ) {
     plan.rejected.push(RejectedRow {
-        primary_key,
+        // A row's key is its value: bounded and escaped, as every value shown in a message.
+        primary_key: primary_key.map(|key| crate::value::shown(&key)),
         field: Some(field.to_owned()),
         reason: reason.into(),
     });

@@ -6,6 +6,11 @@
 //! vector and the text of text cells; column names are shared by every record.
 //! Nested values (lists, structs, maps, unions) are decoded column-wise too, children first,
 //! then moved (never copied) into their parents' JSON.
+//!
+//! A cell that cannot be converted (a timestamp beyond the years optisync can write, JSON
+//! nested too deeply to read, such a value inside a list or struct) becomes
+//! [`Value::Invalid`] with why: it rejects its row only, never the batch. Only what is wrong
+//! with a whole column (a type optisync cannot carry) is an error.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -168,9 +173,9 @@ fn decode_column(
                 }),
             }
         }
-        DataType::Utf8 => strings(array.as_string::<i32>().iter(), json_text, column, sink)?,
-        DataType::LargeUtf8 => strings(array.as_string::<i64>().iter(), json_text, column, sink)?,
-        DataType::Utf8View => strings(array.as_string_view().iter(), json_text, column, sink)?,
+        DataType::Utf8 => strings(array.as_string::<i32>().iter(), json_text, sink),
+        DataType::LargeUtf8 => strings(array.as_string::<i64>().iter(), json_text, sink),
+        DataType::Utf8View => strings(array.as_string_view().iter(), json_text, sink),
         DataType::Dictionary(_, _) => {
             // DuckDB's ENUM: decode the (few) distinct values once, then copy per row.
             let dictionary = array.as_any_dictionary();
@@ -190,13 +195,13 @@ fn decode_column(
                 }
             }
         }
-        DataType::Date32 => try_primitive::<Date32Type>(array, column, sink, |days| {
+        DataType::Date32 => try_primitive::<Date32Type>(array, sink, "date", |days| {
             temporal::date(days).map(Value::Text)
-        })?,
-        DataType::Date64 => try_primitive::<Date64Type>(array, column, sink, |millis| {
+        }),
+        DataType::Date64 => try_primitive::<Date64Type>(array, sink, "date", |millis| {
             let days = i32::try_from(millis.div_euclid(86_400_000)).ok()?;
             temporal::date(days).map(Value::Text)
-        })?,
+        }),
         DataType::Timestamp(unit, zone) => {
             let utc = zone.is_some();
             let to_text = move |unit: Unit| {
@@ -206,47 +211,47 @@ fn decode_column(
                 TimeUnit::Second => {
                     try_primitive::<TimestampSecondType>(
                         array,
-                        column,
                         sink,
+                        "timestamp",
                         to_text(Unit::Second),
-                    )?;
+                    );
                 }
                 TimeUnit::Millisecond => try_primitive::<TimestampMillisecondType>(
                     array,
-                    column,
                     sink,
+                    "timestamp",
                     to_text(Unit::Milli),
-                )?,
+                ),
                 TimeUnit::Microsecond => try_primitive::<TimestampMicrosecondType>(
                     array,
-                    column,
                     sink,
+                    "timestamp",
                     to_text(Unit::Micro),
-                )?,
+                ),
                 TimeUnit::Nanosecond => try_primitive::<TimestampNanosecondType>(
                     array,
-                    column,
                     sink,
+                    "timestamp",
                     to_text(Unit::Nano),
-                )?,
+                ),
             }
         }
         DataType::Time32(TimeUnit::Second) => {
-            try_primitive::<Time32SecondType>(array, column, sink, |v| {
+            try_primitive::<Time32SecondType>(array, sink, "time", |v| {
                 temporal::time(v.into(), Unit::Second).map(Value::Text)
-            })?;
+            });
         }
-        DataType::Time32(_) => try_primitive::<Time32MillisecondType>(array, column, sink, |v| {
+        DataType::Time32(_) => try_primitive::<Time32MillisecondType>(array, sink, "time", |v| {
             temporal::time(v.into(), Unit::Milli).map(Value::Text)
-        })?,
+        }),
         DataType::Time64(TimeUnit::Nanosecond) => {
-            try_primitive::<Time64NanosecondType>(array, column, sink, |v| {
+            try_primitive::<Time64NanosecondType>(array, sink, "time", |v| {
                 temporal::time(v, Unit::Nano).map(Value::Text)
-            })?;
+            });
         }
-        DataType::Time64(_) => try_primitive::<Time64MicrosecondType>(array, column, sink, |v| {
+        DataType::Time64(_) => try_primitive::<Time64MicrosecondType>(array, sink, "time", |v| {
             temporal::time(v, Unit::Micro).map(Value::Text)
-        })?,
+        }),
         DataType::Interval(IntervalUnit::MonthDayNano) => {
             primitive::<IntervalMonthDayNanoType>(array, sink, |v| {
                 Value::Text(temporal::interval(v.months, v.days, v.nanoseconds))
@@ -281,7 +286,7 @@ fn decode_column(
                 if array.is_null(row) {
                     sink.push(Value::Null);
                 } else {
-                    sink.push(Value::Json(value));
+                    sink.push(value.map_or_else(Value::Invalid, Value::Json));
                 }
             }
         }
@@ -315,49 +320,45 @@ fn primitive<T: ArrowPrimitiveType>(
     }
 }
 
-/// A primitive column through a conversion that can find a value out of range.
+/// A primitive column through a conversion that can find a value out of range; such a
+/// value becomes [`Value::Invalid`], naming `what` it is (`timestamp`, `date`, `time`).
 fn try_primitive<T: ArrowPrimitiveType>(
     array: &dyn Array,
-    column: &str,
     sink: &mut impl Sink,
+    what: &str,
     mut convert: impl FnMut(T::Native) -> Option<Value>,
-) -> Result<()> {
+) {
     for value in array.as_primitive::<T>() {
         match value {
             None => sink.push(Value::Null),
-            Some(raw) => match convert(raw) {
-                Some(value) => sink.push(value),
-                None => return Err(bad_value(column, format!("value {raw:?} is out of range"))),
-            },
+            Some(raw) => sink.push(convert(raw).unwrap_or_else(|| out_of_range(what))),
         }
     }
-    Ok(())
 }
 
-/// A text column; with `json_text`, each value is parsed as JSON.
+fn out_of_range(what: &str) -> Value {
+    Value::Invalid(format!(
+        "the {what} is outside the years optisync can write (-262143 to 262142); \
+         cast it to VARCHAR in the model, or filter it out"
+    ))
+}
+
+/// A text column; with `json_text`, each value is read as JSON
+/// ([`Value::from_json_text`]: one that cannot be read rejects its row, not the batch).
 fn strings<'a>(
     values: impl Iterator<Item = Option<&'a str>>,
     json_text: bool,
-    column: &str,
     sink: &mut impl Sink,
-) -> Result<()> {
+) {
     if json_text {
         for value in values {
-            match value {
-                None => sink.push(Value::Null),
-                Some(text) => {
-                    let json = serde_json::from_str(text)
-                        .map_err(|e| bad_value(column, format!("invalid JSON: {e}")))?;
-                    sink.push(Value::Json(json));
-                }
-            }
+            sink.push(value.map_or(Value::Null, Value::from_json_text));
         }
     } else {
         for value in values {
             sink.push(value.map_or(Value::Null, |text| Value::Text(text.to_owned())));
         }
     }
-    Ok(())
 }
 
 /// A `REAL` as the double with the same shortest decimal rendering (`0.1f32` becomes `0.1`,
@@ -407,8 +408,12 @@ fn uuid_text(bytes: &[u8]) -> String {
     out
 }
 
+/// One nested value as JSON, or why it cannot be converted (a part that cannot be makes its
+/// whole row's value [`Value::Invalid`]).
+type Part = std::result::Result<Json, String>;
+
 /// A whole column as JSON values (nulls as JSON null), for nested types and their children.
-fn json_column(array: &dyn Array, column: &str) -> Result<Vec<Json>> {
+fn json_column(array: &dyn Array, column: &str) -> Result<Vec<Part>> {
     let len = array.len();
     match array.data_type() {
         DataType::List(_) => list_json(array.as_list::<i32>(), column),
@@ -420,10 +425,10 @@ fn json_column(array: &dyn Array, column: &str) -> Result<Vec<Json>> {
             Ok((0..len)
                 .map(|row| {
                     if list.is_null(row) {
-                        return Json::Null;
+                        return Ok(Json::Null);
                     }
                     let start = list.value_offset_at(row);
-                    Json::Array(take_range(&mut items, start, start + size))
+                    take_range(&mut items, start, start + size).map(Json::Array)
                 })
                 .collect())
         }
@@ -437,17 +442,17 @@ fn json_column(array: &dyn Array, column: &str) -> Result<Vec<Json>> {
             Ok((0..len)
                 .map(|row| {
                     if parent.is_null(row) {
-                        return Json::Null;
+                        return Ok(Json::Null);
                     }
-                    let object = fields
+                    fields
                         .iter()
                         .zip(children.iter_mut())
                         .map(|(field, child)| {
-                            let value = child.get_mut(row).map(std::mem::take).unwrap_or_default();
-                            (field.name().clone(), value)
+                            let value = take(child, row)?;
+                            Ok((field.name().clone(), value))
                         })
-                        .collect();
-                    Json::Object(object)
+                        .collect::<std::result::Result<_, String>>()
+                        .map(Json::Object)
                 })
                 .collect())
         }
@@ -459,30 +464,25 @@ fn json_column(array: &dyn Array, column: &str) -> Result<Vec<Json>> {
             Ok((0..len)
                 .map(|row| {
                     if map.is_null(row) {
-                        return Json::Null;
+                        return Ok(Json::Null);
                     }
                     let (start, end) = offset_range(offsets, row);
-                    let object = (start..end)
+                    (start..end)
                         .map(|entry| {
-                            let key = keys.get_mut(entry).map(std::mem::take).unwrap_or_default();
-                            let key = match key {
+                            let key = match take(&mut keys, entry)? {
                                 Json::String(text) => text,
                                 other => other.to_string(),
                             };
-                            let value = values
-                                .get_mut(entry)
-                                .map(std::mem::take)
-                                .unwrap_or_default();
-                            (key, value)
+                            Ok((key, take(&mut values, entry)?))
                         })
-                        .collect();
-                    Json::Object(object)
+                        .collect::<std::result::Result<_, String>>()
+                        .map(Json::Object)
                 })
                 .collect())
         }
         DataType::Union(_, _) => {
             let union = array.as_union();
-            let mut members: HashMap<i8, Vec<Json>> = HashMap::new();
+            let mut members: HashMap<i8, Vec<Part>> = HashMap::new();
             let mut out = Vec::with_capacity(len);
             for row in 0..len {
                 let type_id = union.type_id(row);
@@ -492,13 +492,7 @@ fn json_column(array: &dyn Array, column: &str) -> Result<Vec<Json>> {
                         entry.insert(json_column(union.child(type_id).as_ref(), column)?)
                     }
                 };
-                let offset = union.value_offset(row);
-                out.push(
-                    member
-                        .get_mut(offset)
-                        .map(std::mem::take)
-                        .unwrap_or_default(),
-                );
+                out.push(take(member, union.value_offset(row)));
             }
             Ok(out)
         }
@@ -517,17 +511,17 @@ fn json_column(array: &dyn Array, column: &str) -> Result<Vec<Json>> {
 fn list_json<O: OffsetSizeTrait>(
     list: &::duckdb::arrow::array::GenericListArray<O>,
     column: &str,
-) -> Result<Vec<Json>> {
+) -> Result<Vec<Part>> {
     let mut items = json_column(list.values().as_ref(), column)?;
     let offsets = list.value_offsets();
     Ok((0..list.len())
         .map(|row| {
             if list.is_null(row) {
-                return Json::Null;
+                return Ok(Json::Null);
             }
             let start = offsets[row].as_usize();
             let end = offsets[row + 1].as_usize();
-            Json::Array(take_range(&mut items, start, end))
+            take_range(&mut items, start, end).map(Json::Array)
         })
         .collect())
 }
@@ -542,19 +536,34 @@ fn offset_range(offsets: &[i32], row: usize) -> (usize, usize) {
     (at(row), at(row + 1))
 }
 
+/// Moves the part at `index` out (each child value belongs to exactly one parent); a JSON
+/// null past the end.
+fn take(parts: &mut [Part], index: usize) -> Part {
+    parts.get_mut(index).map_or(Ok(Json::Null), |part| {
+        std::mem::replace(part, Ok(Json::Null))
+    })
+}
+
 /// Moves `items[start..end]` out (Arrow list offsets never overlap, so each child value
-/// belongs to exactly one parent).
-fn take_range(items: &mut [Json], start: usize, end: usize) -> Vec<Json> {
-    items
-        .get_mut(start..end)
-        .map(|slice| slice.iter_mut().map(std::mem::take).collect())
-        .unwrap_or_default()
+/// belongs to exactly one parent); the first reason when one of them cannot be converted.
+fn take_range(
+    items: &mut [Part],
+    start: usize,
+    end: usize,
+) -> std::result::Result<Vec<Json>, String> {
+    match items.get_mut(start..end) {
+        Some(slice) => slice
+            .iter_mut()
+            .map(|part| std::mem::replace(part, Ok(Json::Null)))
+            .collect(),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// A scalar inside a nested value, as JSON. Non-finite floats, which JSON cannot write,
 /// become their names as strings rather than silently turning into null.
-fn value_json(value: Value) -> Json {
-    match value {
+fn value_json(value: Value) -> Part {
+    Ok(match value {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(b),
         Value::Int(i) => Json::from(i),
@@ -562,7 +571,8 @@ fn value_json(value: Value) -> Json {
             .map_or_else(|| Json::String(f.to_string()), Json::Number),
         Value::Text(text) => Json::String(text),
         Value::Json(json) => json,
-    }
+        Value::Invalid(reason) => return Err(reason),
+    })
 }
 
 #[cfg(test)]

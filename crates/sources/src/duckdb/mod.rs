@@ -24,7 +24,7 @@
 //! | `DECIMAL(p, s)`, p ≤ 15 | `Float` (exact: same digits back) |
 //! | `DECIMAL(p, s)`, p > 15 | `Text`, exact (`123456789012345678.125`) |
 //! | `BOOLEAN` | `Bool` |
-//! | `JSON` | `Json`, parsed |
+//! | `JSON` | `Json`, parsed; `Text`, as DuckDB wrote it, when a number in it would lose digits as a float |
 //! | `LIST`, `ARRAY`, `STRUCT`, `MAP`, `UNION` | `Json` (map keys as strings) |
 //! | `DATE` | `Text`, `2024-01-02` |
 //! | `TIMESTAMP` (`_S`, `_MS`, `_NS`) | `Text`, `2024-01-02T03:04:05.123` |
@@ -34,6 +34,11 @@
 //! | `UUID` | `Text`, `a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11` |
 //! | the `NULL` type | `Null` |
 //! | `BLOB`, `BIT`, `GEOMETRY`, `VARIANT`, others | refused: [`SourceError::UnsupportedColumn`] naming the column |
+//!
+//! A cell that cannot be converted (JSON nested deeper than
+//! [`MAX_JSON_DEPTH`](optisync_core::value::MAX_JSON_DEPTH), a date or timestamp beyond the
+//! years -262143 to 262142, such a value inside a list or struct) is `Invalid`, with why: its
+//! row is rejected, the others go on.
 
 mod convert;
 mod temporal;

@@ -21,7 +21,7 @@
 //! | `float4`, `float8` | `Float` |
 //! | `numeric` | `Int` when integral and within `i64`; `Float` when at most 15 significant digits; else `Text`, exact |
 //! | `bool` | `Bool` |
-//! | `json`, `jsonb` | `Json`, parsed |
+//! | `json`, `jsonb` | `Json`, parsed; `Text`, as sent, when a number in it would lose digits as a float |
 //! | arrays of the above | `Json` arrays |
 //! | `date`, `time`, `timetz` | `Text`, ISO 8601 |
 //! | `timestamp` | `Text`, `2024-01-02T03:04:05.123` |
@@ -29,6 +29,10 @@
 //! | `interval` | `Text`, an ISO 8601 duration: `P1Y2DT3H` |
 //! | domains | as their base type |
 //! | `bytea`, `bit`, `varbit`, geometric types, ranges, composite types, others | refused: [`SourceError::UnsupportedColumn`] naming the column |
+//!
+//! A cell that cannot be converted (JSON nested deeper than
+//! [`MAX_JSON_DEPTH`](optisync_core::value::MAX_JSON_DEPTH)) is `Invalid`, with why: its row
+//! is rejected, the others go on.
 
 pub mod text;
 mod tls;

@@ -3,12 +3,17 @@
 //! values. Each cell is then decoded by its column's [`CellType`]. The session's settings
 //! (ISO dates, UTC, shortest exact floats) make every type's text unambiguous.
 //!
+//! A cell that cannot be decoded (text that is not UTF-8, JSON nested too deeply to read)
+//! becomes [`Value::Invalid`] with why: it rejects its row only. Only a line of the wrong
+//! shape, which means the stream itself is broken, stops the read.
+//!
 //! Pure code, no I/O: the reading task feeds it the chunks as they arrive.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use optisync_core::Value;
+use optisync_core::value::quoted;
 use tokio_postgres::types::{Kind, Type};
 
 use crate::batch::{Batch, Cells, Texts};
@@ -107,18 +112,16 @@ impl CellType {
             CellType::TimestampTz => Value::Text(timestamp_tz(text)),
             CellType::Int => Value::Int(
                 text.parse()
-                    .map_err(|_| format!("`{text}` is not an integer"))?,
+                    .map_err(|_| format!("{} is not an integer", quoted(text)))?,
             ),
             CellType::Float => Value::Float(float(text)?),
             CellType::Numeric => numeric(text),
             CellType::Bool => Value::Bool(match text {
                 "t" => true,
                 "f" => false,
-                _ => return Err(format!("`{text}` is not a boolean")),
+                _ => return Err(format!("{} is not a boolean", quoted(text))),
             }),
-            CellType::Json => {
-                Value::Json(serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?)
-            }
+            CellType::Json => Value::from_json_text(text),
             CellType::Array(element) => Value::Json(array(text, element)?),
             CellType::Unsupported => return Err("unsupported type".to_owned()),
         })
@@ -136,6 +139,7 @@ impl CellType {
                 .unwrap_or_else(|| J::String(text.to_owned())),
             Value::Bool(b) => J::Bool(b),
             Value::Json(json) => json,
+            Value::Invalid(reason) => return Err(reason),
         })
     }
 }
@@ -159,7 +163,7 @@ fn float(text: &str) -> Result<f64, String> {
         "-Infinity" => Ok(f64::NEG_INFINITY),
         _ => text
             .parse()
-            .map_err(|_| format!("`{text}` is not a number")),
+            .map_err(|_| format!("{} is not a number", quoted(text))),
     }
 }
 
@@ -188,7 +192,7 @@ fn array(text: &str, element: &CellType) -> Result<serde_json::Value, String> {
         Some(_) => text
             .split_once('=')
             .map(|(_, body)| body)
-            .ok_or_else(|| format!("`{text}` is not an array"))?,
+            .ok_or_else(|| format!("{} is not an array", quoted(text)))?,
         None => text,
     };
     let mut parser = ArrayParser {
@@ -197,7 +201,7 @@ fn array(text: &str, element: &CellType) -> Result<serde_json::Value, String> {
     };
     let value = parser.list()?;
     if parser.chars.next().is_some() {
-        return Err(format!("`{text}` has text after the array"));
+        return Err(format!("{} has text after the array", quoted(text)));
     }
     Ok(value)
 }
@@ -377,11 +381,17 @@ impl RowDecoder {
             };
             let null = field == b"\\N";
             let raw = unescape(if null { b"" } else { field });
-            let text = std::str::from_utf8(&raw).map_err(|_| DecodeError {
-                column: Some(index),
-                row,
-                message: "the text is not valid UTF-8".to_owned(),
-            })?;
+            let Ok(text) = std::str::from_utf8(&raw) else {
+                // Not UTF-8, though the server checks what it sends against the session's
+                // encoding: a defence, for this row's cell only. A text column then keeps
+                // values instead of one buffer.
+                self.values[index].push_value(Value::Invalid(
+                    "the text is not valid UTF-8; convert it in the model (e.g. with \
+                     convert_from or encode)"
+                        .to_owned(),
+                ));
+                continue;
+            };
             match &mut self.values[index] {
                 Cells::Texts(texts) => texts.push((!null).then_some(text)),
                 Cells::Values(values) => values.push(if null {
@@ -389,11 +399,7 @@ impl RowDecoder {
                 } else {
                     self.cells[index]
                         .decode(text)
-                        .map_err(|message| DecodeError {
-                            column: Some(index),
-                            row,
-                            message,
-                        })?
+                        .unwrap_or_else(Value::Invalid)
                 }),
             }
         }
@@ -560,18 +566,62 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_cell_names_its_column_and_row() {
-        let (mut d, names) = decoder(vec![CellType::Text, CellType::Int]);
-        let error = d.push(b"a\t1\nb\tnope\n").unwrap_err();
-        assert_eq!((error.column, error.row), (Some(1), 2));
-        let message = error.into_source_error(&names).to_string();
+    fn a_bad_cell_rejects_its_row_only() {
+        let (mut d, names) = decoder(vec![CellType::Text, CellType::Int, CellType::Json]);
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        let mut text = format!("a\t1\t[1]\nb\tnope\t{deep}\n").into_bytes();
+        // Latin-1 bytes in a text column, as a SQL_ASCII database sends them.
+        text.extend_from_slice(b"caf\xe9\t3\t{\"n\": 123456789012345678901234567890}\n");
+        d.push(&text).unwrap();
+        d.finish().unwrap();
+        let batch = d.take(&names);
+        assert_eq!(batch.len(), 3);
+        let texts = batch.column(0).unwrap();
+        assert_eq!(texts[0], Value::from("a"));
         assert!(
-            message.contains("c1") && message.contains("row 2"),
-            "{message}"
+            texts[2]
+                .invalid_reason()
+                .is_some_and(|r| r.contains("UTF-8")),
+            "{texts:?}"
         );
-        let (mut d, _) = decoder(vec![CellType::Text]);
+        let ints = batch.column(1).unwrap();
+        assert_eq!(ints[0], Value::Int(1));
+        let reason = ints[1].invalid_reason().unwrap();
+        assert!(reason.contains("\"nope\" is not an integer"), "{reason}");
+        let json = batch.column(2).unwrap();
+        assert_eq!(json[0], Value::Json(json!([1])));
+        assert!(
+            json[1]
+                .invalid_reason()
+                .is_some_and(|r| r.contains("300 levels")),
+            "{:?}",
+            json[1]
+        );
+        // Digits a float would lose are kept as text.
+        assert_eq!(
+            json[2],
+            Value::from(r#"{"n": 123456789012345678901234567890}"#)
+        );
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_shape_stops_the_read() {
+        let (mut d, names) = decoder(vec![CellType::Text]);
         let error = d.push(b"a\tb\n").unwrap_err();
-        assert_eq!(error.column, None);
+        assert_eq!((error.column, error.row), (None, 1));
+        let message = error.into_source_error(&names).to_string();
+        assert!(message.contains("row 1"), "{message}");
+    }
+
+    #[test]
+    fn messages_quote_cells_bounded() {
+        let long = "9".repeat(10_000) + "x";
+        let error = CellType::Int.decode(&long).unwrap_err();
+        assert!(error.len() < 200, "{error}");
+        assert!(error.contains("(10001 bytes)"), "{error}");
+        let error = CellType::Bool.decode("\u{1b}[2J").unwrap_err();
+        assert!(error.contains("\\u{1b}"), "{error}");
+        assert!(!error.contains('\u{1b}'), "{error}");
     }
 
     #[test]
