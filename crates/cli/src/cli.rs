@@ -85,7 +85,7 @@ pub enum Command {
     Plan(crate::plan_cmd::PlanArgs),
     /// Plan and apply now, or apply a saved plan exactly.
     #[command(
-        after_help = "Example:\n  optisync sync\n  optisync sync --plan plan.json\n\nExit codes: 0 success, 5 rejected rows, 6 locked, 7 blocked by a guardrail or refused before any request (a list over 5 MB), 3 invalid config (including an unreachable warehouse, an unknown project or a refused token) or stale plan."
+        after_help = "Example:\n  optisync sync\n  optisync sync --plan plan.json\n\nExit codes: 0 success, 5 rejected rows, 6 locked, 7 blocked by a guardrail (more than max_creates creates, a large removal, an empty model) or refused before any request (a list over 5 MB, a saved plan over changes made in Optimizely since), 3 invalid config (including an unreachable warehouse, an unknown project or a refused token) or a saved plan of an older format, 143 or 130 stopped by SIGTERM or SIGINT at a safe point."
     )]
     Sync(crate::sync_cmd::SyncArgs),
     /// Each sync's last run, delivered state, pending rejected rows and lock.

@@ -89,8 +89,8 @@ impl ClientConfig {
 
 /// https anywhere; plain http only to a loopback host, where nothing crosses a network.
 ///
-/// Credentials are refused first, and no message shows them: the URL in a message is
-/// [`shown`], without user, password, query and fragment.
+/// Credentials are refused first, and no message shows them: the URL in a message is shown
+/// without user, password, query and fragment.
 pub fn validate_api_url(url: &Url) -> Result<(), Error> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::config(
