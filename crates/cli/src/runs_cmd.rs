@@ -140,7 +140,12 @@ pub fn run(
                     for (run, s) in runs.iter().zip(&summaries) {
                         crate::outln!(
                             "{}  {:<20} {:<14} {:>8} rows {:>6} requests {:>5} rejected",
-                            s.id, run.sync, s.status, s.rows_read, s.requests_sent, s.rejected
+                            s.id,
+                            run.sync,
+                            s.status,
+                            s.rows_read,
+                            s.requests_sent,
+                            s.rejected
                         );
                     }
                     if runs.is_empty() {

@@ -100,7 +100,8 @@ pub fn run(config_path: &std::path::Path, format: OutputFormat) -> Result<Exit, 
                 }
                 crate::outln!(
                     "  delivered: {}; pending rejected rows: {}",
-                    s.delivered, s.pending_rejected
+                    s.delivered,
+                    s.pending_rejected
                 );
                 if let Some(holder) = &s.locked_by {
                     crate::outln!("  locked by {holder}");

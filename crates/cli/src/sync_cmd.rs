@@ -159,7 +159,10 @@ fn print_report(report: &RunReport) {
     };
     crate::outln!(
         "sync {} ({} {}): {result} (run {})",
-        plan.sync, plan.object, plan.mode, report.run_id
+        plan.sync,
+        plan.object,
+        plan.mode,
+        report.run_id
     );
     let mut line = format!("  {} read", crate::output::count(c.rows_read, "row"));
     if plan.list.is_some() {
