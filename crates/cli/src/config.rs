@@ -3,8 +3,8 @@
 //!
 //! Secrets are never written in the file: a secret is a reference (`{ env = "NAME" }` or
 //! `{ file = "PATH" }`) resolved at run time into a redacting [`ApiToken`]. No message quotes
-//! a value from the file that may be a secret ([`syntax`] for parse errors, [`secret`] for
-//! references); every number is range-checked ([`duration`] for durations).
+//! a value from the file that may be a secret (`syntax` for parse errors, `secret` for
+//! references); every number is range-checked (`duration` for durations).
 
 mod duration;
 mod secret;

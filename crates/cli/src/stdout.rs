@@ -1,7 +1,7 @@
 //! Standard output that can be closed under us. `optisync plan | head` closes the pipe after
 //! ten lines, `> /dev/full` refuses every write, and `sync | true` closes it before the first
 //! line. None of that may stop a run half-way: a sync's work does not depend on anyone reading
-//! its report. So every result line goes through [`outln!`] / [`out!`], which never panic
+//! its report. So every result line goes through `outln!` / `out!`, which never panic
 //! (`println!` does on a write error): the first failed write closes our side of the output
 //! and later lines are dropped, while the verb goes on to its end.
 //!
@@ -28,8 +28,8 @@ enum State {
 
 static STATE: Mutex<State> = Mutex::new(State::Open);
 
-/// Writes formatted text to standard output unless it failed before. Used by [`out!`] and
-/// [`outln!`]; call those instead.
+/// Writes formatted text to standard output unless it failed before. Used by `out!` and
+/// `outln!`; call those instead.
 pub fn write(args: fmt::Arguments<'_>) {
     let mut state = STATE
         .lock()
