@@ -82,12 +82,12 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  optisync plan\n  optisync plan beta_testers --out plan.json --detailed-exitcode\n\nExit codes: 0 (no changes, or changes without --detailed-exitcode), 2 changes present, 3 invalid config."
     )]
-    Plan(crate::plan_cmd::PlanArgs),
+    Plan(crate::commands::plan::PlanArgs),
     /// Plan and apply now, or apply a saved plan exactly.
     #[command(
         after_help = "Example:\n  optisync sync\n  optisync sync --plan plan.json\n\nExit codes: 0 success, 5 rejected rows, 6 locked, 7 blocked by a guardrail (more than max_creates creates, a large removal, an empty model) or refused before any request (a list over 5 MB, a saved plan over changes made in Optimizely since), 3 invalid config (including an unreachable warehouse, an unknown project or a refused token) or a saved plan of an older format, 143 or 130 stopped by SIGTERM or SIGINT at a safe point."
     )]
-    Sync(crate::sync_cmd::SyncArgs),
+    Sync(crate::commands::sync::SyncArgs),
     /// Each sync's last run, delivered state, pending rejected rows and lock.
     #[command(after_help = "Example:\n  optisync status --output json")]
     Status,
@@ -95,10 +95,10 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  optisync runs beta_testers\n  optisync runs show 20250101T120000Z-beta_testers-1a2b"
     )]
-    Runs(crate::runs_cmd::RunsArgs),
+    Runs(crate::commands::runs::RunsArgs),
     /// Forget a sync's delivered state so its next run starts fresh.
     #[command(after_help = "Example:\n  optisync reset beta_testers --yes")]
-    Reset(crate::reset_cmd::ResetArgs),
+    Reset(crate::commands::reset::ResetArgs),
 }
 
 /// `optisync demo`.

@@ -4,37 +4,27 @@
 //! Module map:
 //! - [`cli`]: clap definitions of verbs and global flags
 //! - [`config`]: `optisync.toml` types, loading and validation
-//! - [`init`], [`validate`], [`check`]: the verbs that set up and check a config
+//! - [`commands`]: the verbs, one file each (`init`, `validate`, `check`, `demo`, `plan`,
+//!   `sync`, `status`, `runs`, `reset`), and the dispatch from a parsed command line to them
 //! - [`warehouse`]: opening the configured source
-//! - [`demo`]: the `demo` verb (fake Optimizely in-process)
-//! - [`plan_cmd`], [`sync_cmd`], [`status_cmd`], [`runs_cmd`], [`reset_cmd`]: the run verbs,
-//!   one file each, with [`run_flags`] (their shared flags), [`plan_text`] (the plan as text)
-//!   and [`sync_spec`] (config → the engine's `SyncSpec`, and opening the engine)
+//! - [`plan_text`]: the plan as text; [`sync_spec`]: config → the engine's `SyncSpec`, and
+//!   opening the engine
 //! - [`output`]: printing results as text or JSON; [`progress`]: progress bars on a terminal;
 //!   [`stdout`]: standard output that a closed pipe or a full disk cannot break
 //! - [`signals`]: SIGTERM and SIGINT (a sync stops at a safe point)
 //! - [`exit`], [`error`]: exit codes and the errors that choose them
 
-pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod config;
-pub mod demo;
 pub mod error;
 pub mod exit;
-pub mod init;
 pub mod output;
-pub mod plan_cmd;
 pub mod plan_text;
 pub mod progress;
-pub mod reset_cmd;
-pub mod run_flags;
-pub mod runs_cmd;
 pub mod signals;
-pub mod status_cmd;
 pub mod stdout;
-pub mod sync_cmd;
 pub mod sync_spec;
-pub mod validate;
 pub mod warehouse;
 
 use std::io::Write;
@@ -43,7 +33,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, LogFormat};
-use crate::error::CliError;
 use crate::exit::Exit;
 
 /// Runs the program with the process's arguments and returns its exit code.
@@ -62,7 +51,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         signals::install(matches!(cli.command, Command::Sync(_)));
-        run(cli).await
+        commands::run(cli).await
     });
     if let Some(bars) = bars {
         bars.clear();
@@ -76,45 +65,6 @@ pub fn main() -> ExitCode {
         }
     };
     stdout::finish(exit).into()
-}
-
-async fn run(cli: Cli) -> Result<Exit, CliError> {
-    let format = cli.global.output;
-    match cli.command {
-        Command::Check => {
-            let config = config::Config::load(&cli.global.config)?;
-            let report = check::run(&config).await?;
-            output::print_check(&report, format);
-            Ok(if report.passed() {
-                Exit::Success
-            } else {
-                Exit::CheckFailed
-            })
-        }
-        Command::Demo(args) => demo::run(args, format).await,
-        Command::Plan(args) => plan_cmd::run(&args, &cli.global.config, format).await,
-        Command::Sync(args) => sync_cmd::run(&args, &cli.global.config, format).await,
-        Command::Status => status_cmd::run(&cli.global.config, format),
-        Command::Runs(args) => runs_cmd::run(&args, &cli.global.config, format),
-        Command::Reset(args) => reset_cmd::run(&args, &cli.global.config, format),
-        Command::Init(args) => {
-            let written = init::run(&cli.global.config, args.example)?;
-            output::print_written(&written, format);
-            Ok(Exit::Success)
-        }
-        Command::Validate(selection) => {
-            let config = config::Config::load(&cli.global.config)?;
-            let syncs = config.select_syncs(&selection.syncs)?;
-            let source = warehouse::open(&config)?;
-            let report = validate::run(&source, &syncs).await;
-            output::print_validation(&report, format);
-            Ok(if report.passed() {
-                Exit::Success
-            } else {
-                Exit::InvalidConfig
-            })
-        }
-    }
 }
 
 /// True when log lines may carry ANSI colour codes: stderr is a terminal, and `NO_COLOR` is

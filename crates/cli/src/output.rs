@@ -1,8 +1,8 @@
 //! Printing results on stdout, as text for people or as one JSON document for programs.
 
-use crate::check::{CheckReport, Level};
 use crate::cli::OutputFormat;
-use crate::validate::ValidationReport;
+use crate::commands::check::{CheckReport, Level};
+use crate::commands::validate::ValidationReport;
 
 /// Prints the `check` report: one line per finding.
 pub fn print_check(report: &CheckReport, format: OutputFormat) {

@@ -16,15 +16,15 @@ use fake_optimizely::{
 };
 use serde_json::{Value, json};
 
-use crate::check;
 use crate::cli::{DemoArgs, OutputFormat};
+use crate::commands::check;
+use crate::commands::plan::{self, PlanArgs};
+use crate::commands::run_flags::RunFlags;
+use crate::commands::sync::{self, SyncArgs};
 use crate::config::Config;
 use crate::error::CliError;
 use crate::exit::{Exit, worst};
 use crate::output;
-use crate::plan_cmd::{self, PlanArgs};
-use crate::run_flags::RunFlags;
-use crate::sync_cmd::{self, SyncArgs};
 
 /// The token the demo's fake accepts. It is shaped like a personal access token.
 const DEMO_TOKEN: &str = "2:demo-token-for-the-in-process-fake-optimizely-server";
@@ -158,7 +158,7 @@ async fn plan(config: &Path, format: OutputFormat) -> Result<Exit, CliError> {
         out: None,
         detailed_exitcode: false,
     };
-    plan_cmd::run(&args, config, format).await
+    plan::run(&args, config, format).await
 }
 
 async fn sync(config: &Path, format: OutputFormat) -> Result<Exit, CliError> {
@@ -170,7 +170,7 @@ async fn sync(config: &Path, format: OutputFormat) -> Result<Exit, CliError> {
         flags: flags(),
         plan: None,
     };
-    sync_cmd::run(&args, config, format).await
+    sync::run(&args, config, format).await
 }
 
 fn flags() -> RunFlags {

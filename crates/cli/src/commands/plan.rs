@@ -10,12 +10,12 @@ use optisync_engine::{PreparedPlan, SavedPlan};
 use serde_json::json;
 
 use crate::cli::OutputFormat;
+use crate::commands::run_flags::RunFlags;
 use crate::config::Config;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output::print_json;
 use crate::plan_text;
-use crate::run_flags::RunFlags;
 use crate::sync_spec;
 
 /// `optisync plan`.

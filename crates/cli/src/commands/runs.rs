@@ -7,11 +7,11 @@ use optisync_state::RunFilter;
 use serde_json::json;
 
 use crate::cli::OutputFormat;
+use crate::commands::status::RunSummary;
 use crate::config::Config;
 use crate::error::{CliError, ConfigError};
 use crate::exit::Exit;
 use crate::output::print_json;
-use crate::status_cmd::RunSummary;
 use crate::sync_spec::open_store_read_only;
 
 /// `optisync runs`.

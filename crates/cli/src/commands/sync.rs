@@ -9,11 +9,11 @@ use optisync_engine::{RunReport, RunResult, SavedPlan};
 use serde_json::json;
 
 use crate::cli::OutputFormat;
+use crate::commands::run_flags::RunFlags;
 use crate::config::Config;
 use crate::error::{CliError, ConfigError};
 use crate::exit::{Exit, worst};
 use crate::output::print_json;
-use crate::run_flags::RunFlags;
 use crate::sync_spec;
 
 /// `optisync sync`.
