@@ -80,14 +80,6 @@ impl Client {
             .await
     }
 
-    /// `DELETE /attributes/{id}` (archives it).
-    pub async fn archive_attribute(&self, attribute_id: i64) -> Result<(), Error> {
-        let url = self.url(&["attributes", &attribute_id.to_string()], &[])?;
-        self.execute(Method::DELETE, &url, None, BodyLimit::OBJECT)
-            .await
-            .map(drop)
-    }
-
     // ---- audiences ----
 
     /// Every audience of the project, across all pages.
@@ -121,15 +113,6 @@ impl Client {
         let url = self.url(&["audiences", &audience_id.to_string()], &[])?;
         self.send_json(Method::PATCH, url, update, BodyLimit::OBJECT)
             .await
-    }
-
-    /// Archives an audience (`PATCH {"archived": true}`; the API has no DELETE for them).
-    pub async fn archive_audience(&self, audience_id: i64) -> Result<Audience, Error> {
-        let update = AudienceUpdate {
-            archived: Some(true),
-            ..AudienceUpdate::default()
-        };
-        self.update_audience(audience_id, &update).await
     }
 
     // ---- events ----
@@ -188,22 +171,6 @@ impl Client {
             .await
     }
 
-    /// `DELETE /projects/{project_id}/custom_events/{id}` (archives it).
-    pub async fn archive_custom_event(&self, project_id: i64, event_id: i64) -> Result<(), Error> {
-        let url = self.url(
-            &[
-                "projects",
-                &project_id.to_string(),
-                "custom_events",
-                &event_id.to_string(),
-            ],
-            &[],
-        )?;
-        self.execute(Method::DELETE, &url, None, BodyLimit::OBJECT)
-            .await
-            .map(drop)
-    }
-
     // ---- list attributes ----
 
     /// Every list attribute of the project (the endpoint is not paginated).
@@ -244,14 +211,6 @@ impl Client {
         let url = self.url(&["list_attributes", &list_attribute_id.to_string()], &[])?;
         self.send_json(Method::PATCH, url, update, BodyLimit::LIST_ATTRIBUTE)
             .await
-    }
-
-    /// `DELETE /list_attributes/{id}` (archives it).
-    pub async fn archive_list_attribute(&self, list_attribute_id: i64) -> Result<(), Error> {
-        let url = self.url(&["list_attributes", &list_attribute_id.to_string()], &[])?;
-        self.execute(Method::DELETE, &url, None, BodyLimit::OBJECT)
-            .await
-            .map(drop)
     }
 
     /// Fetches every page: follows `Link: rel=next`; without `Link` headers, asks for the next
