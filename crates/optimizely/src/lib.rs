@@ -4,9 +4,13 @@
 //!
 //! - [`Client`] (`client.rs`): the request loop. Every attempt passes the token's shared
 //!   [`RateLimiter`], carries `Authorization: Bearer …` and a per-attempt timeout, and is
-//!   retried or not by `retry.rs`. The typed calls (`endpoints.rs`) cover projects,
-//!   attributes, audiences, events / custom events and list attributes, with pagination
-//!   (`pagination.rs`: `per_page=100`, `Link: rel=next`, else the short-page rule).
+//!   retried or not by `retry.rs`. The typed calls (`endpoints.rs`): one generic call per
+//!   operation ([`Client::get`], [`Client::list`], [`Client::create`], [`Client::update`])
+//!   with pagination (`pagination.rs`: `per_page=100`, `Link: rel=next`, else the short-page
+//!   rule), and the calls by name (`list_attributes`, `create_custom_event`, …) over them.
+//! - [`Object`], [`Resource`] (`resource.rs`): what each kind of object (projects,
+//!   attributes, audiences, events / custom events, list attributes) is to the API: its
+//!   paths, whether writes name the project ([`WriteScope`]), its bodies, its [`Paging`].
 //! - [`ClientConfig`] (`config.rs`): settings and their offline validation (https except to
 //!   loopback).
 //! - [`ApiToken`] (`token.rs`): the secret, redacted in `Debug`/`Display`.
@@ -41,6 +45,7 @@ mod model;
 mod pagination;
 mod proxy;
 mod rate_limit;
+mod resource;
 mod retry;
 mod token;
 mod transport;
@@ -56,6 +61,7 @@ pub use model::{
 };
 pub use proxy::{ProxyPolicy, ProxyUrl};
 pub use rate_limit::{LimiterRegistry, RateLimit, RateLimiter, SharedQuota};
+pub use resource::{Object, Paging, Resource, WriteScope};
 pub use retry::{
     Backoff, Jitter, MAX_SERVER_WAIT, ServerWait, parse_rate_limit_reset, parse_retry_after,
     server_wait,
