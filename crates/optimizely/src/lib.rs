@@ -21,8 +21,9 @@
 //!   and `X-RateLimit-Reset` parsing ([`server_wait`]), checked and capped at
 //!   [`MAX_SERVER_WAIT`].
 //! - [`Transport`] (`transport.rs`): one HTTP exchange; [`ReqwestTransport`] in production,
-//!   scripted or in-process ones in tests. Every request carries its endpoint's
-//!   [`BodyLimit`], and answers are read no further.
+//!   scripted or in-process ones in tests. Every request carries a [`BodyLimit`], the one
+//!   its kind of object names ([`Object::LIMIT`], [`Resource::PAGE_LIMIT`]), and answers are
+//!   read no further.
 //! - [`ProxyPolicy`] (`proxy.rs`): which proxy, if any: https only, as a CONNECT tunnel,
 //!   never for loopback, `HTTP_PROXY` ignored, `NO_PROXY` respected.
 //! - [`Error`] (`error.rs`): [`ErrorKind`] (config, auth, throttled, transient, rejected,

@@ -4,6 +4,10 @@
 //! legitimately be. The generic calls in `endpoints.rs` need nothing else, so one of each
 //! serves every kind; the facts per kind are the impls at the end of this file (API.md
 //! sections 3 and 6).
+//!
+//! The answer size limits are set here too, not in the transport: the transport enforces a
+//! [`BodyLimit`] but cannot know which one applies, while the object kind decides it (a list
+//! attribute may carry megabytes of content, an attribute never does).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -123,19 +127,23 @@ impl Resource for Event {
     const LIST_QUERY: &'static [(&'static str, &'static str)] = &[("include_classic", "false")];
 }
 
+/// One list attribute may carry its whole `list_content`: at most 5 MB (Optimizely's limit),
+/// which JSON escaping can make up to 6 times longer on the wire (a control character becomes
+/// `\u00XX`), plus 1 MiB for the other fields: 31 MB.
 impl Object for ListAttribute {
     const PATH: &'static str = "list_attributes";
-    const LIMIT: BodyLimit = BodyLimit::LIST_ATTRIBUTE;
+    const LIMIT: BodyLimit = BodyLimit(6 * 5_000_000 + (1 << 20));
 }
 
-/// The listing is not paginated, and each list in it may carry its content.
+/// The listing is not paginated, and each list in it may carry its content: the one answer
+/// may hold eight lists at the maximum, 256 MiB.
 impl Resource for ListAttribute {
     type New = NewListAttribute;
     type Update = ListAttributeUpdate;
     type Scope = ();
     const PAGING: Paging = Paging::LinksOnly;
-    const PAGE_LIMIT: BodyLimit = BodyLimit::LIST_ATTRIBUTES;
-    const LISTING_LIMIT: BodyLimit = BodyLimit::LIST_ATTRIBUTES;
+    const PAGE_LIMIT: BodyLimit = BodyLimit(256 << 20);
+    const LISTING_LIMIT: BodyLimit = Self::PAGE_LIMIT;
 }
 
 #[cfg(test)]
