@@ -27,7 +27,8 @@ const MAX_PAGES: usize = 1000;
 
 /// The generic calls: one per operation, for every kind of object.
 impl Client {
-    /// `GET /{PATH}/{id}`.
+    /// `GET /{PATH}/{id}`. For a project, [`Client::get_project`] also sets the token's
+    /// default quota from the product; this does not.
     pub async fn get<R: Object>(&self, id: i64) -> Result<R, Error> {
         let url = self.url(&[R::PATH, &id.to_string()], &[])?;
         self.get_json(url, R::LIMIT).await
