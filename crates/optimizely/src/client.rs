@@ -4,9 +4,9 @@
 //! phase. The typed calls themselves are in `endpoints.rs`.
 //!
 //! Nothing a server sends can crash or stall a run: waits it asks for are capped
-//! ([`MAX_SERVER_WAIT`]), bodies are bounded per endpoint ([`BodyLimit`]), an HTML page where
-//! JSON was expected (a captive portal, a proxy's login page, a wrong `api_url`) is named as
-//! such, and header values are shortened before they reach a message.
+//! ([`MAX_SERVER_WAIT`]), bodies are bounded per kind of object ([`BodyLimit`]), an HTML page
+//! where JSON was expected (a captive portal, a proxy's login page, a wrong `api_url`) is
+//! named as such, and header values are shortened before they reach a message.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

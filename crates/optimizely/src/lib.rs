@@ -4,9 +4,13 @@
 //!
 //! - [`Client`] (`client.rs`): the request loop. Every attempt passes the token's shared
 //!   [`RateLimiter`], carries `Authorization: Bearer …` and a per-attempt timeout, and is
-//!   retried or not by `retry.rs`. The typed calls (`endpoints.rs`) cover projects,
-//!   attributes, audiences, events / custom events and list attributes, with pagination
-//!   (`pagination.rs`: `per_page=100`, `Link: rel=next`, else the short-page rule).
+//!   retried or not by `retry.rs`. The typed calls (`endpoints.rs`): one generic call per
+//!   operation ([`Client::get`], [`Client::list`], [`Client::create`], [`Client::update`])
+//!   with pagination (`pagination.rs`: `per_page=100`, `Link: rel=next`, else the short-page
+//!   rule), and the calls by name (`list_attributes`, `create_custom_event`, …) over them.
+//! - [`Object`], [`Resource`] (`resource.rs`): what each kind of object (projects,
+//!   attributes, audiences, events / custom events, list attributes) is to the API: its
+//!   paths, whether writes name the project ([`WriteScope`]), its bodies, its [`Paging`].
 //! - [`ClientConfig`] (`config.rs`): settings and their offline validation (https except to
 //!   loopback).
 //! - [`ApiToken`] (`token.rs`): the secret, redacted in `Debug`/`Display`.
@@ -17,8 +21,9 @@
 //!   and `X-RateLimit-Reset` parsing ([`server_wait`]), checked and capped at
 //!   [`MAX_SERVER_WAIT`].
 //! - [`Transport`] (`transport.rs`): one HTTP exchange; [`ReqwestTransport`] in production,
-//!   scripted or in-process ones in tests. Every request carries its endpoint's
-//!   [`BodyLimit`], and answers are read no further.
+//!   scripted or in-process ones in tests. Every request carries a [`BodyLimit`], the one
+//!   its kind of object names ([`Object::LIMIT`], [`Resource::PAGE_LIMIT`]), and answers are
+//!   read no further.
 //! - [`ProxyPolicy`] (`proxy.rs`): which proxy, if any: https only, as a CONNECT tunnel,
 //!   never for loopback, `HTTP_PROXY` ignored, `NO_PROXY` respected.
 //! - [`Error`] (`error.rs`): [`ErrorKind`] (config, auth, throttled, transient, rejected,
@@ -41,6 +46,7 @@ mod model;
 mod pagination;
 mod proxy;
 mod rate_limit;
+mod resource;
 mod retry;
 mod token;
 mod transport;
@@ -56,6 +62,7 @@ pub use model::{
 };
 pub use proxy::{ProxyPolicy, ProxyUrl};
 pub use rate_limit::{LimiterRegistry, RateLimit, RateLimiter, SharedQuota};
+pub use resource::{Object, Paging, Resource, WriteScope};
 pub use retry::{
     Backoff, Jitter, MAX_SERVER_WAIT, ServerWait, parse_rate_limit_reset, parse_retry_after,
     server_wait,

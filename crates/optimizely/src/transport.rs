@@ -3,7 +3,8 @@
 //! scripted or in-process transports; production uses [`ReqwestTransport`] (rustls).
 //!
 //! A transport reads at most what the request can legitimately get back: the client puts a
-//! [`BodyLimit`] in every request's extensions (it knows the endpoint), and the transport
+//! [`BodyLimit`] in every request's extensions (the one the object kind names, see
+//! `resource.rs`), and the transport
 //! stops reading a successful answer that grows beyond it ([`TransportError::TooLarge`]) and
 //! keeps only the first [`MAX_ERROR_BODY`] bytes of an error answer. A server or proxy that
 //! streams forever therefore costs a bounded amount of memory and time.
@@ -31,6 +32,10 @@ pub trait Transport: Send + Sync + fmt::Debug + 'static {
 
 /// The most bytes a successful answer to a request may have, carried in the request's
 /// extensions. Requests without one get [`BodyLimit::DEFAULT`].
+///
+/// The transport enforces it but does not choose it: each kind of object names its own
+/// ([`crate::Object::LIMIT`], [`crate::Resource::PAGE_LIMIT`] and
+/// [`crate::Resource::LISTING_LIMIT`]), starting from the general sizes below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyLimit(pub u64);
 
@@ -44,15 +49,6 @@ impl BodyLimit {
 
     /// One page of at most 100 objects ([`crate::PER_PAGE`]): 16 MiB, 160 KiB per object.
     pub const PAGE: BodyLimit = BodyLimit(16 << 20);
-
-    /// One list attribute. Its `list_content` is at most 5 MB (Optimizely's limit), and JSON
-    /// escaping can make it up to 6 times longer on the wire (a control character becomes
-    /// `\u00XX`), plus 1 MiB for the other fields: 31 MB.
-    pub const LIST_ATTRIBUTE: BodyLimit = BodyLimit(6 * 5_000_000 + (1 << 20));
-
-    /// Every list attribute of a project at once (that endpoint is not paginated, and each
-    /// list may carry its content): eight lists at the maximum, 256 MiB.
-    pub const LIST_ATTRIBUTES: BodyLimit = BodyLimit(256 << 20);
 
     /// All pages of one listing together: 256 MiB, far beyond any project's objects (100 000
     /// objects of 2.5 KiB each).
@@ -256,7 +252,7 @@ mod tests {
         assert_eq!(describe_bytes(512), "512 bytes");
         assert_eq!(describe_bytes(MAX_ERROR_BODY as u64), "64 KiB");
         assert_eq!(BodyLimit::PAGE.describe(), "16.0 MiB");
-        assert_eq!(BodyLimit::LIST_ATTRIBUTE.describe(), "29.6 MiB");
+        assert_eq!(BodyLimit::LISTING.describe(), "256.0 MiB");
     }
 
     #[test]
