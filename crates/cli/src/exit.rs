@@ -1,5 +1,5 @@
 //! The process exit codes, in one place. They are part of the command-line contract
-//! (PRODUCT.md section 3, ADR 0002): scripts and schedulers branch on them.
+//! (docs/PRODUCT-RULES.md#exit-codes, ADR 0002): scripts and schedulers branch on them.
 
 use std::process::ExitCode;
 

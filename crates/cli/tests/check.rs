@@ -1,5 +1,5 @@
 //! `optisync check` end to end: the real binary against the fake Optimizely server over TCP,
-//! one test per message of PRODUCT.md sections 4.1 and 5.
+//! one test per message of docs/PRODUCT-RULES.md#problem-messages.
 
 use std::path::Path;
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! The token never leaks: every verb, including failing ones and `-vvv` trace logging, runs
 //! with a recognisable token, and the token must appear nowhere it writes: stdout, stderr,
 //! `state.db` (and its journal files), plan files, run JSON. Plus the other rules of
-//! PRODUCT.md section 10: plain http to a remote host is refused, the state directory and
+//! docs/PRODUCT-RULES.md#security: plain http to a remote host is refused, the state directory and
 //! files are owner-only, and a token file readable by others draws a warning from `check`.
 //! A secret written in the config itself (a token, a warehouse URL, credentials in `api_url`)
 //! is refused by every verb with a message naming its place, never its value; a secret file

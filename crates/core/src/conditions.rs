@@ -1,4 +1,4 @@
-//! Audience conditions (API.md §4): reading what a user mapped (JSON, or text holding JSON),
+//! Audience conditions (docs/OPTIMIZELY-API.md#audience-conditions): reading what a user mapped (JSON, or text holding JSON),
 //! checking it against the grammar with errors that say where, recognising "everyone" as no
 //! restriction, comparing two trees as parsed JSON (the API re-serialises conditions with its
 //! own key order and spacing, so text comparison would report false changes), and writing the

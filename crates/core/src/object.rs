@@ -1,5 +1,5 @@
 //! The four object types optisync writes and the modes a sync can run in, with which mode
-//! each object type allows (PRODUCT.md §1, §4). Spelled in snake_case in config and plans.
+//! each object type allows (docs/PRODUCT-RULES.md#object-types-and-modes). Spelled in snake_case in config and plans.
 
 use std::fmt;
 use std::str::FromStr;

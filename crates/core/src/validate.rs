@@ -1,4 +1,4 @@
-//! Item rules checked before anything is sent: list member ids (PRODUCT.md §4.1), keys of
+//! Item rules checked before anything is sent: list member ids (docs/PRODUCT-RULES.md#list-item-rules), keys of
 //! attributes and custom events, custom event categories, the size of a whole list, and the
 //! personal-data heuristic behind the PII guardrail. Pure checks; the planner decides what a
 //! failed check means for the run. Also which characters are hidden ([`is_hidden_char`]):

@@ -1,7 +1,7 @@
 //! The typed calls: one generic call per operation ([`Client::get`], [`Client::list`] with
 //! its paging, [`Client::create`], [`Client::update`]) for every kind of object, and the calls
 //! by name (`list_attributes`, `create_custom_event`, …) as one-line wrappers over them. Where
-//! each kind lives and how it pages is said once, in `resource.rs` (API.md section 3).
+//! each kind lives and how it pages is said once, in `resource.rs` (docs/OPTIMIZELY-API.md#endpoints).
 
 use http::Method;
 

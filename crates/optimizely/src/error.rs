@@ -195,7 +195,7 @@ impl Error {
 
     /// True when a create was refused because the key or name is taken: a 400 or 409 whose
     /// message says "already exists". The API does not document this answer, so both statuses
-    /// are accepted (API.md section 7.1).
+    /// are accepted (docs/OPTIMIZELY-API.md#duplicates-and-uniqueness).
     pub fn is_duplicate(&self) -> bool {
         let Phase::Responded {
             status,

@@ -58,7 +58,7 @@ impl RateLimit {
         per_minute: Some(120),
     };
 
-    /// Web Experimentation: 100 requests/min (PRODUCT.md section 5).
+    /// Web Experimentation: 100 requests/min (docs/PRODUCT-RULES.md#rate-limits-and-retries).
     pub const WEB: RateLimit = RateLimit {
         per_second: None,
         per_minute: Some(100),

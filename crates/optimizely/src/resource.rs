@@ -2,8 +2,8 @@
 //! it: the collection it lives in, where its writes go and whether they name the project, its
 //! create and update bodies, how its listing pages, and how large an answer about it can
 //! legitimately be. The generic calls in `endpoints.rs` need nothing else, so one of each
-//! serves every kind; the facts per kind are the impls at the end of this file (API.md
-//! sections 3 and 6).
+//! serves every kind; the facts per kind are the impls at the end of this file (docs/OPTIMIZELY-API.md#endpoints
+//! and #pagination).
 //!
 //! The answer size limits are set here too, not in the transport: the transport enforces a
 //! [`BodyLimit`] but cannot know which one applies, while the object kind decides it (a list

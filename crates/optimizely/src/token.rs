@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-/// How many characters of the token may be shown (PRODUCT.md section 5: "at most its last 4").
+/// How many characters of the token may be shown (docs/PRODUCT-RULES.md#token: "at most its last 4").
 const SHOWN: usize = 4;
 
 /// Tokens shorter than this are shown as `***` only: revealing 4 characters of a short token

@@ -1,5 +1,5 @@
 //! `optisync check`: read-only checks against the real systems, each problem one clear line
-//! with its fix (PRODUCT.md sections 4.1 and 5).
+//! with its fix (docs/PRODUCT-RULES.md#problem-messages).
 //!
 //! The checks only read: `GET /projects/{id}` and `GET /list_attributes/{id}`. They stop early
 //! where later checks could only repeat the same cause (no project, no point asking for its
@@ -206,7 +206,7 @@ fn project_error(project_id: i64, err: &ApiError) -> String {
     }
 }
 
-/// The message for 401 and 403 (PRODUCT.md section 5).
+/// The message for 401 and 403 (docs/PRODUCT-RULES.md#problem-messages).
 pub fn auth_message(project_id: i64) -> String {
     format!(
         "authentication failed: the token is invalid, revoked, or has no access to project {project_id}; SDK keys and datafile access tokens cannot be used"

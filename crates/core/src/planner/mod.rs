@@ -2,7 +2,7 @@
 //! [`SyncPlan`]. No I/O, no clock, no randomness: the same inputs always give the same plan,
 //! whatever order the rows come in. [`plan_list`] handles list attributes (one whole-list
 //! PATCH per run); [`plan_definitions`] handles audiences, attributes and custom events (one
-//! request per object). The rules are PRODUCT.md §4 and §7.
+//! request per object). The rules are docs/PRODUCT-RULES.md#list-attributes, #definitions and #guardrails.
 
 mod definitions;
 mod list;
@@ -15,7 +15,7 @@ pub use list::{DEFAULT_MAX_REMOVAL_PERCENT, ListOptions, ListPlanInput, plan_lis
 
 use crate::plan::{Guardrail, RejectedRow, SyncPlan};
 
-/// The empty-model guardrail (PRODUCT.md §7), shared by mirror and upsert runs.
+/// The empty-model guardrail (docs/PRODUCT-RULES.md#empty-model), shared by mirror and upsert runs.
 fn check_empty_model(plan: &mut SyncPlan, last_run_rows: Option<u64>, allow_empty: bool) {
     let Some(last_run_rows) = last_run_rows.filter(|n| *n > 0) else {
         return;

@@ -1,5 +1,5 @@
 //! Audiences (`/audiences`). `conditions` is a string holding JSON, exactly as on the wire
-//! (API.md section 4.1); parsing and comparing condition trees belongs to the engine.
+//! (docs/OPTIMIZELY-API.md#condition-transport); parsing and comparing condition trees belongs to the engine.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,5 @@
 //! List attributes (`/list_attributes`, Web only). `list_content` is one comma-separated
-//! string and every write of it replaces the whole list (API.md section 5).
+//! string and every write of it replaces the whole list (docs/OPTIMIZELY-API.md#list-content).
 
 use serde::{Deserialize, Serialize};
 

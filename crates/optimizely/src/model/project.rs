@@ -79,7 +79,7 @@ pub struct Project {
 }
 
 impl Project {
-    /// Which product the project belongs to (API.md section 6.1).
+    /// Which product the project belongs to (docs/OPTIMIZELY-API.md#product-detection).
     ///
     /// A platform this client does not know is reported as [`Product::LegacyFullStack`]: it
     /// is not Web, so list attributes are not assumed to exist, but the definition endpoints
