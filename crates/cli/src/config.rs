@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use optisync_core::{Mode, ObjectType};
+use optisync_core::SyncKind;
 use optisync_optimizely::{ApiToken, DEFAULT_API_URL, RateLimit, validate_api_url};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -134,6 +134,71 @@ pub enum SourceConfig {
     },
 }
 
+/// An `object` name of the config: one of the registered object types, checked when the
+/// file is read (an unknown one is reported with its position, never its text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectName(pub &'static str);
+
+/// A `mode` name of the config, checked like [`ObjectName`]; whether the object takes it is
+/// checked once both are known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModeName(pub &'static str);
+
+fn closed_name<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    names: &'static [&'static str],
+) -> Result<&'static str, D::Error> {
+    let given = String::deserialize(deserializer)?;
+    names
+        .iter()
+        .copied()
+        .find(|n| *n == given)
+        .ok_or_else(|| serde::de::Error::unknown_variant(&given, names))
+}
+
+impl<'de> Deserialize<'de> for ObjectName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        closed_name(deserializer, &optisync_core::kind::OBJECT_NAMES).map(ObjectName)
+    }
+}
+
+impl<'de> Deserialize<'de> for ModeName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        closed_name(deserializer, &optisync_core::kind::MODE_NAMES).map(ModeName)
+    }
+}
+
+fn string_enum(names: &[&'static str]) -> schemars::Schema {
+    schemars::json_schema!({ "type": "string", "enum": names })
+}
+
+impl JsonSchema for ObjectName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ObjectName".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        string_enum(&optisync_core::kind::OBJECT_NAMES)
+    }
+}
+
+impl JsonSchema for ModeName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ModeName".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        string_enum(&optisync_core::kind::MODE_NAMES)
+    }
+}
+
+impl SyncConfig {
+    /// What the sync writes and how. Every sync's kind is checked when the config is loaded,
+    /// so after [`Config::load`] this fails only for a `SyncConfig` built by hand.
+    pub fn kind(&self) -> Result<SyncKind, ConfigError> {
+        SyncKind::parse(self.object.0, self.mode.0)
+            .map_err(|e| ConfigError::Invalid(format!("sync {}: {e}", self.name)))
+    }
+}
+
 /// One `[[sync]]` table.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -141,9 +206,9 @@ pub struct SyncConfig {
     /// Unique name, used on the command line and in state.
     pub name: String,
     /// `list_attribute`, `audience`, `attribute` or `custom_event`.
-    pub object: ObjectType,
+    pub object: ObjectName,
     /// `add`, `remove`, `mirror` (lists) or `upsert`, `insert` (definitions).
-    pub mode: Mode,
+    pub mode: ModeName,
     /// The SQL query run on the source.
     pub model: String,
     /// Destination field → model column.
@@ -478,21 +543,10 @@ fn validate_rate_limit(raw: RateLimitConfig) -> Result<RateLimit, ConfigError> {
 /// Checks the target settings a sync's object type needs, offline.
 fn validate_target(sync: &SyncConfig) -> Result<(), ConfigError> {
     let name = &sync.name;
-    if !sync.object.allows(sync.mode) {
-        return Err(ConfigError::Invalid(format!(
-            "sync {name}: mode {} is not available for {}; use {}",
-            sync.mode,
-            sync.object,
-            sync.object
-                .modes()
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    match sync.object {
-        ObjectType::ListAttribute => match sync.list_attribute_id {
+    let kind = sync.kind()?;
+    let named = optisync_engine::destination::object_rules(kind).named_by_template;
+    match kind {
+        SyncKind::List { .. } => match sync.list_attribute_id {
             None => {
                 return Err(ConfigError::Invalid(format!(
                     "sync {name}: list_attribute_id is required for object = \"list_attribute\"; create the list attribute under Audiences > Attributes and copy its id"
@@ -505,25 +559,26 @@ fn validate_target(sync: &SyncConfig) -> Result<(), ConfigError> {
             }
             Some(_) => {}
         },
-        ObjectType::Audience => {
-            if sync
-                .audience_name
-                .as_deref()
-                .is_none_or(|n| n.trim().is_empty())
-            {
+        SyncKind::Definition { .. } => {
+            if sync.list_attribute_id.is_some() {
                 return Err(ConfigError::Invalid(format!(
-                    "sync {name}: audience_name is required for object = \"audience\" (a fixed name, or a template such as \"{{segment_name}}\")"
+                    "sync {name}: list_attribute_id only applies to object = \"list_attribute\""
                 )));
             }
         }
-        ObjectType::Attribute | ObjectType::CustomEvent => {}
     }
-    if sync.object != ObjectType::ListAttribute && sync.list_attribute_id.is_some() {
+    if named
+        && sync
+            .audience_name
+            .as_deref()
+            .is_none_or(|n| n.trim().is_empty())
+    {
         return Err(ConfigError::Invalid(format!(
-            "sync {name}: list_attribute_id only applies to object = \"list_attribute\""
+            "sync {name}: audience_name is required for object = \"{}\" (a fixed name, or a template such as \"{{segment_name}}\")",
+            kind.object()
         )));
     }
-    if sync.object != ObjectType::Audience && sync.audience_name.is_some() {
+    if !named && sync.audience_name.is_some() {
         return Err(ConfigError::Invalid(format!(
             "sync {name}: audience_name only applies to object = \"audience\""
         )));

@@ -58,11 +58,11 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
         out,
         "sync {} ({} {}): {} read",
         plan.sync,
-        plan.object,
-        plan.mode,
+        plan.kind.object(),
+        plan.kind.mode(),
         crate::output::count(plan.rows_read, "row")
     );
-    if let Some(list) = &plan.list {
+    if let Some(list) = plan.list() {
         let before = list
             .before_count
             .map_or_else(|| "unknown".to_owned(), |n| n.to_string());
@@ -96,7 +96,7 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
         }
     }
     let (mut creates, mut updates) = (Section::default(), Section::default());
-    for change in &plan.changes {
+    for change in plan.changes() {
         match change {
             Change::Create {
                 primary_key,
@@ -106,7 +106,12 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
                 if !creates.show() {
                     continue;
                 }
-                let _ = writeln!(out, "  + {} {}", plan.object, identity(fields, primary_key));
+                let _ = writeln!(
+                    out,
+                    "  + {} {}",
+                    plan.kind.object(),
+                    identity(fields, primary_key)
+                );
                 for (field, value) in fields.iter() {
                     let _ = writeln!(out, "      {field}: {}", show(value));
                 }
@@ -125,7 +130,7 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
                 let _ = writeln!(
                     out,
                     "  ~ {} {} (id {remote_id})",
-                    plan.object,
+                    plan.kind.object(),
                     identity(fields, primary_key)
                 );
                 for c in changed {
@@ -141,18 +146,18 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
     creates.more_line(&mut out, "creates");
     updates.more_line(&mut out, "updates");
     let mut skipped = Section::default();
-    for skip in &plan.skipped {
+    for skip in plan.skipped() {
         let optisync_core::Skip::AlreadyExists { message, .. } = skip;
         if skipped.show() {
             let _ = writeln!(out, "  = skipped: {message}");
         }
     }
     skipped.more_line(&mut out, "skipped rows");
-    if !plan.record_only.is_empty() {
+    if !plan.record_only().is_empty() {
         let _ = writeln!(
             out,
             "    {} rows matched existing objects (recorded in state, nothing sent)",
-            plan.record_only.len()
+            plan.record_only().len()
         );
     }
     let mut rejected = Section::default();
@@ -175,7 +180,7 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
         let _ = writeln!(out, "  ✗ refused: {refusal}");
     }
     let creates = plan
-        .changes
+        .changes()
         .iter()
         .filter(|c| matches!(c, Change::Create { .. }))
         .count();
@@ -188,8 +193,8 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
     let _ = writeln!(
         out,
         "  {creates} to create, {} to update, {} unchanged, {} rejected; {requests}",
-        plan.changes.len() - creates,
-        plan.unchanged,
+        plan.changes().len() - creates,
+        plan.unchanged(),
         plan.rejected.len(),
     );
     out
@@ -295,13 +300,17 @@ mod tests {
     fn plan_of(creates: usize, updates: usize) -> SyncPlan {
         let mut plan: SyncPlan = serde_json::from_value(serde_json::json!({
             "sync": "s", "object": "attribute", "mode": "upsert", "rows_read": creates + updates,
-            "unchanged": 0, "changes": [], "skipped": [], "record_only": [], "rejected": [],
-            "list": null, "warnings": [], "guardrails": [], "refusal": null
+            "body": {"type": "definitions", "unchanged": 0, "changes": [], "skipped": [],
+                "record_only": []},
+            "rejected": [], "warnings": [], "guardrails": [], "refusal": null
         }))
         .unwrap();
+        let optisync_core::PlanBody::Definitions(body) = &mut plan.body else {
+            unreachable!("an attribute plan has a definitions body");
+        };
         for n in 0..creates {
             let key = format!("c{n:07}");
-            plan.changes.push(
+            body.changes.push(
                 serde_json::from_value(serde_json::json!({
                     "action": "create", "primary_key": key, "fields": {"key": key},
                     "hash": "0000000000000001"
@@ -311,7 +320,7 @@ mod tests {
         }
         for n in 0..updates {
             let key = format!("u{n:07}");
-            plan.changes.push(
+            body.changes.push(
                 serde_json::from_value(serde_json::json!({
                     "action": "update", "primary_key": key, "remote_id": n, "unarchive": false,
                     "changed": [{"field": "description", "before": "a", "after": "b"}],

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, ObjectType};
+use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, SyncKind};
+use optisync_engine::destination::object_rules;
 use optisync_engine::{Engine, SyncSpec};
 use optisync_optimizely::{Client, ClientConfig, RateLimit, SharedQuota};
 use optisync_state::{RequestLedger, Store};
@@ -16,10 +17,12 @@ use crate::error::{CliError, ConfigError};
 /// Validates one sync into the engine's spec.
 pub fn to_spec(sync: &SyncConfig) -> Result<SyncSpec, ConfigError> {
     let invalid = |what: String| ConfigError::Invalid(format!("sync {}: {what}", sync.name));
-    let mapping = Mapping::new(sync.object, sync.mapping.iter())
-        .map_err(|e| invalid(format!("mapping: {e}")))?;
-    let audience_name = match (&sync.audience_name, sync.object) {
-        (Some(template), ObjectType::Audience) => Some(
+    let kind = sync.kind()?;
+    let rules = object_rules(kind);
+    let mapping =
+        Mapping::new(rules, sync.mapping.iter()).map_err(|e| invalid(format!("mapping: {e}")))?;
+    let audience_name = match &sync.audience_name {
+        Some(template) if rules.named_by_template => Some(
             NameTemplate::parse(template).map_err(|e| invalid(format!("audience_name: {e}")))?,
         ),
         _ => None,
@@ -32,7 +35,7 @@ pub fn to_spec(sync: &SyncConfig) -> Result<SyncSpec, ConfigError> {
             "max_removal_percent = {max_removal_percent} must be between 0 and 100"
         )));
     }
-    if sync.max_creates.is_some() && !sync.object.is_definition() {
+    if sync.max_creates.is_some() && matches!(kind, SyncKind::List { .. }) {
         return Err(invalid(
             "max_creates only applies to audience, attribute and custom_event syncs; remove it"
                 .to_owned(),
@@ -40,8 +43,7 @@ pub fn to_spec(sync: &SyncConfig) -> Result<SyncSpec, ConfigError> {
     }
     Ok(SyncSpec {
         name: sync.name.clone(),
-        object: sync.object,
-        mode: sync.mode,
+        kind,
         model: sync.model.clone(),
         mapping,
         primary_key: sync.primary_key.clone().unwrap_or_default(),
@@ -129,8 +131,5 @@ impl SharedQuota for LedgerQuota {
 
 /// The ledger's name for a token: a hash, so the token itself is never stored.
 fn quota_name(token: &str) -> String {
-    let hash = token.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("token-{hash:016x}")
+    format!("token-{}", optisync_core::hash::hex(token.as_bytes()))
 }

@@ -6,7 +6,6 @@
 use std::fmt;
 
 use crate::mapping::Field;
-use crate::object::ObjectType;
 
 /// A mapping, primary key or audience-name template that does not fit the object type or the
 /// model's columns. Reported by `validate` before anything runs.
@@ -18,7 +17,7 @@ pub enum MappingError {
         /// The name as written in the config.
         name: String,
         /// The sync's object type.
-        object: ObjectType,
+        object: &'static str,
         /// The fields this object type offers, comma-separated.
         allowed: String,
     },
@@ -28,7 +27,7 @@ pub enum MappingError {
         /// The field.
         field: Field,
         /// The sync's object type.
-        object: ObjectType,
+        object: &'static str,
         /// The fields this object type offers, comma-separated.
         allowed: String,
     },
@@ -38,7 +37,7 @@ pub enum MappingError {
         /// The field.
         field: Field,
         /// The sync's object type.
-        object: ObjectType,
+        object: &'static str,
     },
     /// A mapping entry names no column.
     #[error("mapping `{field}` names no column")]

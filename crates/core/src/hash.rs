@@ -51,14 +51,34 @@ impl<'de> Deserialize<'de> for ContentHash {
     }
 }
 
-struct Fnv(u64);
+/// 64-bit FNV-1a, the one stable hash optisync uses (content hashes, config fingerprints,
+/// list content hashes, ledger keys): small, and the same across versions and platforms.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(FNV_OFFSET)
+    }
+}
 
 impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
+    /// A hash of nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) {
         for byte in bytes {
             self.0 ^= u64::from(*byte);
             self.0 = self.0.wrapping_mul(FNV_PRIME);
         }
+    }
+
+    /// The hash of what was written.
+    pub fn finish(self) -> u64 {
+        self.0
     }
 
     fn item(&mut self, tag: &[u8], bytes: &[u8]) {
@@ -69,6 +89,18 @@ impl Fnv {
         self.write(bytes);
         self.write(b";");
     }
+}
+
+/// [`Fnv`] of `bytes`.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h = Fnv::new();
+    h.write(bytes);
+    h.finish()
+}
+
+/// [`fnv1a`] of `bytes` as 16 lowercase hex digits.
+pub fn hex(bytes: &[u8]) -> String {
+    format!("{:016x}", fnv1a(bytes))
 }
 
 /// The content hash of a set of fields (see the module docs for the exact form).

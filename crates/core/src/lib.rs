@@ -6,7 +6,9 @@
 //! Crate map, in data-flow order:
 //!
 //! - [`value`]: [`Value`] (one cell) and [`Record`] (one row with shared column names).
-//! - [`object`]: [`ObjectType`] and [`Mode`], and which mode each object type allows.
+//! - [`kind`]: [`SyncKind`], what a sync writes and how, which cannot hold a pair the
+//!   product does not offer; [`rules`]: what one object type means, as data its
+//!   destination module (in the engine) fills in.
 //! - [`mapping`]: destination [`Field`]s, the user's [`Mapping`], the audience
 //!   [`NameTemplate`], and [`BoundMapping`], which maps records to [`DesiredRow`]s.
 //! - [`validate`]: item rules (list ids, keys, categories, list size, PII heuristic).
@@ -27,11 +29,13 @@ pub mod error;
 pub mod fields;
 pub mod hash;
 pub mod ids;
+pub mod kind;
 pub mod mapping;
-pub mod object;
+mod object;
 pub mod plan;
 pub mod planner;
 pub mod remote;
+pub mod rules;
 pub mod validate;
 pub mod value;
 
@@ -41,16 +45,17 @@ pub use error::{ConditionsError, MappingError, MappingErrors, ParseNameError, Re
 pub use fields::{FieldValue, Fields};
 pub use hash::{ContentHash, content_hash};
 pub use ids::{Ids, ModelIds, RejectedId};
+pub use kind::{DefinitionKind, DefinitionMode, KindError, ListMode, SyncKind};
 pub use mapping::{BoundMapping, DesiredRow, Field, Mapping, NameTemplate, RowProblem};
-pub use object::{Mode, ObjectType};
 pub use plan::{
-    Change, Drift, FieldChange, Guardrail, ListBase, ListChange, PLAN_FORMAT_VERSION, Refusal,
-    RejectedRow, Skip, StateRecord, SyncPlan,
+    Change, DefinitionPlan, Drift, FieldChange, Guardrail, ListBase, ListChange, ListPlan,
+    PLAN_FORMAT_VERSION, PlanBody, Refusal, RejectedRow, Skip, StateRecord, SyncPlan,
 };
 pub use planner::{
-    DEFAULT_MAX_REMOVAL_PERCENT, DefinitionOptions, DefinitionPlanInput,
-    FX_UNARCHIVED_ATTRIBUTE_LIMIT, ListOptions, ListPlanInput, plan_definitions, plan_list,
+    DEFAULT_MAX_REMOVAL_PERCENT, DefinitionOptions, DefinitionPlanInput, ListOptions,
+    ListPlanInput, plan_definitions, plan_list,
 };
 pub use remote::{RemoteList, RemoteObject};
+pub use rules::{DefinitionRules, Matching, ObjectRules};
 pub use validate::{EventCategory, PiiKind};
 pub use value::{Record, Value};

@@ -11,7 +11,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{MappingError, MappingErrors, ParseNameError};
-use crate::object::{ObjectType, parse_enum_name};
+use crate::object::parse_enum_name;
+use crate::rules::ObjectRules;
 use crate::value::{Record, Value};
 
 /// A destination field a mapping can target.
@@ -58,39 +59,6 @@ impl Field {
             Field::Archived => "archived",
         }
     }
-
-    /// The fields an object type has, in a stable order.
-    pub fn allowed_for(object: ObjectType) -> &'static [Field] {
-        match object {
-            ObjectType::ListAttribute => &[Field::UserId],
-            ObjectType::Audience => &[
-                Field::Name,
-                Field::Description,
-                Field::Conditions,
-                Field::Archived,
-            ],
-            ObjectType::Attribute => {
-                &[Field::Key, Field::Name, Field::Description, Field::Archived]
-            }
-            ObjectType::CustomEvent => &[
-                Field::Key,
-                Field::Name,
-                Field::Description,
-                Field::Category,
-                Field::Archived,
-            ],
-        }
-    }
-
-    /// The field an object type cannot do without in its mapping (audience names come from
-    /// the `audience_name` target setting instead).
-    pub fn required_for(object: ObjectType) -> Option<Field> {
-        match object {
-            ObjectType::ListAttribute => Some(Field::UserId),
-            ObjectType::Attribute | ObjectType::CustomEvent => Some(Field::Key),
-            ObjectType::Audience => None,
-        }
-    }
 }
 
 impl fmt::Display for Field {
@@ -106,8 +74,9 @@ impl FromStr for Field {
     }
 }
 
-fn field_list(object: ObjectType) -> String {
-    Field::allowed_for(object)
+fn field_list(rules: &ObjectRules) -> String {
+    rules
+        .fields
         .iter()
         .map(|f| f.as_str())
         .collect::<Vec<_>>()
@@ -117,7 +86,7 @@ fn field_list(object: ObjectType) -> String {
 /// A validated mapping of destination fields to model columns for one object type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
-    object: ObjectType,
+    rules: &'static ObjectRules,
     columns: BTreeMap<Field, String>,
 }
 
@@ -125,12 +94,13 @@ impl Mapping {
     /// Checks the config's `mapping` table (field name → column) against the object type:
     /// every field must exist on it and its required field must be present. Reports every
     /// problem, not just the first.
-    pub fn new<I, F, C>(object: ObjectType, entries: I) -> Result<Self, MappingErrors>
+    pub fn new<I, F, C>(rules: &'static ObjectRules, entries: I) -> Result<Self, MappingErrors>
     where
         I: IntoIterator<Item = (F, C)>,
         F: AsRef<str>,
         C: AsRef<str>,
     {
+        let object = rules.object;
         let mut errors = Vec::new();
         let mut columns = BTreeMap::new();
         for (name, column) in entries {
@@ -140,15 +110,15 @@ impl Mapping {
                 errors.push(MappingError::UnknownField {
                     name: name.to_owned(),
                     object,
-                    allowed: field_list(object),
+                    allowed: field_list(rules),
                 });
                 continue;
             };
-            if !Field::allowed_for(object).contains(&field) {
+            if !rules.fields.contains(&field) {
                 errors.push(MappingError::FieldNotForObject {
                     field,
                     object,
-                    allowed: field_list(object),
+                    allowed: field_list(rules),
                 });
             } else if column.is_empty() {
                 errors.push(MappingError::EmptyColumn { field });
@@ -156,7 +126,7 @@ impl Mapping {
                 columns.insert(field, column.to_owned());
             }
         }
-        if let Some(required) = Field::required_for(object) {
+        if let Some(required) = rules.required {
             let named_but_bad = errors
                 .iter()
                 .any(|e| matches!(e, MappingError::EmptyColumn { field } if *field == required));
@@ -168,15 +138,15 @@ impl Mapping {
             }
         }
         if errors.is_empty() {
-            Ok(Self { object, columns })
+            Ok(Self { rules, columns })
         } else {
             Err(MappingErrors(errors))
         }
     }
 
     /// The object type the mapping is for.
-    pub fn object(&self) -> ObjectType {
-        self.object
+    pub fn object(&self) -> &'static str {
+        self.rules.object
     }
 
     /// The column mapped to `field`, if any.
@@ -189,23 +159,16 @@ impl Mapping {
         self.columns.iter().map(|(f, c)| (*f, c.as_str()))
     }
 
-    /// The primary key columns used when the config names none: the `user_id` column for
-    /// lists, the `key` column for attributes and custom events. Audiences have no default
-    /// column; their rows are then identified by the rendered name.
+    /// The primary key columns used when the config names none: the required field's
+    /// column (`user_id` for lists, `key` for attributes and custom events). Rows named by
+    /// a template have no default column; they are then identified by the rendered name.
     pub fn default_primary_key(&self) -> Vec<String> {
-        match self.object {
-            ObjectType::ListAttribute => self
-                .column(Field::UserId)
-                .map(str::to_owned)
-                .into_iter()
-                .collect(),
-            ObjectType::Attribute | ObjectType::CustomEvent => self
-                .column(Field::Key)
-                .map(str::to_owned)
-                .into_iter()
-                .collect(),
-            ObjectType::Audience => Vec::new(),
-        }
+        self.rules
+            .required
+            .and_then(|field| self.column(field))
+            .map(str::to_owned)
+            .into_iter()
+            .collect()
     }
 
     /// Binds the mapping to a model's columns. `primary_key` empty means the default (see
@@ -251,7 +214,7 @@ impl Mapping {
         }
 
         let mut name = None;
-        if self.object == ObjectType::Audience {
+        if self.rules.named_by_template {
             match audience_name {
                 None => errors.push(MappingError::Template {
                     template: String::new(),
@@ -283,7 +246,7 @@ impl Mapping {
             return Err(MappingErrors(errors));
         }
         Ok(BoundMapping {
-            object: self.object,
+            object: self.rules.object,
             width: columns.len(),
             fields,
             primary_key: pk,
@@ -453,7 +416,7 @@ pub struct DesiredRow {
 /// columns up by name.
 #[derive(Debug, Clone)]
 pub struct BoundMapping {
-    object: ObjectType,
+    object: &'static str,
     width: usize,
     fields: Vec<(Field, usize)>,
     primary_key: Vec<usize>,
@@ -462,7 +425,7 @@ pub struct BoundMapping {
 
 impl BoundMapping {
     /// The object type.
-    pub fn object(&self) -> ObjectType {
+    pub fn object(&self) -> &'static str {
         self.object
     }
 
@@ -595,6 +558,7 @@ fn primary_key_text(record: &Record, columns: &[usize]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::samples;
     use std::sync::Arc;
 
     fn cols(names: &[&str]) -> Vec<String> {
@@ -608,7 +572,7 @@ mod tests {
     #[test]
     fn mapping_checks_fields_against_the_object_type() {
         let err = Mapping::new(
-            ObjectType::Attribute,
+            &samples::ATTRIBUTE.object,
             [("key", "k"), ("conditions", "c"), ("colour", "x")],
         )
         .unwrap_err();
@@ -624,20 +588,19 @@ mod tests {
 
     #[test]
     fn required_fields_are_required() {
-        let err =
-            Mapping::new(ObjectType::ListAttribute, Vec::<(String, String)>::new()).unwrap_err();
+        let err = Mapping::new(&samples::LIST, Vec::<(String, String)>::new()).unwrap_err();
         assert!(err.to_string().contains("must set `user_id`"), "{err}");
-        let err = Mapping::new(ObjectType::CustomEvent, [("name", "n")]).unwrap_err();
+        let err = Mapping::new(&samples::CUSTOM_EVENT.object, [("name", "n")]).unwrap_err();
         assert!(err.to_string().contains("must set `key`"));
-        assert!(Mapping::new(ObjectType::Audience, [("description", "d")]).is_ok());
-        let err = Mapping::new(ObjectType::Attribute, [("key", " ")]).unwrap_err();
+        assert!(Mapping::new(&samples::AUDIENCE.object, [("description", "d")]).is_ok());
+        let err = Mapping::new(&samples::ATTRIBUTE.object, [("key", " ")]).unwrap_err();
         assert_eq!(err.0, vec![MappingError::EmptyColumn { field: Field::Key }]);
     }
 
     #[test]
     fn binding_reports_missing_columns_with_the_available_ones() {
         let m = Mapping::new(
-            ObjectType::CustomEvent,
+            &samples::CUSTOM_EVENT.object,
             [("key", "event_key"), ("name", "nme")],
         )
         .unwrap();
@@ -653,7 +616,7 @@ mod tests {
 
     #[test]
     fn audiences_need_a_name_template_whose_columns_exist() {
-        let m = Mapping::new(ObjectType::Audience, [("conditions", "c")]).unwrap();
+        let m = Mapping::new(&samples::AUDIENCE.object, [("conditions", "c")]).unwrap();
         assert!(m.bind(&cols(&["c"]), &[], None).is_err());
         let t = NameTemplate::parse("seg {missing}").unwrap();
         let err = m.bind(&cols(&["c"]), &[], Some(&t)).unwrap_err();
@@ -680,7 +643,11 @@ mod tests {
 
     #[test]
     fn rows_map_to_fields_and_primary_keys() {
-        let m = Mapping::new(ObjectType::Audience, [("conditions", "c"), ("name", "n")]).unwrap();
+        let m = Mapping::new(
+            &samples::AUDIENCE.object,
+            [("conditions", "c"), ("name", "n")],
+        )
+        .unwrap();
         let t = NameTemplate::parse("Seg {n}").unwrap();
         let columns = cols(&["id", "n", "c"]);
         let b = m.bind(&columns, &cols(&["id"]), Some(&t)).unwrap();
@@ -702,7 +669,7 @@ mod tests {
 
     #[test]
     fn cells_that_could_not_be_read_become_row_problems() {
-        let m = Mapping::new(ObjectType::Audience, [("conditions", "c")]).unwrap();
+        let m = Mapping::new(&samples::AUDIENCE.object, [("conditions", "c")]).unwrap();
         let t = NameTemplate::parse("Seg {n}").unwrap();
         let columns = cols(&["id", "n", "c"]);
         let b = m.bind(&columns, &cols(&["id"]), Some(&t)).unwrap();
@@ -744,7 +711,7 @@ mod tests {
 
     #[test]
     fn composite_primary_keys_are_json_arrays() {
-        let m = Mapping::new(ObjectType::Attribute, [("key", "k")]).unwrap();
+        let m = Mapping::new(&samples::ATTRIBUTE.object, [("key", "k")]).unwrap();
         let b = m
             .bind(&cols(&["a", "b", "k"]), &cols(&["a", "b"]), None)
             .unwrap();
@@ -762,12 +729,12 @@ mod tests {
 
     #[test]
     fn default_primary_keys() {
-        let m = Mapping::new(ObjectType::CustomEvent, [("key", "event_key")]).unwrap();
+        let m = Mapping::new(&samples::CUSTOM_EVENT.object, [("key", "event_key")]).unwrap();
         assert_eq!(m.default_primary_key(), cols(&["event_key"]));
-        let m = Mapping::new(ObjectType::ListAttribute, [("user_id", "uid")]).unwrap();
+        let m = Mapping::new(&samples::LIST, [("user_id", "uid")]).unwrap();
         let b = m.bind(&cols(&["x", "uid"]), &[], None).unwrap();
         assert_eq!(b.user_id_index(), Some(1));
-        let m = Mapping::new(ObjectType::Audience, [("description", "d")]).unwrap();
+        let m = Mapping::new(&samples::AUDIENCE.object, [("description", "d")]).unwrap();
         let t = NameTemplate::parse("Fixed").unwrap();
         let b = m.bind(&cols(&["d"]), &[], Some(&t)).unwrap();
         assert!(b.has_fixed_name());

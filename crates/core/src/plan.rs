@@ -14,39 +14,30 @@ use serde::{Deserialize, Serialize};
 use crate::fields::{FieldValue, Fields};
 use crate::hash::ContentHash;
 use crate::ids::Ids;
+use crate::kind::{ListMode, SyncKind};
 use crate::mapping::Field;
-use crate::object::{Mode, ObjectType};
 use crate::validate::LIST_TOO_LARGE_HINT;
 
-/// Version of the serialized plan format.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// Version of the serialized plan format. Version 3 split the body by kind (a tagged
+/// `list` or `definitions` body) and spelled the kind as `object` and `mode` checked
+/// together; older files are refused with a message to plan again.
+pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 /// The plan of one sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncPlan {
     /// The sync's name.
     pub sync: String,
-    /// Its object type.
-    pub object: ObjectType,
-    /// Its mode.
-    pub mode: Mode,
+    /// What it writes and how (serialized as `object` and `mode`).
+    #[serde(flatten)]
+    pub kind: SyncKind,
     /// Rows the model returned.
     pub rows_read: u64,
-    /// Valid rows that need no request (definitions), or valid distinct ids (lists: see
-    /// [`ListChange`] for the rest).
-    pub unchanged: u64,
-    /// Definition requests, one per object, sorted by primary key.
-    pub changes: Vec<Change>,
-    /// Rows deliberately not sent (insert mode: the object already exists).
-    pub skipped: Vec<Skip>,
-    /// Rows that need no request but whose state record must be written or refreshed
-    /// (matched an existing object, or state was missing or stale).
-    pub record_only: Vec<StateRecord>,
+    /// What the run would send and record, by kind.
+    pub body: PlanBody,
     /// Rows that cannot be sent, with the reason. Not advanced in state, so planned again
     /// next run.
     pub rejected: Vec<RejectedRow>,
-    /// The list update, for list-attribute syncs.
-    pub list: Option<ListChange>,
     /// Things the user should know that do not block the run.
     pub warnings: Vec<String>,
     /// Guardrails that block the run until overridden.
@@ -55,30 +46,105 @@ pub struct SyncPlan {
     pub refusal: Option<Refusal>,
 }
 
+/// What a plan would send and record: one list update, or one request per object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PlanBody {
+    /// A list-attribute sync.
+    List(ListPlan),
+    /// An audience, attribute or custom-event sync.
+    Definitions(DefinitionPlan),
+}
+
+/// The body of a list-attribute plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListPlan {
+    /// Valid distinct ids in the model (see [`ListChange`] for the rest).
+    pub unchanged: u64,
+    /// The list update; `None` when the run is refused before one is computed.
+    pub list: Option<ListChange>,
+}
+
+/// The body of a definition plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DefinitionPlan {
+    /// Valid rows that need no request.
+    pub unchanged: u64,
+    /// Definition requests, one per object, sorted by primary key.
+    pub changes: Vec<Change>,
+    /// Rows deliberately not sent (insert mode: the object already exists).
+    pub skipped: Vec<Skip>,
+    /// Rows that need no request but whose state record must be written or refreshed
+    /// (matched an existing object, or state was missing or stale).
+    pub record_only: Vec<StateRecord>,
+}
+
 impl SyncPlan {
-    pub(crate) fn new(sync: String, object: ObjectType, mode: Mode) -> Self {
+    /// An empty plan of the body `kind` calls for.
+    pub fn new(sync: String, kind: SyncKind) -> Self {
+        let body = match kind {
+            SyncKind::List { .. } => PlanBody::List(ListPlan::default()),
+            SyncKind::Definition { .. } => PlanBody::Definitions(DefinitionPlan::default()),
+        };
         Self {
             sync,
-            object,
-            mode,
+            kind,
             rows_read: 0,
-            unchanged: 0,
-            changes: Vec::new(),
-            skipped: Vec::new(),
-            record_only: Vec::new(),
+            body,
             rejected: Vec::new(),
-            list: None,
             warnings: Vec::new(),
             guardrails: Vec::new(),
             refusal: None,
         }
     }
 
+    /// Definition requests (none for a list).
+    pub fn changes(&self) -> &[Change] {
+        match &self.body {
+            PlanBody::List(_) => &[],
+            PlanBody::Definitions(d) => &d.changes,
+        }
+    }
+
+    /// Rows deliberately not sent (none for a list).
+    pub fn skipped(&self) -> &[Skip] {
+        match &self.body {
+            PlanBody::List(_) => &[],
+            PlanBody::Definitions(d) => &d.skipped,
+        }
+    }
+
+    /// State records to write without a request (none for a list).
+    pub fn record_only(&self) -> &[StateRecord] {
+        match &self.body {
+            PlanBody::List(_) => &[],
+            PlanBody::Definitions(d) => &d.record_only,
+        }
+    }
+
+    /// The list update, for a list plan that computed one.
+    pub fn list(&self) -> Option<&ListChange> {
+        match &self.body {
+            PlanBody::List(l) => l.list.as_ref(),
+            PlanBody::Definitions(_) => None,
+        }
+    }
+
+    /// Rows (definitions) or distinct ids (lists) that need no request.
+    pub fn unchanged(&self) -> u64 {
+        match &self.body {
+            PlanBody::List(l) => l.unchanged,
+            PlanBody::Definitions(d) => d.unchanged,
+        }
+    }
+
     /// HTTP write requests applying the plan takes: one per definition change, one PATCH for
     /// a changed list. (The engine adds its own reads.)
     pub fn request_count(&self) -> u64 {
-        let list = self.list.as_ref().is_some_and(|l| l.patch);
-        self.changes.len() as u64 + u64::from(list)
+        match &self.body {
+            PlanBody::List(l) => u64::from(l.list.as_ref().is_some_and(|l| l.patch)),
+            PlanBody::Definitions(d) => d.changes.len() as u64,
+        }
     }
 
     /// Whether applying the plan sends anything.
@@ -93,7 +159,7 @@ impl SyncPlan {
 
     /// Whether the plan sends nothing and records nothing: the state already matches.
     pub fn is_noop(&self) -> bool {
-        !self.has_changes() && self.record_only.is_empty() && self.skipped.is_empty()
+        !self.has_changes() && self.record_only().is_empty() && self.skipped().is_empty()
     }
 }
 
@@ -292,8 +358,8 @@ pub enum Guardrail {
     /// returns far more rows than usual (a join gone wrong, a missing filter) would otherwise
     /// fill the project with objects that can only be archived, never deleted.
     TooManyCreates {
-        /// What it would create.
-        object: ObjectType,
+        /// What it would create (its `object` name).
+        object: String,
         /// Objects the run would create.
         creates: u64,
         /// The sync's `max_creates`.
@@ -361,19 +427,12 @@ impl fmt::Display for Guardrail {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Refusal {
-    /// The object type does not take this mode.
-    ModeNotAllowed {
-        /// The object type.
-        object: ObjectType,
-        /// The mode.
-        mode: Mode,
-    },
     /// First add/remove run on a list whose content the API did not return.
     UnknownListContent {
         /// The list attribute.
         list_attribute_id: i64,
         /// The mode.
-        mode: Mode,
+        mode: ListMode,
         /// Whether `--adopt-existing` was given (it needs the content too).
         adopt_requested: bool,
     },
@@ -384,9 +443,12 @@ pub enum Refusal {
         /// The limit in bytes.
         limit: u64,
     },
-    /// Feature Experimentation's limit of unarchived attributes would be passed.
-    AttributeLimit {
-        /// Unarchived attributes after the plan.
+    /// Feature Experimentation's limit of unarchived objects of the kind (attributes)
+    /// would be passed.
+    UnarchivedLimit {
+        /// The object type (its `object` name).
+        object: String,
+        /// Unarchived objects after the plan.
         unarchived_after: u64,
         /// The limit.
         limit: u64,
@@ -395,8 +457,8 @@ pub enum Refusal {
     /// (edited by hand, or by another tool): applying it would silently undo or ignore those
     /// edits. Counts are of changes made outside optisync.
     RemoteChanged {
-        /// The object type.
-        object: ObjectType,
+        /// The object type (its `object` name).
+        object: String,
         /// List members added, or objects created (whose key or name a planned create uses).
         added: u64,
         /// List members removed, or objects deleted.
@@ -418,16 +480,6 @@ pub enum Refusal {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Refusal::ModeNotAllowed { object, mode } => write!(
-                f,
-                "mode {mode} is not available for {object}; use {}",
-                object
-                    .modes()
-                    .iter()
-                    .map(|m| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
             Refusal::UnknownListContent {
                 list_attribute_id,
                 mode,
@@ -440,7 +492,7 @@ impl fmt::Display for Refusal {
                 if *adopt_requested {
                     f.write_str(" (--adopt-existing needs that content too)")?;
                 }
-                let result = if *mode == Mode::Remove {
+                let result = if *mode == ListMode::Remove {
                     "an empty list"
                 } else {
                     "the model's ids"
@@ -454,12 +506,14 @@ impl fmt::Display for Refusal {
                 f,
                 "the list would be {bytes} bytes, over the {limit}-byte limit of a list attribute; {LIST_TOO_LARGE_HINT}"
             ),
-            Refusal::AttributeLimit {
+            Refusal::UnarchivedLimit {
+                object,
                 unarchived_after,
                 limit,
             } => write!(
                 f,
-                "this run would leave {unarchived_after} unarchived attributes, but Feature Experimentation allows at most {limit} per project; archive unused attributes or take rows out of the model"
+                "this run would leave {unarchived_after} unarchived {}s, but Feature Experimentation allows at most {limit} per project; archive unused ones or take rows out of the model",
+                object.replace('_', " ")
             ),
             Refusal::FixedNameRows { name, rows } => write!(
                 f,
@@ -475,18 +529,14 @@ impl fmt::Display for Refusal {
                 f.write_str("Optimizely changed since the plan was made: ")?;
                 if *content_unreadable {
                     f.write_str("the list's content was readable then and is not now")?;
-                } else if *object == ObjectType::ListAttribute {
+                } else if object == crate::kind::LIST_ATTRIBUTE {
                     write!(
                         f,
                         "{added} {} added, {removed} removed outside optisync",
                         if *added == 1 { "member" } else { "members" }
                     )?;
                 } else {
-                    let objects = match object {
-                        ObjectType::CustomEvent => "custom events",
-                        ObjectType::Audience => "audiences",
-                        _ => "attributes",
-                    };
+                    let objects = format!("{}s", object.replace('_', " "));
                     write!(
                         f,
                         "{changed} changed, {removed} deleted and {added} created outside optisync among the {objects} this plan updates, records or creates"
@@ -517,7 +567,7 @@ mod tests {
                 samples: vec!["j***@example.com".into()],
             },
             Guardrail::TooManyCreates {
-                object: ObjectType::Attribute,
+                object: "attribute".into(),
                 creates: 1500,
                 max_creates: 1000,
             },
@@ -536,7 +586,7 @@ mod tests {
     #[test]
     fn too_many_creates_says_how_many_the_limit_and_how_to_override() {
         let g = Guardrail::TooManyCreates {
-            object: ObjectType::Audience,
+            object: "audience".into(),
             creates: 1500,
             max_creates: 1000,
         };
@@ -553,7 +603,7 @@ mod tests {
     #[test]
     fn remote_changed_counts_what_moved_and_says_to_plan_again() {
         let list = Refusal::RemoteChanged {
-            object: ObjectType::ListAttribute,
+            object: "list_attribute".into(),
             added: 1,
             removed: 2,
             changed: 0,
@@ -567,7 +617,7 @@ mod tests {
             "{list}"
         );
         let defs = Refusal::RemoteChanged {
-            object: ObjectType::Attribute,
+            object: "attribute".into(),
             added: 0,
             removed: 0,
             changed: 1,
@@ -594,16 +644,28 @@ mod tests {
 
     #[test]
     fn request_count_counts_changes_and_the_list_patch() {
-        let mut plan = SyncPlan::new("s".into(), ObjectType::Attribute, Mode::Upsert);
+        let kind = SyncKind::parse("attribute", "upsert").unwrap();
+        let mut plan = SyncPlan::new("s".into(), kind);
         assert_eq!(plan.request_count(), 0);
         assert!(plan.is_noop());
-        plan.changes.push(Change::Create {
+        let PlanBody::Definitions(body) = &mut plan.body else {
+            panic!("a definition plan has a definitions body");
+        };
+        body.changes.push(Change::Create {
             primary_key: "a".into(),
             fields: Fields::new(),
             hash: ContentHash(1),
         });
         assert_eq!(plan.request_count(), 1);
-        plan.list = Some(ListChange {
+        let mut plan = SyncPlan::new(
+            "s".into(),
+            SyncKind::parse("list_attribute", "add").unwrap(),
+        );
+        assert_eq!(plan.request_count(), 0);
+        let PlanBody::List(body) = &mut plan.body else {
+            panic!("a list plan has a list body");
+        };
+        body.list = Some(ListChange {
             list_attribute_id: 1,
             before_count: Some(0),
             after_count: 1,
@@ -615,7 +677,12 @@ mod tests {
             duplicates: 0,
             drift: None,
         });
-        assert_eq!(plan.request_count(), 2);
+        assert_eq!(plan.request_count(), 1);
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["object"], "list_attribute");
+        assert_eq!(json["mode"], "add");
+        assert_eq!(json["body"]["type"], "list");
+        assert_eq!(serde_json::from_value::<SyncPlan>(json).unwrap(), plan);
     }
 
     #[test]

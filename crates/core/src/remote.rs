@@ -48,34 +48,29 @@ pub enum RemoteList {
     Known(Ids),
 }
 
-/// The remote objects indexed by id, key and name for matching rows to them.
+/// The remote objects indexed by id and by the text of their identity field, for matching
+/// rows to them.
 #[derive(Debug)]
 pub(crate) struct RemoteIndex<'a> {
     pub(crate) objects: &'a [RemoteObject],
     by_id: HashMap<i64, usize>,
-    by_key: HashMap<&'a str, Vec<usize>>,
-    by_name: HashMap<&'a str, Vec<usize>>,
+    by_identity: HashMap<&'a str, Vec<usize>>,
 }
 
 impl<'a> RemoteIndex<'a> {
-    pub(crate) fn new(objects: &'a [RemoteObject]) -> Self {
+    pub(crate) fn new(objects: &'a [RemoteObject], identity: Field) -> Self {
         let mut by_id = HashMap::with_capacity(objects.len());
-        let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_identity: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, object) in objects.iter().enumerate() {
             by_id.insert(object.id, i);
-            if let Some(key) = object.key() {
-                by_key.entry(key).or_default().push(i);
-            }
-            if let Some(name) = object.name() {
-                by_name.entry(name).or_default().push(i);
+            if let Some(text) = object.fields.text(identity) {
+                by_identity.entry(text).or_default().push(i);
             }
         }
         Self {
             objects,
             by_id,
-            by_key,
-            by_name,
+            by_identity,
         }
     }
 
@@ -83,10 +78,11 @@ impl<'a> RemoteIndex<'a> {
         self.by_id.get(&id).copied()
     }
 
-    /// The object holding `key`. Keys are unique per project; should the API ever list two,
-    /// the unarchived one (else the first) is the one a create would collide with.
-    pub(crate) fn by_key(&self, key: &str) -> Option<usize> {
-        let found = self.by_key.get(key)?;
+    /// The object a create with this identity would collide with: the unarchived one, else
+    /// the first (a unique identity such as a key is listed once; should the API ever list
+    /// two, the unarchived one wins).
+    pub(crate) fn find(&self, identity: &str) -> Option<usize> {
+        let found = self.by_identity.get(identity)?;
         found
             .iter()
             .copied()
@@ -94,8 +90,8 @@ impl<'a> RemoteIndex<'a> {
             .or_else(|| found.first().copied())
     }
 
-    /// Every object with exactly this name (archived ones included).
-    pub(crate) fn by_name(&self, name: &str) -> &[usize] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    /// Every object with exactly this identity (archived ones included).
+    pub(crate) fn all(&self, identity: &str) -> &[usize] {
+        self.by_identity.get(identity).map_or(&[], Vec::as_slice)
     }
 }

@@ -5,14 +5,11 @@
 //! failure that is not about the row (auth, throttling or network after all retries) stops
 //! the run, leaving the request's intent to be settled by the next run.
 
-use optisync_core::{Change, Field, FieldChange, FieldValue, Fields, ObjectType, StateRecord};
-use optisync_optimizely::{
-    AttributeUpdate, AudienceUpdate, Client, CustomEventUpdate, Error as ApiError, ErrorKind,
-    EventCategory, ListAttribute, ListAttributeUpdate, NewAttribute, NewAudience, NewCustomEvent,
-    Phase,
-};
+use optisync_core::{Change, Field, FieldChange, FieldValue, Fields, StateRecord};
+use optisync_optimizely::{Client, Error as ApiError, ErrorKind, ListAttribute, Phase};
 use optisync_state::{IntentId, NewIntent, Operation, Outcome, RejectedRow, Store};
 
+use crate::destination::{Definition, list_attribute};
 use crate::error::{Error, Result};
 use crate::plan::PreparedPlan;
 use crate::progress::Progress;
@@ -70,15 +67,15 @@ pub async fn apply(
         recorder: Recorder::new(&spec.name),
     };
     let plan = &prepared.plan;
-    if let Some(change) = &plan.list {
+    if let Some(change) = plan.list() {
         apply_list(&mut ctx, change, list).await?;
     }
-    for record in &plan.record_only {
+    for record in plan.record_only() {
         record_state(&mut ctx, record, None)?;
     }
-    let total = plan.changes.len() as u64;
+    let total = plan.changes().len() as u64;
     let mut progress = Progress::new(&spec.name, "sending changes", "requests");
-    for (done, change) in plan.changes.iter().enumerate() {
+    for (done, change) in plan.changes().iter().enumerate() {
         // A safe point: every write before this one has its outcome recorded.
         if let Some(signal) = crate::interrupt::requested() {
             ctx.recorder.flush(ctx.store)?;
@@ -126,7 +123,7 @@ pub async fn apply(
 /// A hex hash of a list's `list_content`, stored with the delivered list and as the PATCH
 /// intent's body hash.
 pub(crate) fn list_hash(content: &str) -> String {
-    format!("{:016x}", crate::spec::fnv1a(content.as_bytes()))
+    optisync_core::hash::hex(content.as_bytes())
 }
 
 async fn apply_list(
@@ -168,22 +165,10 @@ async fn apply_list(
         });
     };
     let intent = intent(ctx, None, Operation::ListPatch, hash.clone())?;
-    // The API validates the whole object on PATCH: send back its name, type and key field.
-    let update = ListAttributeUpdate {
-        name: Some(list.name.clone()),
-        list_type: list.list_type.clone(),
-        key_field: list.key_field.clone(),
-        list_content: Some(content),
-        ..ListAttributeUpdate::default()
-    };
     ctx.applied.requests_sent += 1;
     tracing::info!(sync, members = change.after_count, "sending the list");
-    match ctx
-        .client
-        .update_list_attribute(change.list_attribute_id, &update)
-        .await
-    {
-        Ok(_) => {
+    match list_attribute::write(ctx.client, list, content).await {
+        Ok(()) => {
             ctx.store
                 .replace_delivered_list(
                     sync,
@@ -249,21 +234,23 @@ async fn create(
     let backoff = ctx.client.config().backoff;
     for attempt in 1..=attempts {
         ctx.applied.requests_sent += 1;
-        let error =
-            match send_create(ctx.client, ctx.spec.object, ctx.target.project_id, fields).await {
-                Ok(remote_id) => {
-                    tracing::info!(sync = %ctx.spec.name, key = primary_key, remote_id, "created");
-                    let record = StateRecord {
-                        primary_key: primary_key.to_owned(),
-                        remote_id,
-                        fields: fields.clone(),
-                        hash,
-                    };
-                    ctx.applied.creates += 1;
-                    return record_state(ctx, &record, Some(id));
-                }
-                Err(e) => e,
-            };
+        let error = match destination(ctx.spec)?
+            .create(ctx.client, ctx.target.project_id, fields)
+            .await
+        {
+            Ok(remote_id) => {
+                tracing::info!(sync = %ctx.spec.name, key = primary_key, remote_id, "created");
+                let record = StateRecord {
+                    primary_key: primary_key.to_owned(),
+                    remote_id,
+                    fields: fields.clone(),
+                    hash,
+                };
+                ctx.applied.creates += 1;
+                return record_state(ctx, &record, Some(id));
+            }
+            Err(e) => e,
+        };
         if !(error.outcome_unknown() || error.is_duplicate()) {
             return reject_or_stop(ctx, id, primary_key, &error);
         }
@@ -274,7 +261,7 @@ async fn create(
                 ctx.applied.notes.push(format!(
                     "sync {}: row {primary_key}: adopted existing {} {} after {}",
                     ctx.spec.name,
-                    ctx.spec.object,
+                    ctx.spec.kind.object(),
                     object.id,
                     if error.is_duplicate() {
                         "a duplicate answer"
@@ -316,15 +303,16 @@ async fn update(
         record.hash.to_string(),
     )?;
     ctx.applied.requests_sent += 1;
-    match send_update(
-        ctx.client,
-        ctx.spec.object,
-        ctx.target.project_id,
-        record.remote_id,
-        changed,
-        unarchive,
-    )
-    .await
+    let (fields, archived) = update_body(changed, unarchive);
+    match destination(ctx.spec)?
+        .update(
+            ctx.client,
+            ctx.target.project_id,
+            record.remote_id,
+            &fields,
+            archived,
+        )
+        .await
     {
         Ok(()) => {
             tracing::info!(sync = %ctx.spec.name, key = %record.primary_key, remote_id = record.remote_id, "updated");
@@ -395,109 +383,26 @@ fn rejected_outcome(error: &ApiError) -> Outcome {
     }
 }
 
-fn text(fields: &Fields, field: Field) -> Option<String> {
-    fields.text(field).map(str::to_owned)
+/// The sync's definition destination (a definition plan is only made for a definition sync).
+fn destination(spec: &SyncSpec) -> Result<&'static dyn Definition> {
+    spec.kind
+        .definition()
+        .map(crate::destination::definition)
+        .ok_or_else(|| Error::Target {
+            sync: spec.name.clone(),
+            message: "a definition change in a list sync's plan".to_owned(),
+        })
 }
 
-fn flag(fields: &Fields, field: Field) -> Option<bool> {
-    match fields.get(field) {
-        Some(FieldValue::Bool(b)) => Some(*b),
-        _ => None,
-    }
-}
-
-fn conditions(fields: &Fields) -> Option<String> {
-    match fields.get(Field::Conditions) {
-        Some(FieldValue::Conditions(c)) => Some(c.to_api_string()),
-        _ => None,
-    }
-}
-
-async fn send_create(
-    client: &Client,
-    object: ObjectType,
-    project_id: i64,
-    fields: &Fields,
-) -> Result<i64, ApiError> {
-    match object {
-        ObjectType::Attribute => {
-            let mut body =
-                NewAttribute::new(project_id, text(fields, Field::Key).unwrap_or_default());
-            body.name = text(fields, Field::Name);
-            body.description = text(fields, Field::Description);
-            body.archived = flag(fields, Field::Archived);
-            client.create_attribute(&body).await.map(|a| a.id)
-        }
-        ObjectType::Audience => {
-            let body = NewAudience {
-                project_id,
-                name: text(fields, Field::Name),
-                description: text(fields, Field::Description),
-                conditions: conditions(fields),
-                segmentation: None,
-                archived: flag(fields, Field::Archived),
-            };
-            client.create_audience(&body).await.map(|a| a.id)
-        }
-        ObjectType::CustomEvent | ObjectType::ListAttribute => {
-            let mut body = NewCustomEvent::new(text(fields, Field::Key).unwrap_or_default());
-            body.name = text(fields, Field::Name);
-            body.description = text(fields, Field::Description);
-            body.category = fields.text(Field::Category).map(EventCategory::from);
-            body.archived = flag(fields, Field::Archived);
-            client
-                .create_custom_event(project_id, &body)
-                .await
-                .map(|e| e.id)
-        }
-    }
-}
-
-async fn send_update(
-    client: &Client,
-    object: ObjectType,
-    project_id: i64,
-    remote_id: i64,
-    changed: &[FieldChange],
-    unarchive: bool,
-) -> Result<(), ApiError> {
+/// The fields an update sends, and `archived` when it changes (or un-archives).
+fn update_body(changed: &[FieldChange], unarchive: bool) -> (Fields, Option<bool>) {
     let mut fields = Fields::new();
     for change in changed {
         fields.insert(change.field, change.after.clone());
     }
-    let archived = flag(&fields, Field::Archived).or(unarchive.then_some(false));
-    match object {
-        ObjectType::Attribute => {
-            let body = AttributeUpdate {
-                key: text(&fields, Field::Key),
-                name: text(&fields, Field::Name),
-                description: text(&fields, Field::Description),
-                archived,
-            };
-            client.update_attribute(remote_id, &body).await.map(drop)
-        }
-        ObjectType::Audience => {
-            let body = AudienceUpdate {
-                name: text(&fields, Field::Name),
-                description: text(&fields, Field::Description),
-                conditions: conditions(&fields),
-                archived,
-                ..AudienceUpdate::default()
-            };
-            client.update_audience(remote_id, &body).await.map(drop)
-        }
-        ObjectType::CustomEvent | ObjectType::ListAttribute => {
-            let body = CustomEventUpdate {
-                key: text(&fields, Field::Key),
-                name: text(&fields, Field::Name),
-                description: text(&fields, Field::Description),
-                category: fields.text(Field::Category).map(EventCategory::from),
-                archived,
-            };
-            client
-                .update_custom_event(project_id, remote_id, &body)
-                .await
-                .map(drop)
-        }
-    }
+    let archived = match fields.get(Field::Archived) {
+        Some(FieldValue::Bool(b)) => Some(*b),
+        _ => unarchive.then_some(false),
+    };
+    (fields, archived)
 }

@@ -28,9 +28,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod apply;
+pub mod destination;
 pub mod error;
 pub mod interrupt;
 pub mod plan;
+pub mod policy;
 pub mod progress;
 pub mod read;
 pub mod reconcile;

@@ -5,8 +5,8 @@
 
 use optisync_core::{
     ContentHash, DefinitionOptions, DefinitionPlanInput, DeliveredDefinitions, DeliveredObject,
-    FX_UNARCHIVED_ATTRIBUTE_LIMIT, Fields, Ids, ListOptions, ListPlanInput, Mapping, ModelIds,
-    ObjectType, RemoteList, SyncPlan, plan_definitions, plan_list,
+    Fields, Ids, ListOptions, ListPlanInput, Mapping, ModelIds, RemoteList, SyncKind, SyncPlan,
+    plan_definitions, plan_list,
 };
 use optisync_optimizely::{Client, ListAttribute, Product};
 use optisync_sources::Source;
@@ -61,73 +61,77 @@ pub async fn prepare(
     let mut list = None;
     let remote_seen;
     let started = std::time::Instant::now();
-    let mut plan = if spec.object == ObjectType::ListAttribute {
-        let (attribute, remote, ids, delivered) =
-            read_list_inputs(source, client, store, spec, target, &mapping, options).await?;
-        tracing::debug!(sync = %spec.name, elapsed_ms = started.elapsed().as_millis(), "list, model and delivered list read");
-        let input = ListPlanInput {
-            sync: spec.name.clone(),
-            mode: spec.mode,
-            list_attribute_id: attribute.id,
-            ids,
-            delivered,
-            remote,
-            options: ListOptions {
-                adopt_existing: options.adopt_existing,
-                replace: options.replace,
-                allow_pii: spec.allow_pii,
-                allow_empty: options.allow_empty,
-                allow_large_removal: options.allow_large_removal,
-                max_removal_percent: spec.max_removal_percent,
-                last_run_rows,
-            },
-        };
-        list = Some(attribute);
-        let content_known = matches!(input.remote, RemoteList::Known(_));
-        let plan = plan_list(input);
-        remote_seen = list_seen(&plan, content_known);
-        plan
-    } else {
-        let remote = list_objects(client, spec, target).await?;
-        let ModelRows::Definitions(rows) = read_model(source, spec, &mapping).await? else {
-            return Err(Error::Target {
+    let mut plan = match spec.kind {
+        SyncKind::List { mode } => {
+            let (attribute, remote, ids, delivered) =
+                read_list_inputs(source, client, store, spec, target, &mapping, options).await?;
+            tracing::debug!(sync = %spec.name, elapsed_ms = started.elapsed().as_millis(), "list, model and delivered list read");
+            let input = ListPlanInput {
                 sync: spec.name.clone(),
-                message: "the model did not yield definition rows".to_owned(),
+                mode,
+                list_attribute_id: attribute.id,
+                ids,
+                delivered,
+                remote,
+                options: ListOptions {
+                    adopt_existing: options.adopt_existing,
+                    replace: options.replace,
+                    allow_pii: spec.allow_pii,
+                    allow_empty: options.allow_empty,
+                    allow_large_removal: options.allow_large_removal,
+                    max_removal_percent: spec.max_removal_percent,
+                    last_run_rows,
+                },
+            };
+            list = Some(attribute);
+            let content_known = matches!(input.remote, RemoteList::Known(_));
+            let plan = plan_list(input);
+            remote_seen = list_seen(&plan, content_known);
+            plan
+        }
+        SyncKind::Definition { kind, mode } => {
+            let rules = crate::destination::definition(kind).rules();
+            let remote = list_objects(client, spec, target).await?;
+            let ModelRows::Definitions(rows) = read_model(source, spec, &mapping).await? else {
+                return Err(Error::Target {
+                    sync: spec.name.clone(),
+                    message: "the model did not yield definition rows".to_owned(),
+                });
+            };
+            let delivered = if options.full_resync {
+                DeliveredDefinitions::new()
+            } else {
+                delivered_definitions(store, &spec.name)?
+            };
+            let fixed_audience_name = spec
+                .audience_name
+                .as_ref()
+                .filter(|t| t.is_fixed())
+                .map(|t| t.as_str().to_owned());
+            let unarchived_limit = rules
+                .fx_unarchived_limit
+                .filter(|_| target.product == Product::FeatureExperimentation);
+            let fingerprints = remote.iter().map(fingerprint).collect();
+            let plan = plan_definitions(DefinitionPlanInput {
+                sync: spec.name.clone(),
+                rules,
+                mode,
+                project_id: target.project_id,
+                rows,
+                delivered,
+                remote,
+                options: DefinitionOptions {
+                    allow_empty: options.allow_empty,
+                    last_run_rows,
+                    fixed_audience_name,
+                    unarchived_limit,
+                    max_creates: Some(spec.max_creates),
+                    allow_many_creates: options.allow_many_creates,
+                },
             });
-        };
-        let delivered = if options.full_resync {
-            DeliveredDefinitions::new()
-        } else {
-            delivered_definitions(store, &spec.name)?
-        };
-        let fixed_audience_name = spec
-            .audience_name
-            .as_ref()
-            .filter(|t| t.is_fixed())
-            .map(|t| t.as_str().to_owned());
-        let unarchived_attribute_limit = (spec.object == ObjectType::Attribute
-            && target.product == Product::FeatureExperimentation)
-            .then_some(FX_UNARCHIVED_ATTRIBUTE_LIMIT);
-        let fingerprints = remote.iter().map(fingerprint).collect();
-        let plan = plan_definitions(DefinitionPlanInput {
-            sync: spec.name.clone(),
-            object: spec.object,
-            mode: spec.mode,
-            project_id: target.project_id,
-            rows,
-            delivered,
-            remote,
-            options: DefinitionOptions {
-                allow_empty: options.allow_empty,
-                last_run_rows,
-                fixed_audience_name,
-                unarchived_attribute_limit,
-                max_creates: Some(spec.max_creates),
-                allow_many_creates: options.allow_many_creates,
-            },
-        });
-        remote_seen = definitions_seen(&plan, &fingerprints);
-        plan
+            remote_seen = definitions_seen(&plan, &fingerprints);
+            plan
+        }
     };
     tracing::debug!(sync = %spec.name, elapsed_ms = started.elapsed().as_millis(), "planned");
     if let Some(warning) = mapping_warning {

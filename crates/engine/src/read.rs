@@ -5,7 +5,7 @@
 //! Rows with problems are kept: the planner turns their problems into rejected rows and the
 //! run goes on for the others.
 
-use optisync_core::{DesiredRow, Mapping, ModelIds, ObjectType, Value};
+use optisync_core::{DesiredRow, Mapping, ModelIds, SyncKind, Value};
 use optisync_sources::Source;
 
 use crate::error::{Error, Result};
@@ -54,6 +54,7 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
             sync: spec.name.clone(),
             errors,
         })?;
+    let is_list = matches!(spec.kind, SyncKind::List { .. });
     let mut ids = ModelIds::new();
     let mut rows = Vec::new();
     let mut read: u64 = 0;
@@ -61,7 +62,7 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
     while let Some(batch) = stream.next_batch().await {
         let batch = batch.map_err(source_err)?;
         read += batch.len() as u64;
-        if spec.object == ObjectType::ListAttribute {
+        if is_list {
             // The id column whole: a list sync never looks at a row's other values.
             let rows = batch.len();
             let taken = bound
@@ -76,7 +77,7 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
         progress.update(read, None);
     }
     tracing::info!(sync = %spec.name, rows = read, elapsed_ms = started.elapsed().as_millis(), "model read");
-    Ok(if spec.object == ObjectType::ListAttribute {
+    Ok(if is_list {
         ModelRows::List(ids)
     } else {
         ModelRows::Definitions(rows)

@@ -7,9 +7,7 @@
 //! The same lookup settles the intents a killed run left unresolved, when the next run
 //! starts: for those, the fresh plan already matched every row to what Optimizely holds.
 
-use optisync_core::{
-    Change, Field, Fields, ObjectType, RemoteObject, StateRecord, SyncPlan, content_hash,
-};
+use optisync_core::{Change, Fields, RemoteObject, StateRecord, SyncPlan, content_hash};
 use optisync_optimizely::Client;
 use optisync_state::{IntentRecord, Operation, Outcome, Store};
 
@@ -33,11 +31,14 @@ pub async fn find_created(
     target: Target,
     fields: &Fields,
 ) -> Result<Found> {
-    let objects = list_objects(client, spec, target).await?;
-    let (field, identity) = identity(spec.object, fields);
-    let Some(identity) = identity else {
+    let Some(kind) = spec.kind.definition() else {
         return Ok(Found::Absent);
     };
+    let field = crate::destination::definition(kind).rules().identity;
+    let Some(identity) = fields.text(field) else {
+        return Ok(Found::Absent);
+    };
+    let objects = list_objects(client, spec, target).await?;
     let mut matches = objects
         .into_iter()
         .filter(|o| o.fields.text(field) == Some(identity))
@@ -48,15 +49,6 @@ pub async fn find_created(
         .into_iter()
         .next()
         .map_or(Found::Absent, Found::Exists))
-}
-
-fn identity(object: ObjectType, fields: &Fields) -> (Field, Option<&str>) {
-    let field = if object == ObjectType::Audience {
-        Field::Name
-    } else {
-        Field::Key
-    };
-    (field, fields.text(field))
 }
 
 /// The state record to keep for an adopted object: its own current fields and their hash,
@@ -109,7 +101,7 @@ fn settle_one(intent: &IntentRecord, plan: &SyncPlan, current_list_hash: Option<
             let Some(key) = intent.primary_key.as_deref() else {
                 return Outcome::NotApplied;
             };
-            let pending = plan.changes.iter().any(|c| c.primary_key() == key);
+            let pending = plan.changes().iter().any(|c| c.primary_key() == key);
             if intent.operation != Operation::Create {
                 return if pending {
                     Outcome::NotApplied
@@ -118,12 +110,12 @@ fn settle_one(intent: &IntentRecord, plan: &SyncPlan, current_list_hash: Option<
                 };
             }
             let matched = plan
-                .record_only
+                .record_only()
                 .iter()
                 .find(|r| r.primary_key == key)
                 .map(|r| r.remote_id)
                 .or_else(|| {
-                    plan.changes.iter().find_map(|c| match c {
+                    plan.changes().iter().find_map(|c| match c {
                         Change::Update {
                             primary_key,
                             remote_id,

@@ -4,7 +4,7 @@
 //! apply, store rejected rows with the run, and record the run's counts and result.
 
 use optisync_core::{Change, SyncPlan};
-use optisync_optimizely::{Client, Product};
+use optisync_optimizely::Client;
 use optisync_sources::Source;
 use optisync_state::{LockHolder, RejectedRow, RunCounts, RunFinish, RunStatus, Store};
 use serde::Serialize;
@@ -133,23 +133,14 @@ impl Engine {
                 in_config,
             }
         })?;
-        if project.is_archived() {
+        if let Some(message) = crate::policy::project_refusal(&project) {
             return Err(Error::Project {
                 project_id,
-                message: "is archived; unarchive it or use another project".to_owned(),
+                message,
                 in_config: true,
             });
         }
         let product = project.product();
-        if !matches!(product, Product::Web | Product::FeatureExperimentation) {
-            return Err(Error::Project {
-                project_id,
-                message: format!(
-                    "is a {product:?} project, which optisync cannot write to; use a Web or Feature Experimentation project"
-                ),
-                in_config: true,
-            });
-        }
         Ok(Self {
             source,
             client,
@@ -336,8 +327,7 @@ impl Engine {
 
         // A safe point: nothing of this plan was sent yet.
         if crate::interrupt::requested().is_some() {
-            let planned =
-                plan.changes.len() as u64 + u64::from(plan.list.as_ref().is_some_and(|l| l.patch));
+            let planned = plan.request_count();
             return Err(interrupted(spec, 0, planned));
         }
         let applied: Applied = apply(
@@ -419,15 +409,15 @@ fn interrupted(spec: &SyncSpec, sent: u64, planned: u64) -> Error {
 
 fn state_counts(plan: &SyncPlan, counts: &Counts) -> RunCounts {
     let planned_creates = plan
-        .changes
+        .changes()
         .iter()
         .filter(|c| matches!(c, Change::Create { .. }))
         .count() as u64;
     RunCounts {
         rows_read: counts.rows_read,
         planned_creates,
-        planned_updates: plan.changes.len() as u64 - planned_creates,
-        planned_removes: plan.list.as_ref().map_or(0, |l| l.removed.len() as u64),
+        planned_updates: plan.changes().len() as u64 - planned_creates,
+        planned_removes: plan.list().map_or(0, |l| l.removed.len() as u64),
         list_added: counts.list_added,
         list_removed: counts.list_removed,
         requests_sent: counts.requests_sent,

@@ -16,8 +16,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use optisync_core::{
-    Change, ContentHash, Field, Ids, ListChange, ObjectType, Refusal, RemoteList, RemoteObject,
-    SyncPlan, content_hash,
+    Change, ContentHash, DefinitionRules, Ids, ListChange, Refusal, RemoteList, RemoteObject,
+    SyncKind, SyncPlan, content_hash,
 };
 use optisync_optimizely::{Client, ListAttribute};
 use optisync_state::{IntentRecord, Operation};
@@ -27,10 +27,12 @@ use crate::apply::list_hash;
 use crate::error::{Error, Result};
 use crate::plan::PreparedPlan;
 use crate::remote::{list_objects, read_list};
-use crate::spec::{FNV_OFFSET, SyncSpec, Target, fnv1a_extend};
+use crate::spec::{SyncSpec, Target};
+use optisync_core::hash::Fnv;
 
-/// Version of the saved-plan file format. Version 2 added [`SavedPlan::remote_seen`].
-pub const SAVED_PLAN_FORMAT: u32 = 2;
+/// Version of the saved-plan file format. Version 2 added [`SavedPlan::remote_seen`];
+/// version 3 split each plan's body by kind (a tagged `list` or `definitions` body).
+pub const SAVED_PLAN_FORMAT: u32 = 3;
 
 /// A plan file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,7 +79,7 @@ impl SavedPlan {
             Some(found) => {
                 return Err(Error::PlanFile {
                     message: format!(
-                        "it was written in plan-file format {found}, and this version of optisync applies format {SAVED_PLAN_FORMAT} only (older plans do not record what Optimizely held); run `optisync plan --out FILE` again and apply the new file"
+                        "it was written in plan-file format {found}, and this version of optisync applies format {SAVED_PLAN_FORMAT} only (older plans are laid out differently); run `optisync plan --out FILE` again and apply the new file"
                     ),
                 });
             }
@@ -147,26 +149,28 @@ pub struct ObjectSeen {
 
 /// A hash of a sorted set of members, each followed by a comma.
 pub fn members_hash<'a>(members: impl IntoIterator<Item = &'a str>) -> String {
-    let mut hash = FNV_OFFSET;
+    let mut hash = Fnv::new();
     for id in members {
-        hash = fnv1a_extend(fnv1a_extend(hash, id.as_bytes()), b",");
+        hash.write(id.as_bytes());
+        hash.write(b",");
     }
-    format!("{hash:016x}")
+    format!("{:016x}", hash.finish())
 }
 
 /// What a list plan saw: the list's content as the planner measured it, rebuilt from the
 /// plan. When the content is known the planner measures against it, so that content is the
 /// plan's `after` without `added`, plus `removed` (all sorted sets).
 pub fn list_seen(plan: &SyncPlan, content_known: bool) -> RemoteSeen {
-    let content = plan.list.as_ref().filter(|_| content_known).map(|change| {
-        let (mut members, mut hash) = (0u64, FNV_OFFSET);
+    let content = plan.list().filter(|_| content_known).map(|change| {
+        let (mut members, mut hash) = (0u64, Fnv::new());
         seen_members(change, |id| {
             members += 1;
-            hash = fnv1a_extend(fnv1a_extend(hash, id.as_bytes()), b",");
+            hash.write(id.as_bytes());
+            hash.write(b",");
         });
         ListSeen {
             members,
-            hash: format!("{hash:016x}"),
+            hash: format!("{:016x}", hash.finish()),
         }
     });
     RemoteSeen::List { content }
@@ -217,7 +221,7 @@ pub fn definitions_seen(
     plan: &SyncPlan,
     fingerprints: &HashMap<i64, (bool, ContentHash)>,
 ) -> RemoteSeen {
-    let updates = plan.changes.iter().filter_map(|c| match c {
+    let updates = plan.changes().iter().filter_map(|c| match c {
         Change::Update {
             primary_key,
             remote_id,
@@ -226,7 +230,7 @@ pub fn definitions_seen(
         Change::Create { .. } => None,
     });
     let records = plan
-        .record_only
+        .record_only()
         .iter()
         .map(|r| (&r.primary_key, r.remote_id));
     let mut objects: Vec<ObjectSeen> = updates
@@ -278,10 +282,12 @@ pub fn check_fresh(
             saved.state_version
         ));
     }
-    let recorded = match (&saved.remote_seen, spec.object) {
-        (RemoteSeen::Unrecorded, _) => false,
-        (RemoteSeen::List { .. }, object) => object == ObjectType::ListAttribute,
-        (RemoteSeen::Definitions { .. }, object) => object.is_definition(),
+    let recorded = match (&saved.remote_seen, spec.kind) {
+        (RemoteSeen::Unrecorded, _)
+        | (RemoteSeen::List { .. }, SyncKind::Definition { .. })
+        | (RemoteSeen::Definitions { .. }, SyncKind::List { .. }) => false,
+        (RemoteSeen::List { .. }, SyncKind::List { .. })
+        | (RemoteSeen::Definitions { .. }, SyncKind::Definition { .. }) => true,
     };
     if !recorded {
         return stale(
@@ -306,7 +312,7 @@ pub async fn check_remote(
     let blocked = saved.plan.is_blocked();
     let refusal = match &saved.remote_seen {
         RemoteSeen::List { content } => {
-            if saved.plan.list.is_none() {
+            if saved.plan.list().is_none() {
                 return Ok(None);
             }
             let (attribute, now) = read_list(client, spec, target).await?;
@@ -319,7 +325,7 @@ pub async fn check_remote(
                         .iter()
                         .any(|i| i.operation == Operation::ListPatch && i.body_hash == hash)
                 });
-            let refusal = match (content, &saved.plan.list) {
+            let refusal = match (content, saved.plan.list()) {
                 (Some(seen), Some(change)) if !blocked && !ours => list_changed(seen, change, now),
                 _ => None,
             };
@@ -328,10 +334,14 @@ pub async fn check_remote(
             }
             return Ok(Some(attribute));
         }
-        RemoteSeen::Definitions { objects } if !blocked => {
-            let now = list_objects(client, spec, target).await?;
-            definitions_changed(spec.object, &saved.plan, objects, &now, unresolved)
-        }
+        RemoteSeen::Definitions { objects } if !blocked => match spec.kind.definition() {
+            Some(kind) => {
+                let now = list_objects(client, spec, target).await?;
+                let rules = crate::destination::definition(kind).rules();
+                definitions_changed(rules, &saved.plan, objects, &now, unresolved)
+            }
+            None => None,
+        },
         _ => None,
     };
     if let Some(refusal) = refusal {
@@ -343,7 +353,7 @@ pub async fn check_remote(
 /// The refusal for a list whose content is not what the plan saw.
 fn list_changed(seen: &ListSeen, change: &ListChange, now: RemoteList) -> Option<Refusal> {
     let refusal = |added, removed, content_unreadable| Refusal::RemoteChanged {
-        object: ObjectType::ListAttribute,
+        object: optisync_core::kind::LIST_ATTRIBUTE.to_owned(),
         added,
         removed,
         changed: 0,
@@ -399,7 +409,7 @@ fn difference_counts(a: &Ids, b: &Ids) -> (u64, u64) {
 /// The refusal for definitions whose objects are not what the plan saw: an object it
 /// updates or records was edited or deleted, or one now holds a key or name it creates.
 fn definitions_changed(
-    object: ObjectType,
+    rules: &DefinitionRules,
     plan: &SyncPlan,
     seen: &[ObjectSeen],
     now: &[RemoteObject],
@@ -423,14 +433,10 @@ fn definitions_changed(
             Some(_) => {}
         }
     }
-    let identity = if object == ObjectType::Audience {
-        Field::Name
-    } else {
-        Field::Key
-    };
+    let identity = rules.identity;
     let taken: HashSet<&str> = now.iter().filter_map(|o| o.fields.text(identity)).collect();
     let added = plan
-        .changes
+        .changes()
         .iter()
         .filter_map(|c| match c {
             Change::Create {
@@ -443,7 +449,7 @@ fn definitions_changed(
         .filter(|id| taken.contains(id))
         .count() as u64;
     (changed + removed + added > 0).then_some(Refusal::RemoteChanged {
-        object,
+        object: rules.object.object.to_owned(),
         added,
         removed,
         changed,
@@ -453,7 +459,9 @@ fn definitions_changed(
 
 #[cfg(test)]
 mod tests {
-    use optisync_core::{Fields, ListBase, Mode};
+    use optisync_core::{
+        DefinitionKind, DefinitionMode, Field, Fields, ListBase, ListPlan, PlanBody,
+    };
 
     use super::*;
 
@@ -483,12 +491,15 @@ mod tests {
         let mut seen = Vec::new();
         seen_members(&c, |id| seen.push(id));
         assert_eq!(seen, ["a", "c", "d", "f"]);
-        let mut plan = SyncPlan {
-            list: Some(c),
+        let plan = SyncPlan {
+            body: PlanBody::List(ListPlan {
+                unchanged: 0,
+                list: Some(c),
+            }),
             ..serde_json::from_value(serde_json::json!({
                 "sync": "s", "object": "list_attribute", "mode": "mirror", "rows_read": 0,
-                "unchanged": 0, "changes": [], "skipped": [], "record_only": [], "rejected": [],
-                "list": null, "warnings": [], "guardrails": [], "refusal": null
+                "body": {"type": "list", "unchanged": 0, "list": null}, "rejected": [],
+                "warnings": [], "guardrails": [], "refusal": null
             }))
             .unwrap()
         };
@@ -502,14 +513,14 @@ mod tests {
         assert_eq!(recorded.hash, members_hash(["a", "c", "d", "f"]));
         assert_eq!(list_seen(&plan, false), RemoteSeen::List { content: None });
 
-        let c = plan.list.take().unwrap();
+        let c = plan.list().unwrap().clone();
         let same = RemoteList::Known(ids(&["f", "d", "c", "a", "a"]));
         assert_eq!(list_changed(&recorded, &c, same), None);
         let edited = RemoteList::Known(ids(&["a", "c", "d", "x", "y"]));
         assert_eq!(
             list_changed(&recorded, &c, edited),
             Some(Refusal::RemoteChanged {
-                object: ObjectType::ListAttribute,
+                object: "list_attribute".into(),
                 added: 2,
                 removed: 1,
                 changed: 0,
@@ -543,28 +554,31 @@ mod tests {
     fn definitions_refuse_edited_deleted_and_newly_taken_objects() {
         let plan_json = serde_json::json!({
             "sync": "s", "object": "attribute", "mode": "upsert", "rows_read": 3,
-            "unchanged": 0, "skipped": [], "rejected": [], "list": null, "warnings": [],
-            "guardrails": [], "refusal": null,
-            "changes": [
+            "rejected": [], "warnings": [], "guardrails": [], "refusal": null,
+            "body": {"type": "definitions", "unchanged": 0, "skipped": [], "changes": [
                 {"action": "create", "primary_key": "new", "fields": {"key": "new"}, "hash": "0000000000000001"},
                 {"action": "update", "primary_key": "k1", "remote_id": 1, "changed": [], "unarchive": false, "fields": {"key": "k1"}, "hash": "0000000000000002"}
             ],
             "record_only": [
                 {"primary_key": "k2", "remote_id": 2, "fields": {"key": "k2"}, "hash": "0000000000000003"}
-            ]
+            ]}
         });
         let plan: SyncPlan = serde_json::from_value(plan_json).unwrap();
-        assert_eq!(plan.object, ObjectType::Attribute);
-        assert_eq!(plan.mode, Mode::Upsert);
+        assert_eq!(
+            plan.kind,
+            SyncKind::Definition {
+                kind: DefinitionKind::Attribute,
+                mode: DefinitionMode::Upsert
+            }
+        );
+        let rules = crate::destination::definition(DefinitionKind::Attribute).rules();
         let then = [object(1, "k1", "one"), object(2, "k2", "two")];
         let fingerprints = then.iter().map(fingerprint).collect();
         let RemoteSeen::Definitions { objects } = definitions_seen(&plan, &fingerprints) else {
             panic!("definitions");
         };
         assert_eq!(objects.len(), 2);
-        let check = |now: &[RemoteObject]| {
-            definitions_changed(ObjectType::Attribute, &plan, &objects, now, &[])
-        };
+        let check = |now: &[RemoteObject]| definitions_changed(rules, &plan, &objects, now, &[]);
         assert_eq!(check(&then), None);
         let edited = [object(1, "k1", "edited by hand"), object(2, "k2", "two")];
         assert!(matches!(
@@ -609,13 +623,7 @@ mod tests {
             object(3, "new", ""),
         ];
         assert_eq!(
-            definitions_changed(
-                ObjectType::Attribute,
-                &plan,
-                &objects,
-                &resumed,
-                &unresolved
-            ),
+            definitions_changed(rules, &plan, &objects, &resumed, &unresolved),
             None
         );
     }

@@ -4,7 +4,7 @@
 //! saved plan can tell that the sync it was made for has been edited since.
 
 use optisync_core::planner::DEFAULT_MAX_CREATES;
-use optisync_core::{Field, Mapping, Mode, NameTemplate, ObjectType};
+use optisync_core::{Mapping, NameTemplate, SyncKind};
 use optisync_optimizely::Product;
 
 /// One sync, validated.
@@ -12,10 +12,8 @@ use optisync_optimizely::Product;
 pub struct SyncSpec {
     /// Unique name: on the command line, in state and in every message.
     pub name: String,
-    /// What it writes.
-    pub object: ObjectType,
-    /// How it reconciles the model with Optimizely.
-    pub mode: Mode,
+    /// What it writes, and how it reconciles the model with Optimizely.
+    pub kind: SyncKind,
     /// The SQL query run on the source.
     pub model: String,
     /// Destination field → model column.
@@ -41,7 +39,10 @@ impl SyncSpec {
     pub fn config_hash(&self, project_id: i64) -> String {
         let mut text = format!(
             "project={project_id}\nname={}\nobject={}\nmode={}\nmodel={}\n",
-            self.name, self.object, self.mode, self.model
+            self.name,
+            self.kind.object(),
+            self.kind.mode(),
+            self.model
         );
         for (field, column) in self.mapping.entries() {
             text.push_str(&format!("map {field}={column}\n"));
@@ -59,54 +60,49 @@ impl SyncSpec {
         if self.max_creates != DEFAULT_MAX_CREATES {
             text.push_str(&format!("max_creates={}\n", self.max_creates));
         }
-        format!("{:016x}", fnv1a(text.as_bytes()))
+        optisync_core::hash::hex(text.as_bytes())
     }
 
-    /// The mapping this sync uses on `product`. Feature Experimentation forces an attribute's
-    /// name to equal its key, so a `name` mapping is dropped there (with a warning).
+    /// The mapping this sync uses on `product`: without the fields the API ignores there
+    /// (its destination says which; e.g. an attribute's name on Feature Experimentation),
+    /// with a warning naming them.
     pub(crate) fn effective_mapping(&self, product: Product) -> (Mapping, Option<String>) {
-        let drops_name = self.object == ObjectType::Attribute
-            && product == Product::FeatureExperimentation
-            && self.mapping.column(Field::Name).is_some();
-        if !drops_name {
+        let Some(kind) = self.kind.definition() else {
+            return (self.mapping.clone(), None);
+        };
+        let ignored = crate::destination::definition(kind).ignored_fields(product);
+        let dropped: Vec<_> = ignored
+            .iter()
+            .filter(|(field, _)| self.mapping.column(*field).is_some())
+            .collect();
+        if dropped.is_empty() {
             return (self.mapping.clone(), None);
         }
         let entries = self
             .mapping
             .entries()
-            .filter(|(field, _)| *field != Field::Name)
+            .filter(|(field, _)| !dropped.iter().any(|(d, _)| d == field))
             .map(|(field, column)| (field.as_str(), column.to_owned()))
             .collect::<Vec<_>>();
-        match Mapping::new(self.object, entries) {
-            Ok(mapping) => (
-                mapping,
-                Some(format!(
-                    "sync {}: the `name` mapping is ignored: on Feature Experimentation projects an attribute's name is always its key; remove `name` from the mapping to silence this warning",
-                    self.name
-                )),
-            ),
+        let rules = crate::destination::object_rules(self.kind);
+        match Mapping::new(rules, entries) {
+            Ok(mapping) => {
+                let warnings = dropped
+                    .iter()
+                    .map(|(field, why)| {
+                        format!(
+                            "sync {}: the `{field}` mapping is ignored: {why}; remove `{field}` from the mapping to silence this warning",
+                            self.name
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                (mapping, Some(warnings.join("\n")))
+            }
             // Removing an optional field cannot make a valid mapping invalid; keep the
             // original should it ever happen.
             Err(_) => (self.mapping.clone(), None),
         }
     }
-}
-
-/// The starting value of [`fnv1a`].
-pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// 64-bit FNV-1a: small, stable across versions and platforms.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    fnv1a_extend(FNV_OFFSET, bytes)
-}
-
-/// [`fnv1a`] of what `hash` covered followed by `bytes`.
-pub(crate) fn fnv1a_extend(mut hash: u64, bytes: &[u8]) -> u64 {
-    for b in bytes {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
 }
 
 /// The user's switches for one run (command-line flags).
@@ -138,14 +134,18 @@ pub struct Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use optisync_core::Field;
 
     fn spec(mapping: &[(&str, &str)]) -> SyncSpec {
         SyncSpec {
             name: "attrs".into(),
-            object: ObjectType::Attribute,
-            mode: Mode::Upsert,
+            kind: SyncKind::parse("attribute", "upsert").unwrap(),
             model: "select 1".into(),
-            mapping: Mapping::new(ObjectType::Attribute, mapping.iter().copied()).unwrap(),
+            mapping: Mapping::new(
+                crate::destination::object_rules(SyncKind::parse("attribute", "upsert").unwrap()),
+                mapping.iter().copied(),
+            )
+            .unwrap(),
             primary_key: vec![],
             list_attribute_id: None,
             audience_name: None,

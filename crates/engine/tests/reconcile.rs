@@ -7,7 +7,7 @@
 
 use fake_optimizely::{FakeOptimizely, FaultAction, FaultRule, RunningFake, Seed};
 use optisync_core::{
-    Change, ContentHash, Field, FieldValue, Fields, Mapping, Mode, ObjectType, SyncPlan,
+    Change, ContentHash, Field, FieldValue, Fields, Mapping, PlanBody, SyncKind, SyncPlan,
     content_hash,
 };
 use optisync_engine::apply::apply;
@@ -41,10 +41,15 @@ async fn start(attributes: serde_json::Value) -> (FakeOptimizely, RunningFake, C
 fn spec() -> SyncSpec {
     SyncSpec {
         name: "attrs".into(),
-        object: ObjectType::Attribute,
-        mode: Mode::Upsert,
+        kind: SyncKind::parse("attribute", "upsert").unwrap(),
         model: "select 1".into(),
-        mapping: Mapping::new(ObjectType::Attribute, [("key", "k")]).unwrap(),
+        mapping: Mapping::new(
+            optisync_engine::destination::object_rules(
+                SyncKind::parse("attribute", "upsert").unwrap(),
+            ),
+            [("key", "k")],
+        )
+        .unwrap(),
         primary_key: vec![],
         list_attribute_id: None,
         audience_name: None,
@@ -57,14 +62,18 @@ fn spec() -> SyncSpec {
 fn create_plan(keys: &[&str]) -> PreparedPlan {
     let mut plan: SyncPlan = serde_json::from_value(json!({
         "sync": "attrs", "object": "attribute", "mode": "upsert", "rows_read": keys.len(),
-        "unchanged": 0, "changes": [], "skipped": [], "record_only": [], "rejected": [],
-        "list": null, "warnings": [], "guardrails": [], "refusal": null
+        "body": {"type": "definitions", "unchanged": 0, "changes": [], "skipped": [],
+            "record_only": []},
+        "rejected": [], "warnings": [], "guardrails": [], "refusal": null
     }))
     .unwrap();
+    let PlanBody::Definitions(body) = &mut plan.body else {
+        unreachable!("an attribute plan has a definitions body");
+    };
     for key in keys {
         let fields = Fields::new().with(Field::Key, FieldValue::Text((*key).to_owned()));
         let hash = content_hash(&fields);
-        plan.changes.push(Change::Create {
+        body.changes.push(Change::Create {
             primary_key: (*key).to_owned(),
             fields,
             hash,
@@ -174,7 +183,10 @@ fn intents_of_a_killed_run_are_settled_against_the_fresh_plan() {
     }
     // The fresh plan found "made" in Optimizely and still has to create "lost".
     let mut prepared = create_plan(&["lost"]);
-    prepared.plan.record_only.push(optisync_core::StateRecord {
+    let PlanBody::Definitions(body) = &mut prepared.plan.body else {
+        unreachable!("an attribute plan has a definitions body");
+    };
+    body.record_only.push(optisync_core::StateRecord {
         primary_key: "made".into(),
         remote_id: 9,
         fields: Fields::new(),

@@ -5,7 +5,8 @@
 //! where later checks could only repeat the same cause (no project, no point asking for its
 //! list attributes).
 
-use optisync_core::ObjectType;
+use optisync_core::SyncKind;
+use optisync_engine::policy::{kind_refusal, product_name, project_refusal};
 use optisync_optimizely::{
     ApiToken, Client, ClientConfig, Error as ApiError, ErrorKind, Product, Project, RateLimit,
 };
@@ -144,15 +145,16 @@ pub async fn run(config: &Config) -> Result<CheckReport, ConfigError> {
     report.product = Some(product_name(product).to_owned());
 
     for sync in &config.syncs {
-        if sync.object != ObjectType::ListAttribute {
+        let Ok(kind @ SyncKind::List { .. }) = sync.kind() else {
             continue;
-        }
+        };
         let Some(list_id) = sync.list_attribute_id else {
             continue;
         };
         check_list_attribute(
             &client,
             project_id,
+            kind,
             product,
             &sync.name,
             list_id,
@@ -213,83 +215,45 @@ pub fn auth_message(project_id: i64) -> String {
     )
 }
 
-fn product_name(product: Product) -> &'static str {
-    match product {
-        Product::Web => "Web Experimentation",
-        Product::FeatureExperimentation => "Feature Experimentation",
-        Product::LegacyFullStack => "Full Stack (legacy)",
-        Product::Mobile => "Mobile (legacy)",
-        Product::Classic => "Classic",
-    }
-}
-
-/// Checks status and product; returns the product when syncing can go on.
+/// Checks status and product with the engine's policy; returns the product when syncing
+/// can go on.
 fn check_project(project: &Project, report: &mut CheckReport) -> Option<Product> {
     let id = project.id;
     let name = project.name.as_deref().unwrap_or("");
-    if project.is_archived() {
+    if let Some(refusal) = project_refusal(project) {
         report.push(
             Level::Problem,
             None,
-            format!(
-                "project {id} ({name}) is archived; optisync does not write to archived projects: unarchive it in Optimizely or use another project_id"
-            ),
+            format!("project {id} ({name}) {refusal}"),
         );
         return None;
     }
     let product = project.product();
-    match product {
-        Product::Web | Product::FeatureExperimentation => {
-            report.push(
-                Level::Ok,
-                None,
-                format!(
-                    "project {id} ({name}) is an active {} project",
-                    product_name(product)
-                ),
-            );
-            Some(product)
-        }
-        Product::Classic => {
-            report.push(
-                Level::Problem,
-                None,
-                format!(
-                    "project {id} ({name}) is an Optimizely Classic project, which the REST API v2 cannot change; use a Web or Feature Experimentation project"
-                ),
-            );
-            None
-        }
-        Product::LegacyFullStack | Product::Mobile => {
-            report.push(
-                Level::Warning,
-                None,
-                format!(
-                    "project {id} ({name}) is a {} project; audiences, attributes and events work, list attributes do not",
-                    product_name(product)
-                ),
-            );
-            Some(product)
-        }
-    }
+    report.push(
+        Level::Ok,
+        None,
+        format!(
+            "project {id} ({name}) is an active {} project",
+            product_name(product)
+        ),
+    );
+    Some(product)
 }
-
-/// The message for a list-attribute sync on a project that cannot have list attributes.
-pub const LIST_ON_FX: &str = "list attributes are not available in Feature Experimentation; use an attribute and an audience condition instead";
 
 async fn check_list_attribute(
     client: &Client,
     project_id: i64,
+    kind: SyncKind,
     product: Product,
     sync: &str,
     list_id: i64,
     report: &mut CheckReport,
 ) {
-    if product != Product::Web {
+    if let Some(refusal) = kind_refusal(kind, product) {
         report.push(
             Level::Problem,
             Some(sync),
-            format!("sync {sync}: {LIST_ON_FX}"),
+            format!("sync {sync}: {refusal}"),
         );
         return;
     }

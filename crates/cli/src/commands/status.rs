@@ -123,8 +123,8 @@ fn status_of(
     let Some(store) = store else {
         return Ok(SyncStatus {
             sync: sync.name.clone(),
-            object: sync.object.to_string(),
-            mode: sync.mode.to_string(),
+            object: sync.object.0.to_owned(),
+            mode: sync.mode.0.to_owned(),
             last_run: None,
             pending_rejected: 0,
             delivered: 0,
@@ -145,8 +145,8 @@ fn status_of(
     });
     Ok(SyncStatus {
         sync: sync.name.clone(),
-        object: sync.object.to_string(),
-        mode: sync.mode.to_string(),
+        object: sync.object.0.to_owned(),
+        mode: sync.mode.0.to_owned(),
         last_run: last_run.as_ref().map(RunSummary::from),
         pending_rejected: store.pending_rejected_rows(&sync.name)?.len(),
         delivered,

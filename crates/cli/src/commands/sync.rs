@@ -160,12 +160,12 @@ fn print_report(report: &RunReport) {
     crate::outln!(
         "sync {} ({} {}): {result} (run {})",
         plan.sync,
-        plan.object,
-        plan.mode,
+        plan.kind.object(),
+        plan.kind.mode(),
         report.run_id
     );
     let mut line = format!("  {} read", crate::output::count(c.rows_read, "row"));
-    if plan.list.is_some() {
+    if plan.list().is_some() {
         line.push_str(&format!(
             ", +{} / -{} members",
             c.list_added, c.list_removed

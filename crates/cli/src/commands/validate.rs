@@ -3,7 +3,8 @@
 //! template, and, by describing each model on the warehouse without running it, that every
 //! mapped and primary-key column exists.
 
-use optisync_core::{Mapping, NameTemplate, ObjectType};
+use optisync_core::{Mapping, NameTemplate};
+use optisync_engine::destination::object_rules;
 use optisync_sources::Source;
 use serde::Serialize;
 
@@ -50,7 +51,14 @@ async fn validate_sync(source: &Source, sync: &SyncConfig) -> SyncValidation {
         columns: Vec::new(),
         problems: Vec::new(),
     };
-    let mapping = match Mapping::new(sync.object, &sync.mapping) {
+    let rules = match sync.kind() {
+        Ok(kind) => object_rules(kind),
+        Err(e) => {
+            result.problems.push(e.to_string());
+            return result;
+        }
+    };
+    let mapping = match Mapping::new(rules, &sync.mapping) {
         Ok(mapping) => Some(mapping),
         Err(errors) => {
             result
@@ -59,8 +67,8 @@ async fn validate_sync(source: &Source, sync: &SyncConfig) -> SyncValidation {
             None
         }
     };
-    let template = match (&sync.object, &sync.audience_name) {
-        (ObjectType::Audience, Some(text)) => match NameTemplate::parse(text) {
+    let template = match &sync.audience_name {
+        Some(text) if rules.named_by_template => match NameTemplate::parse(text) {
             Ok(t) => Some(t),
             Err(e) => {
                 result

@@ -23,17 +23,17 @@ use crate::conditions::Conditions;
 use crate::delivered::DeliveredDefinitions;
 use crate::fields::{FieldValue, Fields, same_value};
 use crate::hash::{ContentHash, content_hash};
+use crate::kind::{DefinitionMode, SyncKind};
 use crate::mapping::{DesiredRow, Field};
-use crate::object::{Mode, ObjectType};
-use crate::plan::{Change, FieldChange, Guardrail, Refusal, Skip, StateRecord, SyncPlan};
+use crate::plan::{
+    Change, DefinitionPlan, FieldChange, Guardrail, PlanBody, Refusal, Skip, StateRecord, SyncPlan,
+};
 use crate::remote::{RemoteIndex, RemoteObject};
+use crate::rules::{DefinitionRules, Matching};
 use crate::validate::{EventCategory, check_key};
 use crate::value::Value;
 
 use super::{check_empty_model, reject};
-
-/// Feature Experimentation's limit of unarchived attributes per project.
-pub const FX_UNARCHIVED_ATTRIBUTE_LIMIT: u64 = 100;
 
 /// The default of `max_creates`: more creates than this in one run are blocked until
 /// overridden (objects can be archived but never deleted, so a runaway model is costly).
@@ -49,9 +49,10 @@ pub struct DefinitionOptions {
     /// The audience name when `audience_name` is fixed (no placeholders): the model must
     /// then return exactly one row.
     pub fixed_audience_name: Option<String>,
-    /// The most unarchived attributes the project may hold: `Some(100)` on Feature
-    /// Experimentation projects ([`FX_UNARCHIVED_ATTRIBUTE_LIMIT`]), `None` on Web.
-    pub unarchived_attribute_limit: Option<u64>,
+    /// The most unarchived objects of the kind the project may hold (the kind's
+    /// [`DefinitionRules::fx_unarchived_limit`] on Feature Experimentation), `None` for no
+    /// limit.
+    pub unarchived_limit: Option<u64>,
     /// `max_creates`: a run creating more objects is blocked ([`Guardrail::TooManyCreates`]);
     /// `None` sets no limit.
     pub max_creates: Option<u64>,
@@ -64,10 +65,10 @@ pub struct DefinitionOptions {
 pub struct DefinitionPlanInput {
     /// The sync's name.
     pub sync: String,
-    /// `audience`, `attribute` or `custom_event`.
-    pub object: ObjectType,
+    /// What the sync writes: its destination's rules.
+    pub rules: &'static DefinitionRules,
     /// `upsert` or `insert`.
-    pub mode: Mode,
+    pub mode: DefinitionMode,
     /// The project, for messages.
     pub project_id: i64,
     /// The model's rows, mapped (see [`BoundMapping::desired_row`](crate::BoundMapping::desired_row)).
@@ -88,14 +89,9 @@ struct Candidate {
 }
 
 impl Candidate {
-    /// The text identifying the object in the project: key, or audience name.
-    fn identity(&self, object: ObjectType) -> &str {
-        let field = if object == ObjectType::Audience {
-            Field::Name
-        } else {
-            Field::Key
-        };
-        self.fields.text(field).unwrap_or_default()
+    /// The text identifying the object in the project (its rules' identity field).
+    fn identity(&self, rules: &DefinitionRules) -> &str {
+        self.fields.text(rules.identity).unwrap_or_default()
     }
 }
 
@@ -103,7 +99,7 @@ impl Candidate {
 pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
     let DefinitionPlanInput {
         sync,
-        object,
+        rules,
         mode,
         project_id,
         rows,
@@ -111,14 +107,15 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
         remote,
         options,
     } = input;
-    let mut plan = SyncPlan::new(sync, object, mode);
+    let object = rules.object.object;
+    let kind = SyncKind::Definition {
+        kind: rules.kind,
+        mode,
+    };
+    let mut plan = SyncPlan::new(sync, kind);
+    let mut body = DefinitionPlan::default();
     plan.rows_read = rows.len() as u64;
-    if !object.is_definition() || !object.allows(mode) {
-        plan.refusal = Some(Refusal::ModeNotAllowed { object, mode });
-        return plan;
-    }
-    if object == ObjectType::Audience
-        && let Some(name) = &options.fixed_audience_name
+    if let Some(name) = &options.fixed_audience_name
         && rows.len() != 1
     {
         plan.refusal = Some(Refusal::FixedNameRows {
@@ -126,14 +123,14 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
             rows: rows.len() as u64,
         });
     }
-    if mode == Mode::Upsert {
+    if mode == DefinitionMode::Upsert {
         check_empty_model(&mut plan, options.last_run_rows, options.allow_empty);
     }
 
     let rows = unique_primary_keys(&mut plan, rows);
     let mut candidates = Vec::with_capacity(rows.len());
     for (primary_key, row) in rows {
-        match desired_fields(object, row) {
+        match desired_fields(rules, row) {
             Ok(fields) => {
                 let hash = content_hash(&fields);
                 candidates.push(Candidate {
@@ -150,12 +147,12 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
         }
     }
     candidates.sort_unstable_by(|a, b| a.primary_key.cmp(&b.primary_key));
-    let candidates = unique_identities(&mut plan, object, candidates);
+    let candidates = unique_identities(&mut plan, rules, candidates);
 
-    let index = RemoteIndex::new(&remote);
+    let index = RemoteIndex::new(&remote, rules.identity);
     let matches = match_remote(
         &mut plan,
-        object,
+        rules,
         project_id,
         &candidates,
         &delivered,
@@ -167,8 +164,10 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
             continue;
         };
         let Some(i) = matched else {
-            plan.changes.push(Change::Create {
-                fields: with_create_defaults(object, &candidate.fields),
+            let mut fields = candidate.fields.clone();
+            (rules.create_defaults)(&mut fields);
+            body.changes.push(Change::Create {
+                fields,
                 primary_key: candidate.primary_key,
                 hash: candidate.hash,
             });
@@ -176,16 +175,16 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
         };
         let existing = &index.objects[i];
         let ours = delivered.get(&candidate.primary_key);
-        if mode == Mode::Insert {
+        if mode == DefinitionMode::Insert {
             if ours.is_some_and(|d| d.remote_id == existing.id) {
-                plan.unchanged += 1;
+                body.unchanged += 1;
             } else {
                 let message = format!(
                     "{object} {:?} already exists in project {project_id} (id {}); use upsert to update it",
-                    candidate.identity(object),
+                    candidate.identity(rules),
                     existing.id
                 );
-                plan.skipped.push(Skip::AlreadyExists {
+                body.skipped.push(Skip::AlreadyExists {
                     primary_key: candidate.primary_key,
                     remote_id: existing.id,
                     message,
@@ -198,12 +197,12 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
             fields,
             hash,
         } = candidate;
-        let (changed, unarchive) = diff(object, &fields, existing);
+        let (changed, unarchive) = diff(rules, &fields, existing);
         if changed.is_empty() && !unarchive {
-            plan.unchanged += 1;
+            body.unchanged += 1;
             let current = ours.is_some_and(|d| d.remote_id == existing.id && d.hash == hash);
             if !current {
-                plan.record_only.push(StateRecord {
+                body.record_only.push(StateRecord {
                     primary_key,
                     remote_id: existing.id,
                     fields,
@@ -211,7 +210,7 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
                 });
             }
         } else {
-            plan.changes.push(Change::Update {
+            body.changes.push(Change::Update {
                 primary_key,
                 remote_id: existing.id,
                 changed,
@@ -222,33 +221,36 @@ pub fn plan_definitions(input: DefinitionPlanInput) -> SyncPlan {
         }
     }
 
-    if object == ObjectType::Attribute
-        && let Some(limit) = options.unarchived_attribute_limit
-    {
-        check_attribute_limit(&mut plan, &remote, limit);
+    if let Some(limit) = options.unarchived_limit {
+        check_unarchived_limit(&mut plan, object, &body, &remote, limit);
     }
 
     if let Some(max_creates) = options.max_creates {
-        check_creates(&mut plan, object, max_creates, options.allow_many_creates);
+        check_creates(
+            &mut plan,
+            &body,
+            object,
+            max_creates,
+            options.allow_many_creates,
+        );
     }
 
-    if object == ObjectType::CustomEvent
-        && plan
+    if let Some(note) = rules.create_note
+        && body
             .changes
             .iter()
             .any(|c| matches!(c, Change::Create { .. }))
     {
-        plan.warnings.push(
-            "new custom events can take a few minutes to appear in the Optimizely UI".to_owned(),
-        );
+        plan.warnings.push(note.to_owned());
     }
 
-    plan.changes
+    body.changes
         .sort_by(|a, b| a.primary_key().cmp(b.primary_key()));
-    plan.skipped
+    body.skipped
         .sort_by(|a, b| a.primary_key().cmp(b.primary_key()));
-    plan.record_only
+    body.record_only
         .sort_by(|a, b| a.primary_key.cmp(&b.primary_key));
+    plan.body = PlanBody::Definitions(body);
     plan.rejected.sort_unstable();
     plan
 }
@@ -297,13 +299,14 @@ fn unique_primary_keys(plan: &mut SyncPlan, rows: Vec<DesiredRow>) -> Vec<(Strin
 /// would all write to the same object.
 fn unique_identities(
     plan: &mut SyncPlan,
-    object: ObjectType,
+    rules: &DefinitionRules,
     candidates: Vec<Candidate>,
 ) -> Vec<Candidate> {
+    let object = rules.object.object;
     let mut by_identity: HashMap<&str, Vec<&str>> = HashMap::new();
     for c in &candidates {
         by_identity
-            .entry(c.identity(object))
+            .entry(c.identity(rules))
             .or_default()
             .push(&c.primary_key);
     }
@@ -318,18 +321,14 @@ fn unique_identities(
     if clashing.is_empty() {
         return candidates;
     }
-    let field = if object == ObjectType::Audience {
-        Field::Name
-    } else {
-        Field::Key
-    };
+    let field = rules.identity;
     let mut out = Vec::with_capacity(candidates.len());
     for c in candidates {
-        match clashing.get(c.identity(object)) {
+        match clashing.get(c.identity(rules)) {
             Some(pks) => {
                 let reason = format!(
                     "{field} {} is produced by several rows (primary keys {pks}); each {object} needs its own {field}",
-                    crate::value::quoted(c.identity(object))
+                    crate::value::quoted(c.identity(rules))
                 );
                 reject(plan, Some(c.primary_key), field.as_str(), reason);
             }
@@ -343,16 +342,18 @@ fn unique_identities(
 /// `Some(Some(index))` for the matched remote object.
 fn match_remote(
     plan: &mut SyncPlan,
-    object: ObjectType,
+    rules: &DefinitionRules,
     project_id: i64,
     candidates: &[Candidate],
     delivered: &DeliveredDefinitions,
     index: &RemoteIndex<'_>,
 ) -> Vec<Option<Option<usize>>> {
-    if object != ObjectType::Audience {
+    let object = rules.object.object;
+    let field = rules.identity;
+    if rules.matching == Matching::ByIdentity {
         return candidates
             .iter()
-            .map(|c| Some(index.by_key(c.identity(object))))
+            .map(|c| Some(index.find(c.identity(rules))))
             .collect();
     }
     // Ids recorded in state win over names, so they are claimed first; candidates are
@@ -376,16 +377,16 @@ fn match_remote(
         if by_state.contains(&n) {
             continue;
         }
-        let name = c.identity(object);
-        match index.by_name(name) {
+        let name = c.identity(rules);
+        match index.all(name) {
             [] => {}
             [i] => {
                 let id = index.objects[*i].id;
                 if let Some(owner) = claimed.get(&id) {
                     let reason = format!(
-                        "audience {name:?} (id {id}) is already managed by this sync for primary key {owner:?}; give this row another name"
+                        "{object} {name:?} (id {id}) is already managed by this sync for primary key {owner:?}; give this row another {field}"
                     );
-                    reject(plan, Some(c.primary_key.clone()), "name", reason);
+                    reject(plan, Some(c.primary_key.clone()), field.as_str(), reason);
                     result[n] = None;
                 } else {
                     claimed.insert(id, &c.primary_key);
@@ -398,11 +399,11 @@ fn match_remote(
                     .map(|i| index.objects[*i].id.to_string())
                     .collect();
                 let reason = format!(
-                    "ambiguous: {} audiences in project {project_id} are named {name:?} (ids {}); rename all but one in Optimizely so the row can be matched",
+                    "ambiguous: {} {object}s in project {project_id} have the {field} {name:?} (ids {}); rename all but one in Optimizely so the row can be matched",
                     several.len(),
                     ids.join(", ")
                 );
-                reject(plan, Some(c.primary_key.clone()), "name", reason);
+                reject(plan, Some(c.primary_key.clone()), field.as_str(), reason);
                 result[n] = None;
             }
         }
@@ -413,11 +414,15 @@ fn match_remote(
 /// The fields to PATCH, and whether to un-archive. Only fields the row has a value for are
 /// compared; archived is handled apart so an archived match is brought back unless the row
 /// itself asks for `archived = true`.
-fn diff(object: ObjectType, desired: &Fields, existing: &RemoteObject) -> (Vec<FieldChange>, bool) {
+fn diff(
+    rules: &DefinitionRules,
+    desired: &Fields,
+    existing: &RemoteObject,
+) -> (Vec<FieldChange>, bool) {
     let mut changed = Vec::new();
     for (field, value) in desired.iter() {
         let skip =
-            field == Field::Archived || (field == Field::Key && object != ObjectType::Audience);
+            field == Field::Archived || (field == rules.identity && !rules.identity_is_updatable());
         if skip {
             continue;
         }
@@ -443,7 +448,10 @@ fn diff(object: ObjectType, desired: &Fields, existing: &RemoteObject) -> (Vec<F
 }
 
 /// Validates a row's values into fields, or lists every problem as (field, reason).
-fn desired_fields(object: ObjectType, row: DesiredRow) -> Result<Fields, Vec<(String, String)>> {
+fn desired_fields(
+    rules: &DefinitionRules,
+    row: DesiredRow,
+) -> Result<Fields, Vec<(String, String)>> {
     let mut problems: Vec<(String, String)> = row
         .problems
         .into_iter()
@@ -458,11 +466,7 @@ fn desired_fields(object: ObjectType, row: DesiredRow) -> Result<Fields, Vec<(St
             Err(reason) => problems.push((field.as_str().to_owned(), reason)),
         }
     }
-    let required = if object == ObjectType::Audience {
-        Field::Name
-    } else {
-        Field::Key
-    };
+    let required = rules.identity;
     let already_reported = problems.iter().any(|(f, _)| f == required.as_str());
     if fields.get(required).is_none() && !already_reported {
         problems.push((
@@ -515,28 +519,16 @@ fn field_value(field: Field, value: &Value) -> Result<Option<FieldValue>, String
     }
 }
 
-fn with_create_defaults(object: ObjectType, fields: &Fields) -> Fields {
-    let mut out = fields.clone();
-    if object == ObjectType::CustomEvent {
-        if out.get(Field::Name).is_none()
-            && let Some(key) = out.get(Field::Key).cloned()
-        {
-            out.insert(Field::Name, key);
-        }
-        if out.get(Field::Category).is_none() {
-            out.insert(
-                Field::Category,
-                FieldValue::Text(EventCategory::Other.as_str().to_owned()),
-            );
-        }
-    }
-    out
-}
-
 /// The creates guardrail: blocks a run creating more than `max_creates` objects unless
 /// `--allow-many-creates` was given (then it only warns).
-fn check_creates(plan: &mut SyncPlan, object: ObjectType, max_creates: u64, allow: bool) {
-    let creates = plan
+fn check_creates(
+    plan: &mut SyncPlan,
+    body: &DefinitionPlan,
+    object: &str,
+    max_creates: u64,
+    allow: bool,
+) {
+    let creates = body
         .changes
         .iter()
         .filter(|c| matches!(c, Change::Create { .. }))
@@ -545,7 +537,7 @@ fn check_creates(plan: &mut SyncPlan, object: ObjectType, max_creates: u64, allo
         return;
     }
     let guardrail = Guardrail::TooManyCreates {
-        object,
+        object: object.to_owned(),
         creates,
         max_creates,
     };
@@ -557,12 +549,18 @@ fn check_creates(plan: &mut SyncPlan, object: ObjectType, max_creates: u64, allo
     }
 }
 
-/// Refuses a plan that would take the project past the unarchived-attribute limit. A project
-/// already over it is not refused for plans that do not add to it.
-fn check_attribute_limit(plan: &mut SyncPlan, remote: &[RemoteObject], limit: u64) {
+/// Refuses a plan that would take the project past its limit of unarchived objects of the
+/// kind. A project already over it is not refused for plans that do not add to it.
+fn check_unarchived_limit(
+    plan: &mut SyncPlan,
+    object: &str,
+    body: &DefinitionPlan,
+    remote: &[RemoteObject],
+    limit: u64,
+) {
     let before = remote.iter().filter(|o| !o.archived).count() as u64;
     let mut after = before;
-    for change in &plan.changes {
+    for change in &body.changes {
         match change {
             Change::Create { fields, .. } => {
                 if !matches!(fields.get(Field::Archived), Some(FieldValue::Bool(true))) {
@@ -582,7 +580,8 @@ fn check_attribute_limit(plan: &mut SyncPlan, remote: &[RemoteObject], limit: u6
         }
     }
     if after > limit && after > before {
-        plan.refusal = Some(Refusal::AttributeLimit {
+        plan.refusal = Some(Refusal::UnarchivedLimit {
+            object: object.to_owned(),
             unarchived_after: after,
             limit,
         });
@@ -594,6 +593,7 @@ mod tests {
     use super::*;
     use crate::delivered::DeliveredObject;
     use crate::plan::Guardrail;
+    use crate::rules::samples;
     use serde_json::json;
 
     const PROJECT: i64 = 12345;
@@ -618,10 +618,14 @@ mod tests {
         }
     }
 
-    fn input(object: ObjectType, mode: Mode, rows: Vec<DesiredRow>) -> DefinitionPlanInput {
+    fn input(
+        rules: &'static DefinitionRules,
+        mode: DefinitionMode,
+        rows: Vec<DesiredRow>,
+    ) -> DefinitionPlanInput {
         DefinitionPlanInput {
             sync: "s".into(),
-            object,
+            rules,
             mode,
             project_id: PROJECT,
             rows,
@@ -638,11 +642,11 @@ mod tests {
     #[test]
     fn upsert_creates_missing_events_with_api_defaults() {
         let plan = plan_definitions(input(
-            ObjectType::CustomEvent,
-            Mode::Upsert,
+            &samples::CUSTOM_EVENT,
+            DefinitionMode::Upsert,
             vec![row("add_to_cart", &[(Field::Key, "add_to_cart".into())])],
         ));
-        match &plan.changes[..] {
+        match plan.changes() {
             [Change::Create { fields, hash, .. }] => {
                 assert_eq!(fields.get(Field::Name), Some(&text("add_to_cart")));
                 assert_eq!(fields.get(Field::Category), Some(&text("other")));
@@ -659,8 +663,8 @@ mod tests {
     #[test]
     fn upsert_patches_only_differing_fields() {
         let mut i = input(
-            ObjectType::CustomEvent,
-            Mode::Upsert,
+            &samples::CUSTOM_EVENT,
+            DefinitionMode::Upsert,
             vec![row(
                 "e",
                 &[
@@ -689,9 +693,9 @@ mod tests {
                 unarchive,
                 ..
             },
-        ] = &plan.changes[..]
+        ] = plan.changes()
         else {
-            panic!("{:?}", plan.changes);
+            panic!("{:?}", plan.changes());
         };
         assert_eq!(*remote_id, 9);
         assert!(!unarchive);
@@ -713,7 +717,7 @@ mod tests {
                 (Field::Name, "Plan tier".into()),
             ],
         );
-        let mut i = input(ObjectType::Attribute, Mode::Upsert, vec![r]);
+        let mut i = input(&samples::ATTRIBUTE, DefinitionMode::Upsert, vec![r]);
         i.remote = vec![remote(
             1,
             false,
@@ -725,9 +729,9 @@ mod tests {
         )];
         let plan = plan_definitions(i.clone());
         assert_eq!(plan.request_count(), 0);
-        assert_eq!(plan.unchanged, 1);
+        assert_eq!(plan.unchanged(), 1);
         assert_eq!(
-            plan.record_only.len(),
+            plan.record_only().len(),
             1,
             "adopted: state must learn the id"
         );
@@ -747,14 +751,14 @@ mod tests {
     #[test]
     fn archived_matches_are_unarchived() {
         let mut i = input(
-            ObjectType::Attribute,
-            Mode::Upsert,
+            &samples::ATTRIBUTE,
+            DefinitionMode::Upsert,
             vec![row("k", &[(Field::Key, "k".into())])],
         );
         i.remote = vec![remote(3, true, &[(Field::Key, text("k"))])];
         let plan = plan_definitions(i.clone());
         assert!(matches!(
-            &plan.changes[..],
+            plan.changes(),
             [Change::Update { unarchive: true, changed, .. }] if changed.is_empty()
         ));
         // A row that asks to stay archived is left archived.
@@ -784,8 +788,8 @@ mod tests {
         let same = json!(["and", {"type": "custom_attribute", "name": "tier", "value": "gold", "match_type": "exact"}]);
         for value in [conditions(same), Value::Null, Value::from("")] {
             let mut i = input(
-                ObjectType::Audience,
-                Mode::Upsert,
+                &samples::AUDIENCE,
+                DefinitionMode::Upsert,
                 vec![row(
                     "gold",
                     &[(Field::Name, "Gold".into()), (Field::Conditions, value)],
@@ -795,8 +799,8 @@ mod tests {
             assert_eq!(plan_definitions(i).request_count(), 0);
         }
         let mut i = input(
-            ObjectType::Audience,
-            Mode::Upsert,
+            &samples::AUDIENCE,
+            DefinitionMode::Upsert,
             vec![row(
                 "gold",
                 &[
@@ -813,7 +817,7 @@ mod tests {
         i.remote = vec![remote_audience];
         let plan = plan_definitions(i);
         assert!(
-            matches!(&plan.changes[..], [Change::Update { changed, .. }] if changed[0].field == Field::Conditions)
+            matches!(plan.changes(), [Change::Update { changed, .. }] if changed[0].field == Field::Conditions)
         );
     }
 
@@ -825,14 +829,14 @@ mod tests {
             conditions(json!(["everyone"])),
         ] {
             let plan = plan_definitions(input(
-                ObjectType::Audience,
-                Mode::Upsert,
+                &samples::AUDIENCE,
+                DefinitionMode::Upsert,
                 vec![row(
                     "a",
                     &[(Field::Name, "All".into()), (Field::Conditions, value)],
                 )],
             ));
-            let [Change::Create { fields, .. }] = &plan.changes[..] else {
+            let [Change::Create { fields, .. }] = plan.changes() else {
                 panic!("{plan:?}");
             };
             assert_eq!(fields.get(Field::Conditions), None);
@@ -842,8 +846,8 @@ mod tests {
     #[test]
     fn insert_reports_existing_objects_and_leaves_them_alone() {
         let mut i = input(
-            ObjectType::CustomEvent,
-            Mode::Insert,
+            &samples::CUSTOM_EVENT,
+            DefinitionMode::Insert,
             vec![
                 row("new", &[(Field::Key, "new".into())]),
                 row(
@@ -860,7 +864,7 @@ mod tests {
         let plan = plan_definitions(i.clone());
         assert_eq!(plan.request_count(), 1);
         assert!(
-            matches!(&plan.changes[0], Change::Create { primary_key, .. } if primary_key == "new")
+            matches!(&plan.changes()[0], Change::Create { primary_key, .. } if primary_key == "new")
         );
         let [
             Skip::AlreadyExists {
@@ -868,7 +872,7 @@ mod tests {
                 message,
                 ..
             },
-        ] = &plan.skipped[..]
+        ] = plan.skipped()
         else {
             panic!("{plan:?}");
         };
@@ -886,8 +890,8 @@ mod tests {
             },
         );
         let plan = plan_definitions(i);
-        assert!(plan.skipped.is_empty());
-        assert_eq!(plan.unchanged, 1);
+        assert!(plan.skipped().is_empty());
+        assert_eq!(plan.unchanged(), 1);
     }
 
     #[test]
@@ -895,8 +899,8 @@ mod tests {
         let mut no_key = row("x", &[(Field::Key, "x".into())]);
         no_key.primary_key = None;
         let plan = plan_definitions(input(
-            ObjectType::Attribute,
-            Mode::Upsert,
+            &samples::ATTRIBUTE,
+            DefinitionMode::Upsert,
             vec![
                 no_key,
                 row("d", &[(Field::Key, "d1".into())]),
@@ -904,7 +908,7 @@ mod tests {
                 row("ok", &[(Field::Key, "ok".into())]),
             ],
         ));
-        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes().len(), 1);
         assert_eq!(plan.rejected.len(), 3);
         assert!(plan.rejected[0].reason.contains("null or empty"));
         assert!(plan.rejected[1].reason.contains("appears in 2 rows"));
@@ -919,8 +923,8 @@ mod tests {
     #[test]
     fn bad_values_are_rejected_naming_the_field() {
         let plan = plan_definitions(input(
-            ObjectType::CustomEvent,
-            Mode::Upsert,
+            &samples::CUSTOM_EVENT,
+            DefinitionMode::Upsert,
             vec![
                 row("a", &[(Field::Key, "a/b".into())]),
                 row(
@@ -937,7 +941,7 @@ mod tests {
                 row("d", &[(Field::Key, Value::Null)]),
             ],
         ));
-        assert!(plan.changes.is_empty());
+        assert!(plan.changes().is_empty());
         let fields: Vec<_> = plan
             .rejected
             .iter()
@@ -951,8 +955,8 @@ mod tests {
         );
 
         let plan = plan_definitions(input(
-            ObjectType::Audience,
-            Mode::Upsert,
+            &samples::AUDIENCE,
+            DefinitionMode::Upsert,
             vec![row(
                 "a",
                 &[
@@ -976,8 +980,8 @@ mod tests {
     #[test]
     fn audiences_match_by_recorded_id_then_by_exact_name() {
         let mut i = input(
-            ObjectType::Audience,
-            Mode::Upsert,
+            &samples::AUDIENCE,
+            DefinitionMode::Upsert,
             vec![
                 row("1", &[(Field::Name, "Renamed".into())]),
                 row("2", &[(Field::Name, "By name".into())]),
@@ -1005,13 +1009,13 @@ mod tests {
                 changed,
                 ..
             },
-        ] = &plan.changes[..]
+        ] = plan.changes()
         else {
             panic!("{plan:?}");
         };
         assert_eq!(changed[0].after, text("Renamed"));
-        assert_eq!(plan.record_only.len(), 1);
-        assert_eq!(plan.record_only[0].remote_id, 200);
+        assert_eq!(plan.record_only().len(), 1);
+        assert_eq!(plan.record_only()[0].remote_id, 200);
         let [rejected] = &plan.rejected[..] else {
             panic!("{plan:?}");
         };
@@ -1025,8 +1029,8 @@ mod tests {
     #[test]
     fn a_name_owned_by_another_primary_key_is_not_taken_over() {
         let mut i = input(
-            ObjectType::Audience,
-            Mode::Upsert,
+            &samples::AUDIENCE,
+            DefinitionMode::Upsert,
             vec![
                 row("a", &[(Field::Name, "X".into())]),
                 row("b", &[(Field::Name, "Y".into())]),
@@ -1042,7 +1046,7 @@ mod tests {
             },
         );
         let plan = plan_definitions(i);
-        assert_eq!(plan.changes.len(), 1, "a renames audience 5 to X");
+        assert_eq!(plan.changes().len(), 1, "a renames audience 5 to X");
         assert_eq!(plan.rejected.len(), 1);
         assert!(
             plan.rejected[0]
@@ -1054,15 +1058,15 @@ mod tests {
     #[test]
     fn rows_sharing_a_key_or_name_are_rejected() {
         let plan = plan_definitions(input(
-            ObjectType::Attribute,
-            Mode::Upsert,
+            &samples::ATTRIBUTE,
+            DefinitionMode::Upsert,
             vec![
                 row("1", &[(Field::Key, "k".into())]),
                 row("2", &[(Field::Key, "k".into())]),
                 row("3", &[(Field::Key, "other".into())]),
             ],
         ));
-        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes().len(), 1);
         assert_eq!(plan.rejected.len(), 2);
         assert!(
             plan.rejected[0].reason.contains("primary keys 1, 2"),
@@ -1073,7 +1077,7 @@ mod tests {
 
     #[test]
     fn rows_leaving_the_model_change_nothing() {
-        let mut i = input(ObjectType::Attribute, Mode::Upsert, vec![]);
+        let mut i = input(&samples::ATTRIBUTE, DefinitionMode::Upsert, vec![]);
         i.delivered.insert(
             "gone".into(),
             DeliveredObject {
@@ -1092,12 +1096,12 @@ mod tests {
             .map(|n| remote(n, false, &[(Field::Key, text(&format!("a{n}")))]))
             .collect();
         let mut i = input(
-            ObjectType::Attribute,
-            Mode::Upsert,
+            &samples::ATTRIBUTE,
+            DefinitionMode::Upsert,
             vec![row("x", &[(Field::Key, "x".into())])],
         );
         i.remote = existing;
-        i.options.unarchived_attribute_limit = Some(FX_UNARCHIVED_ATTRIBUTE_LIMIT);
+        i.options.unarchived_limit = samples::ATTRIBUTE.fx_unarchived_limit;
         assert!(
             plan_definitions(i.clone()).refusal.is_none(),
             "100 is allowed"
@@ -1107,16 +1111,17 @@ mod tests {
         let refusal = plan.refusal.unwrap();
         assert!(matches!(
             refusal,
-            Refusal::AttributeLimit {
+            Refusal::UnarchivedLimit {
                 unarchived_after: 101,
-                limit: 100
+                limit: 100,
+                ..
             }
         ));
     }
 
     #[test]
     fn fixed_audience_names_need_exactly_one_row() {
-        let mut i = input(ObjectType::Audience, Mode::Upsert, vec![]);
+        let mut i = input(&samples::AUDIENCE, DefinitionMode::Upsert, vec![]);
         i.options.fixed_audience_name = Some("VIP".into());
         i.rows = vec![row("VIP", &[(Field::Name, "VIP".into())]); 2];
         let plan = plan_definitions(i.clone());
@@ -1127,15 +1132,15 @@ mod tests {
 
     #[test]
     fn empty_model_guardrail_applies_to_upsert_only() {
-        let mut i = input(ObjectType::Attribute, Mode::Upsert, vec![]);
+        let mut i = input(&samples::ATTRIBUTE, DefinitionMode::Upsert, vec![]);
         i.options.last_run_rows = Some(3);
         assert!(matches!(
             plan_definitions(i.clone()).guardrails[..],
             [Guardrail::EmptyModel { last_run_rows: 3 }]
         ));
-        i.mode = Mode::Insert;
+        i.mode = DefinitionMode::Insert;
         assert!(plan_definitions(i.clone()).guardrails.is_empty());
-        i.mode = Mode::Upsert;
+        i.mode = DefinitionMode::Upsert;
         i.options.allow_empty = true;
         assert!(plan_definitions(i).guardrails.is_empty());
     }
@@ -1150,7 +1155,7 @@ mod tests {
                 )
             })
             .collect();
-        let mut i = input(ObjectType::Attribute, Mode::Upsert, rows);
+        let mut i = input(&samples::ATTRIBUTE, DefinitionMode::Upsert, rows);
         // Updates do not count: k0 exists with another description.
         i.remote = vec![remote(1, false, &[(Field::Key, text("k0"))])];
         i.options.max_creates = Some(4);
@@ -1163,7 +1168,7 @@ mod tests {
         assert_eq!(
             plan.guardrails,
             vec![Guardrail::TooManyCreates {
-                object: ObjectType::Attribute,
+                object: "attribute".into(),
                 creates: 4,
                 max_creates: 3
             }]
@@ -1184,19 +1189,13 @@ mod tests {
     }
 
     #[test]
-    fn list_modes_are_refused() {
-        let plan = plan_definitions(input(ObjectType::Attribute, Mode::Mirror, vec![]));
-        assert!(matches!(plan.refusal, Some(Refusal::ModeNotAllowed { .. })));
-    }
-
-    #[test]
     fn mapping_problems_become_rejected_rows() {
         let mut r = row("a", &[]);
         r.problems.push(crate::mapping::RowProblem {
             field: "name".into(),
             reason: "audience_name uses column `n`, which is null in this row".into(),
         });
-        let plan = plan_definitions(input(ObjectType::Audience, Mode::Upsert, vec![r]));
+        let plan = plan_definitions(input(&samples::AUDIENCE, DefinitionMode::Upsert, vec![r]));
         assert_eq!(plan.rejected.len(), 1, "{:?}", plan.rejected);
         assert!(plan.rejected[0].reason.contains("column `n`"));
     }

@@ -8,8 +8,8 @@
 use std::cmp::Ordering;
 
 use crate::ids::{Ids, ModelIds};
-use crate::object::{Mode, ObjectType};
-use crate::plan::{Drift, Guardrail, ListBase, ListChange, Refusal, SyncPlan};
+use crate::kind::{ListMode, SyncKind};
+use crate::plan::{Drift, Guardrail, ListBase, ListChange, ListPlan, PlanBody, Refusal, SyncPlan};
 use crate::remote::RemoteList;
 use crate::validate::{MAX_LIST_CONTENT_BYTES, PiiKind, looks_like_pii, mask_pii};
 
@@ -62,7 +62,7 @@ pub struct ListPlanInput {
     /// The sync's name.
     pub sync: String,
     /// `add`, `remove` or `mirror`.
-    pub mode: Mode,
+    pub mode: ListMode,
     /// The target list attribute.
     pub list_attribute_id: i64,
     /// The model's `user_id` values, checked as they were read, any order.
@@ -96,15 +96,8 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         remote,
         options,
     } = input;
-    let mut plan = SyncPlan::new(sync, ObjectType::ListAttribute, mode);
+    let mut plan = SyncPlan::new(sync, SyncKind::List { mode });
     plan.rows_read = ids.read;
-    if !ObjectType::ListAttribute.allows(mode) {
-        plan.refusal = Some(Refusal::ModeNotAllowed {
-            object: ObjectType::ListAttribute,
-            mode,
-        });
-        return plan;
-    }
 
     let ModelIds {
         valid, rejected, ..
@@ -124,7 +117,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         RemoteList::Unknown => None,
     };
 
-    let base_kind = if options.replace || mode == Mode::Mirror {
+    let base_kind = if options.replace || mode == ListMode::Mirror {
         ListBase::Empty
     } else if options.adopt_existing && remote.is_some() {
         ListBase::RemoteContent
@@ -140,7 +133,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         });
         return plan;
     };
-    if options.adopt_existing && remote.is_none() && !options.replace && mode != Mode::Mirror {
+    if options.adopt_existing && remote.is_none() && !options.replace && mode != ListMode::Mirror {
         plan.warnings.push(
             "--adopt-existing has no effect: the API did not return the list's content".to_owned(),
         );
@@ -158,18 +151,18 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         ));
     }
 
-    if mode != Mode::Remove {
+    if mode != ListMode::Remove {
         check_pii(&mut plan, &model, options.allow_pii);
     }
     let after = match mode {
-        Mode::Add => union(base, &model),
-        Mode::Remove => difference(base, &model),
-        _ => model,
+        ListMode::Add => union(base, &model),
+        ListMode::Remove => difference(base, &model),
+        ListMode::Mirror => model,
     };
 
     // What the list holds now: the API's word if we have it, else our own record.
     let current = remote.as_ref().or(delivered.as_ref());
-    if current.is_none() && mode == Mode::Mirror {
+    if current.is_none() && mode == ListMode::Mirror {
         plan.warnings.push(format!(
             "the API did not return the content of list attribute {list_attribute_id}; this first run replaces whatever it holds"
         ));
@@ -191,7 +184,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         ));
     }
 
-    if matches!(mode, Mode::Mirror | Mode::Remove)
+    if matches!(mode, ListMode::Mirror | ListMode::Remove)
         && let Some(before) = current.map(Ids::len).filter(|n| *n > 0)
         && removed.len() as f64 * 100.0 > options.max_removal_percent * before as f64
     {
@@ -223,11 +216,11 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         ));
     }
 
-    plan.unchanged = match current {
+    let unchanged = match current {
         Some(current) => (current.len() - removed.len()) as u64,
         None => 0,
     };
-    plan.list = Some(ListChange {
+    let list = Some(ListChange {
         list_attribute_id,
         before_count: current.map(|c| c.len() as u64),
         after_count: after.len() as u64,
@@ -239,6 +232,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         duplicates,
         drift,
     });
+    plan.body = PlanBody::List(ListPlan { unchanged, list });
     plan
 }
 
@@ -373,7 +367,7 @@ mod tests {
         items.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    fn input(mode: Mode, model: &[&str], delivered: Option<&[&str]>) -> ListPlanInput {
+    fn input(mode: ListMode, model: &[&str], delivered: Option<&[&str]>) -> ListPlanInput {
         ListPlanInput {
             sync: "beta".into(),
             mode,
@@ -386,12 +380,12 @@ mod tests {
     }
 
     fn list(plan: &SyncPlan) -> &ListChange {
-        plan.list.as_ref().unwrap()
+        plan.list().unwrap()
     }
 
     #[test]
     fn mirror_sends_exactly_the_model() {
-        let plan = plan_list(input(Mode::Mirror, &["c", "a", "b"], Some(&["a", "z"])));
+        let plan = plan_list(input(ListMode::Mirror, &["c", "a", "b"], Some(&["a", "z"])));
         let l = list(&plan);
         assert_eq!(l.after, strings(&["a", "b", "c"]));
         assert_eq!(l.added, strings(&["b", "c"]));
@@ -403,7 +397,7 @@ mod tests {
 
     #[test]
     fn add_keeps_delivered_members() {
-        let plan = plan_list(input(Mode::Add, &["c", "a"], Some(&["a", "z"])));
+        let plan = plan_list(input(ListMode::Add, &["c", "a"], Some(&["a", "z"])));
         let l = list(&plan);
         assert_eq!(l.after, strings(&["a", "c", "z"]));
         assert_eq!(l.added, strings(&["c"]));
@@ -414,7 +408,7 @@ mod tests {
     #[test]
     fn remove_takes_model_ids_out() {
         let plan = plan_list(input(
-            Mode::Remove,
+            ListMode::Remove,
             &["a", "q"],
             Some(&["a", "b", "c", "d", "e", "f"]),
         ));
@@ -426,11 +420,11 @@ mod tests {
 
     #[test]
     fn nothing_changed_means_no_patch() {
-        let plan = plan_list(input(Mode::Mirror, &["b", "a"], Some(&["a", "b"])));
+        let plan = plan_list(input(ListMode::Mirror, &["b", "a"], Some(&["a", "b"])));
         assert!(!list(&plan).patch);
         assert_eq!(plan.request_count(), 0);
         assert!(plan.is_noop());
-        assert_eq!(plan.unchanged, 2);
+        assert_eq!(plan.unchanged(), 2);
     }
 
     #[test]
@@ -439,7 +433,7 @@ mod tests {
         values.push(Value::Null);
         values.push(Value::Int(42));
         values.push(Value::from("x".repeat(101)));
-        let mut i = input(Mode::Mirror, &[], None);
+        let mut i = input(ListMode::Mirror, &[], None);
         i.ids = values;
         let plan = plan_list(i);
         let l = list(&plan);
@@ -458,7 +452,7 @@ mod tests {
 
     #[test]
     fn drift_is_reported_when_the_api_content_differs() {
-        let mut i = input(Mode::Add, &["n"], Some(&["a", "b"]));
+        let mut i = input(ListMode::Add, &["n"], Some(&["a", "b"]));
         i.remote = RemoteList::Known(Ids::from(strings(&["b", "hand"])));
         let plan = plan_list(i);
         let l = list(&plan);
@@ -473,7 +467,7 @@ mod tests {
 
     #[test]
     fn adopt_existing_builds_on_the_api_content() {
-        let mut i = input(Mode::Add, &["n"], Some(&["a"]));
+        let mut i = input(ListMode::Add, &["n"], Some(&["a"]));
         i.remote = RemoteList::Known(Ids::from(strings(&["hand"])));
         i.options.adopt_existing = true;
         let plan = plan_list(i);
@@ -483,14 +477,14 @@ mod tests {
 
     #[test]
     fn first_add_or_remove_on_unknown_content_is_refused() {
-        for mode in [Mode::Add, Mode::Remove] {
+        for mode in [ListMode::Add, ListMode::Remove] {
             let plan = plan_list(input(mode, &["a"], None));
             let refusal = plan.refusal.as_ref().unwrap();
             assert!(matches!(refusal, Refusal::UnknownListContent { .. }));
             assert!(refusal.to_string().contains("--replace"));
             assert!(plan.is_blocked());
         }
-        let mut i = input(Mode::Add, &["a"], None);
+        let mut i = input(ListMode::Add, &["a"], None);
         i.options.adopt_existing = true;
         let plan = plan_list(i);
         assert!(
@@ -499,13 +493,13 @@ mod tests {
                 .to_string()
                 .contains("--adopt-existing needs")
         );
-        let mut i = input(Mode::Add, &["a"], None);
+        let mut i = input(ListMode::Add, &["a"], None);
         i.options.replace = true;
         let plan = plan_list(i);
         assert!(plan.refusal.is_none());
         assert_eq!(list(&plan).after, strings(&["a"]));
         // Mirror needs no base.
-        let plan = plan_list(input(Mode::Mirror, &["a"], None));
+        let plan = plan_list(input(ListMode::Mirror, &["a"], None));
         assert!(plan.refusal.is_none());
         assert_eq!(list(&plan).before_count, None);
         assert!(list(&plan).patch);
@@ -513,7 +507,7 @@ mod tests {
 
     #[test]
     fn first_add_builds_on_known_content() {
-        let mut i = input(Mode::Add, &["n"], None);
+        let mut i = input(ListMode::Add, &["n"], None);
         i.remote = RemoteList::Known(Ids::from(strings(&["old"])));
         let plan = plan_list(i);
         assert!(plan.refusal.is_none());
@@ -524,7 +518,7 @@ mod tests {
     #[test]
     fn large_removals_are_blocked_unless_allowed() {
         let delivered = ["a", "b", "c", "d", "e"];
-        let plan = plan_list(input(Mode::Mirror, &["a", "b", "c"], Some(&delivered)));
+        let plan = plan_list(input(ListMode::Mirror, &["a", "b", "c"], Some(&delivered)));
         assert!(matches!(
             plan.guardrails[..],
             [Guardrail::LargeRemoval {
@@ -533,9 +527,13 @@ mod tests {
                 ..
             }]
         ));
-        let plan = plan_list(input(Mode::Mirror, &["a", "b", "c", "d"], Some(&delivered)));
+        let plan = plan_list(input(
+            ListMode::Mirror,
+            &["a", "b", "c", "d"],
+            Some(&delivered),
+        ));
         assert!(plan.guardrails.is_empty(), "20% is not more than 20%");
-        let mut i = input(Mode::Remove, &["a", "b"], Some(&delivered));
+        let mut i = input(ListMode::Remove, &["a", "b"], Some(&delivered));
         i.options.allow_large_removal = true;
         let plan = plan_list(i);
         assert!(plan.guardrails.is_empty());
@@ -548,7 +546,7 @@ mod tests {
 
     #[test]
     fn empty_model_is_blocked_after_a_run_with_rows() {
-        let mut i = input(Mode::Mirror, &[], Some(&["a"]));
+        let mut i = input(ListMode::Mirror, &[], Some(&["a"]));
         i.options.last_run_rows = Some(1);
         let plan = plan_list(i.clone());
         assert!(
@@ -563,7 +561,7 @@ mod tests {
 
     #[test]
     fn pii_blocks_unless_allowed() {
-        let plan = plan_list(input(Mode::Add, &["jane@example.com", "u1"], Some(&[])));
+        let plan = plan_list(input(ListMode::Add, &["jane@example.com", "u1"], Some(&[])));
         match &plan.guardrails[..] {
             [
                 Guardrail::Pii {
@@ -572,11 +570,11 @@ mod tests {
             ] => assert_eq!(samples[0], "j***@example.com"),
             other => panic!("{other:?}"),
         }
-        let mut i = input(Mode::Add, &["jane@example.com"], Some(&[]));
+        let mut i = input(ListMode::Add, &["jane@example.com"], Some(&[]));
         i.options.allow_pii = true;
         assert!(plan_list(i).guardrails.is_empty());
         // remove sends no model ids, so they are not checked.
-        let plan = plan_list(input(Mode::Remove, &["jane@example.com"], Some(&[])));
+        let plan = plan_list(input(ListMode::Remove, &["jane@example.com"], Some(&[])));
         assert!(plan.guardrails.is_empty());
     }
 
@@ -585,18 +583,12 @@ mod tests {
         let big: ModelIds = (0..500_000)
             .map(|i| Value::from(format!("user-{i:07}")))
             .collect();
-        let mut i = input(Mode::Mirror, &[], None);
+        let mut i = input(ListMode::Mirror, &[], None);
         i.ids = big;
         let plan = plan_list(i);
         let refusal = plan.refusal.unwrap();
         assert!(matches!(refusal, Refusal::ListTooLarge { .. }));
         assert!(refusal.to_string().contains("OR them in one audience"));
-    }
-
-    #[test]
-    fn definition_modes_are_refused() {
-        let plan = plan_list(input(Mode::Upsert, &["a"], None));
-        assert!(matches!(plan.refusal, Some(Refusal::ModeNotAllowed { .. })));
     }
 
     #[test]

@@ -8,8 +8,7 @@ mod definitions;
 mod list;
 
 pub use definitions::{
-    DEFAULT_MAX_CREATES, DefinitionOptions, DefinitionPlanInput, FX_UNARCHIVED_ATTRIBUTE_LIMIT,
-    plan_definitions,
+    DEFAULT_MAX_CREATES, DefinitionOptions, DefinitionPlanInput, plan_definitions,
 };
 pub use list::{DEFAULT_MAX_REMOVAL_PERCENT, ListOptions, ListPlanInput, plan_list};
 

@@ -8,10 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use optisync_core::{
-    Change, Conditions, DefinitionOptions, DefinitionPlanInput, DeliveredDefinitions,
-    DeliveredObject, DesiredRow, Field, FieldValue, Fields, Ids, ListOptions, ListPlanInput, Mode,
-    ObjectType, RemoteList, RemoteObject, SyncPlan, Value, plan_definitions, plan_list,
+    Change, Conditions, DefinitionKind, DefinitionMode, DefinitionOptions, DefinitionPlanInput,
+    DeliveredDefinitions, DeliveredObject, DesiredRow, Field, FieldValue, Fields, Ids, ListMode,
+    ListOptions, ListPlanInput, RemoteList, RemoteObject, SyncPlan, Value, plan_definitions,
+    plan_list,
 };
+use optisync_engine::destination::definition;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -32,8 +34,12 @@ fn member_set() -> impl Strategy<Value = BTreeSet<String>> {
     proptest::collection::btree_set((0u8..40).prop_map(|n| format!("u{n}")), 0..30)
 }
 
-fn list_mode() -> impl Strategy<Value = Mode> {
-    prop_oneof![Just(Mode::Add), Just(Mode::Remove), Just(Mode::Mirror)]
+fn list_mode() -> impl Strategy<Value = ListMode> {
+    prop_oneof![
+        Just(ListMode::Add),
+        Just(ListMode::Remove),
+        Just(ListMode::Mirror)
+    ]
 }
 
 fn valid_ids(ids: &[Value]) -> BTreeSet<String> {
@@ -45,7 +51,7 @@ fn valid_ids(ids: &[Value]) -> BTreeSet<String> {
 }
 
 fn list_input(
-    mode: Mode,
+    mode: ListMode,
     ids: Vec<Value>,
     delivered: Option<Vec<String>>,
     remote: RemoteList,
@@ -69,7 +75,7 @@ fn list_input(
 
 /// What Optimizely holds after the plan is applied (and what the engine records).
 fn apply_list(plan: &SyncPlan, before: &BTreeSet<String>) -> BTreeSet<String> {
-    let list = plan.list.as_ref().unwrap();
+    let list = plan.list().unwrap();
     if list.patch {
         list.after.iter().map(str::to_owned).collect()
     } else {
@@ -87,19 +93,19 @@ proptest! {
         let model = valid_ids(&ids);
         let plan = plan_list(list_input(mode, ids, Some(delivered.iter().cloned().collect()), RemoteList::Unknown));
         prop_assert!(plan.refusal.is_none());
-        let list = plan.list.as_ref().unwrap();
+        let list = plan.list().unwrap();
         let after: BTreeSet<String> = list.after.iter().map(str::to_owned).collect();
         prop_assert_eq!(after.len(), list.after.len(), "no duplicates in the list");
         prop_assert!(list.after.is_sorted_set(), "sorted");
         let expected: BTreeSet<String> = match mode {
-            Mode::Mirror => model.clone(),
-            Mode::Add => delivered.union(&model).cloned().collect(),
+            ListMode::Mirror => model.clone(),
+            ListMode::Add => delivered.union(&model).cloned().collect(),
             _ => delivered.difference(&model).cloned().collect(),
         };
         prop_assert_eq!(&after, &expected);
         match mode {
-            Mode::Add => prop_assert!(delivered.is_subset(&after) && list.removed.is_empty()),
-            Mode::Remove => prop_assert!(after.is_subset(&delivered) && list.added.is_empty()),
+            ListMode::Add => prop_assert!(delivered.is_subset(&after) && list.removed.is_empty()),
+            ListMode::Remove => prop_assert!(after.is_subset(&delivered) && list.added.is_empty()),
             _ => {}
         }
         // added/removed describe exactly the difference from what the list held.
@@ -127,8 +133,8 @@ proptest! {
         let now = apply_list(&first, &delivered);
         let remote = if remote_known { RemoteList::Known(now.iter().cloned().collect()) } else { RemoteList::Unknown };
         let second = plan_list(list_input(mode, ids, Some(now.iter().cloned().collect()), remote));
-        prop_assert!(!second.has_changes(), "{:?}", second.list);
-        prop_assert!(second.list.as_ref().unwrap().drift.is_none());
+        prop_assert!(!second.has_changes(), "{:?}", second.list());
+        prop_assert!(second.list().unwrap().drift.is_none());
     }
 
     #[test]
@@ -152,8 +158,8 @@ const PROJECT: i64 = 777;
 
 #[derive(Debug, Clone)]
 struct World {
-    object: ObjectType,
-    mode: Mode,
+    object: DefinitionKind,
+    mode: DefinitionMode,
     rows: Vec<DesiredRow>,
     remote: Vec<RemoteObject>,
 }
@@ -194,7 +200,7 @@ fn archived_value() -> impl Strategy<Value = Option<Value>> {
     ]
 }
 
-fn row_strategy(object: ObjectType) -> impl Strategy<Value = DesiredRow> {
+fn row_strategy(object: DefinitionKind) -> impl Strategy<Value = DesiredRow> {
     (
         0u8..6,
         0u8..6,
@@ -211,7 +217,7 @@ fn row_strategy(object: ObjectType) -> impl Strategy<Value = DesiredRow> {
                 let key_text = format!("k{key}");
                 let mut primary_key = Some(format!("p{pk}"));
                 match object {
-                    ObjectType::Audience => {
+                    DefinitionKind::Audience => {
                         // Audiences always carry a rendered name; vary it by the key pool.
                         values.insert(Field::Name, Value::from(format!("Audience {key}")));
                         if let Some(c) = conditions {
@@ -224,7 +230,7 @@ fn row_strategy(object: ObjectType) -> impl Strategy<Value = DesiredRow> {
                         if let Some(n) = name {
                             values.insert(Field::Name, n);
                         }
-                        if object == ObjectType::CustomEvent
+                        if object == DefinitionKind::CustomEvent
                             && let Some(c) = category
                         {
                             values.insert(Field::Category, c);
@@ -246,7 +252,7 @@ fn row_strategy(object: ObjectType) -> impl Strategy<Value = DesiredRow> {
         )
 }
 
-fn remote_strategy(object: ObjectType) -> impl Strategy<Value = Vec<RemoteObject>> {
+fn remote_strategy(object: DefinitionKind) -> impl Strategy<Value = Vec<RemoteObject>> {
     proptest::collection::vec(
         (
             0u8..8,
@@ -263,7 +269,7 @@ fn remote_strategy(object: ObjectType) -> impl Strategy<Value = Vec<RemoteObject
         for (n, (key, archived, name, description, conditions)) in items.into_iter().enumerate() {
             let mut fields = Fields::new();
             match object {
-                ObjectType::Audience => {
+                DefinitionKind::Audience => {
                     // Names may repeat remotely (that is how ambiguity arises).
                     fields.insert(Field::Name, FieldValue::Text(format!("Audience {key}")));
                     if let Some(Value::Json(c)) = conditions {
@@ -282,7 +288,7 @@ fn remote_strategy(object: ObjectType) -> impl Strategy<Value = Vec<RemoteObject
                     if let Some(Value::Text(n)) = name {
                         fields.insert(Field::Name, FieldValue::Text(n));
                     }
-                    if object == ObjectType::CustomEvent {
+                    if object == DefinitionKind::CustomEvent {
                         fields.insert(Field::Category, FieldValue::Text("other".into()));
                     }
                 }
@@ -303,11 +309,11 @@ fn remote_strategy(object: ObjectType) -> impl Strategy<Value = Vec<RemoteObject
 fn world() -> impl Strategy<Value = World> {
     (
         prop_oneof![
-            Just(ObjectType::Audience),
-            Just(ObjectType::Attribute),
-            Just(ObjectType::CustomEvent)
+            Just(DefinitionKind::Audience),
+            Just(DefinitionKind::Attribute),
+            Just(DefinitionKind::CustomEvent)
         ],
-        prop_oneof![Just(Mode::Upsert), Just(Mode::Insert)],
+        prop_oneof![Just(DefinitionMode::Upsert), Just(DefinitionMode::Insert)],
     )
         .prop_flat_map(|(object, mode)| {
             (
@@ -333,7 +339,7 @@ fn def_input(
 ) -> DefinitionPlanInput {
     DefinitionPlanInput {
         sync: "defs".into(),
-        object: w.object,
+        rules: definition(w.object).rules(),
         mode: w.mode,
         project_id: PROJECT,
         rows,
@@ -350,7 +356,7 @@ fn apply_definitions(
     mut delivered: DeliveredDefinitions,
 ) -> (Vec<RemoteObject>, DeliveredDefinitions) {
     let mut next_id = remote.iter().map(|o| o.id).max().unwrap_or(0) + 1;
-    for change in &plan.changes {
+    for change in plan.changes() {
         match change {
             Change::Create {
                 primary_key,
@@ -404,7 +410,7 @@ fn apply_definitions(
             }
         }
     }
-    for record in &plan.record_only {
+    for record in plan.record_only() {
         delivered.insert(
             record.primary_key.clone(),
             DeliveredObject {
@@ -432,8 +438,8 @@ proptest! {
         prop_assert!(first.refusal.is_none());
         let (remote, delivered) = apply_definitions(&first, w.remote.clone(), DeliveredDefinitions::new());
         let second = plan_definitions(def_input(&w, w.rows.clone(), delivered.clone(), remote.clone()));
-        prop_assert_eq!(second.request_count(), 0, "{:#?}", second.changes);
-        prop_assert!(second.record_only.is_empty(), "{:#?}", second.record_only);
+        prop_assert_eq!(second.request_count(), 0, "{:#?}", second.changes());
+        prop_assert!(second.record_only().is_empty(), "{:#?}", second.record_only());
         prop_assert_eq!(&second.rejected, &first.rejected);
         // A third run after applying the (empty) second plan is still empty.
         let (remote2, delivered2) = apply_definitions(&second, remote.clone(), delivered.clone());
@@ -443,14 +449,14 @@ proptest! {
 
     #[test]
     fn upsert_reaches_the_desired_state(w in world()) {
-        prop_assume!(w.mode == Mode::Upsert);
+        prop_assume!(w.mode == DefinitionMode::Upsert);
         let plan = plan_definitions(def_input(&w, w.rows.clone(), DeliveredDefinitions::new(), w.remote.clone()));
         let (remote, delivered) = apply_definitions(&plan, w.remote.clone(), DeliveredDefinitions::new());
         let rejected: BTreeSet<Option<String>> = plan.rejected.iter().map(|r| r.primary_key.clone()).collect();
         for row in &w.rows {
             let Some(pk) = &row.primary_key else { continue };
             if rejected.contains(&Some(pk.clone())) {
-                prop_assert!(plan.changes.iter().all(|c| c.primary_key() != pk), "rejected and sent: {}", pk);
+                prop_assert!(plan.changes().iter().all(|c| c.primary_key() != pk), "rejected and sent: {}", pk);
                 continue;
             }
             let record = delivered.get(pk);
@@ -467,7 +473,7 @@ proptest! {
         }
         // Nothing outside the model was touched.
         for before in &w.remote {
-            let touched = plan.changes.iter().any(|c| matches!(c, Change::Update { remote_id, .. } if *remote_id == before.id));
+            let touched = plan.changes().iter().any(|c| matches!(c, Change::Update { remote_id, .. } if *remote_id == before.id));
             if !touched {
                 prop_assert!(remote.contains(before));
             }
@@ -488,10 +494,10 @@ proptest! {
 
     #[test]
     fn insert_never_updates(w in world()) {
-        prop_assume!(w.mode == Mode::Insert);
+        prop_assume!(w.mode == DefinitionMode::Insert);
         let plan = plan_definitions(def_input(&w, w.rows.clone(), DeliveredDefinitions::new(), w.remote.clone()));
-        let only_creates = plan.changes.iter().all(|c| matches!(c, Change::Create { .. }));
+        let only_creates = plan.changes().iter().all(|c| matches!(c, Change::Create { .. }));
         prop_assert!(only_creates, "insert planned an update");
-        prop_assert!(plan.record_only.is_empty());
+        prop_assert!(plan.record_only().is_empty());
     }
 }
