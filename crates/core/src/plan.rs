@@ -23,6 +23,7 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 /// The plan of one sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SyncPlan {
     /// The sync's name.
     pub sync: String,
@@ -100,6 +101,7 @@ impl SyncPlan {
 /// One definition request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Change {
     /// `POST` a new object.
     Create {
@@ -140,6 +142,7 @@ impl Change {
 
 /// One field of an update.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FieldChange {
     /// The field.
     pub field: Field,
@@ -151,6 +154,7 @@ pub struct FieldChange {
 
 /// A row that needs no request but whose state record must be written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StateRecord {
     /// The row's primary key.
     pub primary_key: String,
@@ -165,6 +169,7 @@ pub struct StateRecord {
 /// A row deliberately not sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Skip {
     /// Insert mode: an object with this key or name already exists.
     AlreadyExists {
@@ -188,6 +193,7 @@ impl Skip {
 
 /// A row that cannot be sent. Field order gives the plan's sort order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RejectedRow {
     /// The row's primary key (for lists: the id), if it has one.
     pub primary_key: Option<String>,
@@ -200,6 +206,7 @@ pub struct RejectedRow {
 /// Where a list's new content is computed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ListBase {
     /// What optisync last delivered.
     Delivered,
@@ -211,6 +218,7 @@ pub enum ListBase {
 
 /// The one list update of a list-attribute sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ListChange {
     /// The list attribute.
     pub list_attribute_id: i64,
@@ -246,6 +254,7 @@ impl ListChange {
 
 /// How the list's current content differs from what optisync last delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Drift {
     /// Members optisync delivered.
     pub delivered_count: u64,
@@ -264,6 +273,7 @@ pub struct Drift {
 /// A check that blocks a run until the user overrides it (exit code 7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Guardrail {
     /// The model returned no rows while the last run had some.
     EmptyModel {
@@ -360,6 +370,7 @@ impl fmt::Display for Guardrail {
 /// Why a run cannot go ahead at all. Nothing is sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Refusal {
     /// The object type does not take this mode.
     ModeNotAllowed {
