@@ -68,7 +68,7 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Read-only checks: the warehouse answers and accepts each model (described, not run); against Optimizely: token, project, product, list attributes.
     #[command(
-        after_help = "Example:\n  OPTIMIZELY_TOKEN=... optisync check --config optisync.toml\n\nExit codes: 0 all is well, 3 invalid config, 4 a check failed (one line per problem)."
+        after_help = "Example:\n  OPTIMIZELY_TOKEN=... optisync check --config optisync.toml\n\nExit codes: 0 all is well, 3 invalid config (including the placeholder ids `optisync init` writes), 4 a check failed (one line per problem)."
     )]
     Check,
     /// Try optisync with no setup: an in-process fake Optimizely, a config, and a check.

@@ -157,7 +157,7 @@ pub fn refuse_placeholders(config: &Config) -> Result<(), ConfigError> {
             "the config still holds placeholder values from `optisync init`: {}",
             keys.join("; ")
         ),
-        hint: "fill them in, then run `optisync check` again; nothing was sent".to_owned(),
+        hint: "fill them in and run the command again; nothing was sent to Optimizely".to_owned(),
     })
 }
 
