@@ -1,8 +1,13 @@
 //! The command line: raw arguments parsed by clap. Each verb's `--help` carries an example.
+//! A verb's own arguments are defined next to it, in `commands/`; this module only assembles
+//! them, so the verbs never depend on it.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{demo, init, plan, reset, runs, sync, validate};
+use crate::output::OutputFormat;
 
 /// Sync customer data from your warehouse into Optimizely.
 #[derive(Debug, Parser)]
@@ -41,15 +46,6 @@ pub struct GlobalArgs {
     pub log_format: LogFormat,
 }
 
-/// `--output`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Human-readable text.
-    Text,
-    /// One JSON document.
-    Json,
-}
-
 /// `--log-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -64,62 +60,39 @@ pub enum LogFormat {
 pub enum Command {
     /// Write a commented starter optisync.toml (and, with --example, sample data it reads).
     #[command(after_help = "Example:\n  optisync init --example && optisync validate")]
-    Init(InitArgs),
+    Init(init::InitArgs),
     /// Check the config offline: keys, mappings, and model columns (by describing each model).
     #[command(
         after_help = "Example:\n  optisync validate\n  optisync validate beta_testers --output json\n\nExit codes: 0 valid, 3 invalid (one line per problem)."
     )]
-    Validate(SyncSelection),
+    Validate(validate::ValidateArgs),
     /// Read-only checks: the warehouse answers and accepts each model (described, not run); against Optimizely: token, project, product, list attributes.
     #[command(
-        after_help = "Example:\n  OPTIMIZELY_TOKEN=... optisync check --config optisync.toml\n\nExit codes: 0 all is well, 3 invalid config, 4 a check failed (one line per problem)."
+        after_help = "Example:\n  OPTIMIZELY_TOKEN=... optisync check --config optisync.toml\n\nExit codes: 0 all is well, 3 invalid config (including the placeholder ids `optisync init` writes), 4 a check failed (one line per problem)."
     )]
     Check,
     /// Try optisync with no setup: an in-process fake Optimizely, a config, and a check.
     #[command(after_help = "Example:\n  optisync demo\n  optisync demo --dir /tmp/optisync-demo")]
-    Demo(DemoArgs),
+    Demo(demo::DemoArgs),
     /// Show what a sync would send, sending nothing.
     #[command(
         after_help = "Example:\n  optisync plan\n  optisync plan beta_testers --out plan.json --detailed-exitcode\n\nExit codes: 0 (no changes, or changes without --detailed-exitcode), 2 changes present, 3 invalid config."
     )]
-    Plan(crate::commands::plan::PlanArgs),
+    Plan(plan::PlanArgs),
     /// Plan and apply now, or apply a saved plan exactly.
     #[command(
         after_help = "Example:\n  optisync sync\n  optisync sync --plan plan.json\n\nExit codes: 0 success, 5 rejected rows, 6 locked, 7 blocked by a guardrail (more than max_creates creates, a large removal, an empty model) or refused before any request (a list over 5 MB, a saved plan over changes made in Optimizely since), 3 invalid config (including an unreachable warehouse, an unknown project or a refused token) or a saved plan of an older format, 143 or 130 stopped by SIGTERM or SIGINT at a safe point."
     )]
-    Sync(crate::commands::sync::SyncArgs),
+    Sync(sync::SyncArgs),
     /// Each sync's last run, delivered state, pending rejected rows and lock.
     #[command(after_help = "Example:\n  optisync status --output json")]
     Status,
-    /// Run history; `runs show RUN_ID` for one run with its rejected rows.
+    /// Run history, newest first; `runs show RUN_ID` for one run with its rejected rows.
     #[command(
-        after_help = "Example:\n  optisync runs beta_testers\n  optisync runs show 20250101T120000Z-beta_testers-1a2b"
+        after_help = "Example:\n  optisync runs\n  optisync runs beta_testers --limit 5\n  optisync runs show 20250101T120000Z-beta_testers-1a2b --output json"
     )]
-    Runs(crate::commands::runs::RunsArgs),
+    Runs(runs::RunsArgs),
     /// Forget a sync's delivered state so its next run starts fresh.
     #[command(after_help = "Example:\n  optisync reset beta_testers --yes")]
-    Reset(crate::commands::reset::ResetArgs),
-}
-
-/// `optisync demo`.
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Where the demo writes its config (default: a new temporary directory).
-    #[arg(long)]
-    pub dir: Option<PathBuf>,
-}
-
-/// `optisync init`.
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    /// Also write a small sample warehouse (CSV files) that the starter syncs read.
-    #[arg(long)]
-    pub example: bool,
-}
-
-/// Syncs named on the command line; none means all.
-#[derive(Debug, Args)]
-pub struct SyncSelection {
-    /// Sync names (default: every sync in the config).
-    pub syncs: Vec<String>,
+    Reset(reset::ResetArgs),
 }

@@ -1,6 +1,10 @@
-//! Errors of the command-line program that decide its exit code.
+//! Errors of the command-line program that decide its exit code, and [`ErrorObject`], the one
+//! shape every verb gives an error in its `--output json` document.
 
 use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::exit::Exit;
 
@@ -28,6 +32,14 @@ pub enum ConfigError {
     /// A value is wrong; the message says which and how to fix it.
     #[error("invalid config: {0}")]
     Invalid(String),
+    /// A value is wrong, with how to fix it said apart (JSON output keeps it as `hint`).
+    #[error("invalid config: {message}; {hint}")]
+    Fix {
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// A sync named on the command line does not exist.
     #[error("no sync named {name:?} in the config; known syncs: {}", if known.is_empty() { "none".to_owned() } else { known.join(", ") })]
     UnknownSync {
@@ -88,6 +100,30 @@ impl CliError {
         }
     }
 
+    /// The error as a JSON object, naming `sync` when it concerns one.
+    pub fn to_object(&self, sync: Option<&str>) -> ErrorObject {
+        let (kind, hint) = match self {
+            Self::Config(ConfigError::Fix { hint, .. }) => {
+                (ErrorKind::InvalidConfig, Some(hint.clone()))
+            }
+            Self::Config(_) => (ErrorKind::InvalidConfig, None),
+            Self::Internal(_) => (ErrorKind::Internal, None),
+            Self::Locked(_) => (ErrorKind::Locked, None),
+        };
+        let message = match self {
+            Self::Config(ConfigError::Fix { message, .. }) => format!("invalid config: {message}"),
+            // `{:#}` keeps anyhow's chain of causes, as the text output does.
+            _ => format!("{self:#}"),
+        };
+        ErrorObject {
+            sync: sync.map(str::to_owned),
+            kind,
+            message,
+            hint,
+            exit_code: self.exit().code(),
+        }
+    }
+
     /// Maps an engine error to its exit code: a held lock exits 6, a problem whose fix is in
     /// the config or a stale saved plan 3, anything else 1.
     pub fn from_engine(error: optisync_engine::Error) -> Self {
@@ -99,4 +135,80 @@ impl CliError {
             Self::Internal(anyhow::Error::new(error))
         }
     }
+}
+
+/// What kind of error ended a verb or a sync; a script branches on it (or on `exit_code`),
+/// never on the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The config, a secret it points to, a model, the warehouse or the project must be fixed
+    /// (exit code 3).
+    InvalidConfig,
+    /// A saved plan no longer applies, or is not a plan file: plan again (exit code 3).
+    StalePlan,
+    /// Another run holds the sync's lock (exit code 6).
+    Locked,
+    /// A signal stopped the sync at a safe point; run it again to send the rest (exit code
+    /// 130 or 143).
+    Interrupted,
+    /// An unexpected failure in optisync or around it (exit code 1).
+    Internal,
+}
+
+/// One error, in the same shape in every verb's JSON output: in the `errors` of `plan` and
+/// `sync` for a sync that could not be planned or run, and as the whole document
+/// ([`ErrorOutput`]) when a verb ends before it has anything else to report.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorObject {
+    /// The sync it concerns, when it concerns one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<String>,
+    /// What kind of error.
+    pub kind: ErrorKind,
+    /// What went wrong, as the text output says it.
+    pub message: String,
+    /// How to fix it, when that is said apart from the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The exit code this error leads to on its own (a verb over several syncs exits with the
+    /// most serious of its outcomes).
+    pub exit_code: u8,
+}
+
+impl ErrorObject {
+    /// An engine error that stopped one sync: the exit code it leads to, and its object.
+    pub fn from_engine(sync: &str, error: optisync_engine::Error) -> (Exit, Self) {
+        let signal = error.interrupted_by();
+        let kind = if error.is_locked() {
+            ErrorKind::Locked
+        } else if signal.is_some() {
+            ErrorKind::Interrupted
+        } else if error.is_stale_plan() {
+            ErrorKind::StalePlan
+        } else if error.is_config() {
+            ErrorKind::InvalidConfig
+        } else {
+            ErrorKind::Internal
+        };
+        let cli = CliError::from_engine(error);
+        let exit = signal.map_or_else(|| cli.exit(), crate::signals::exit_for);
+        let object = Self {
+            sync: Some(sync.to_owned()),
+            kind,
+            message: format!("{cli:#}"),
+            hint: None,
+            exit_code: exit.code(),
+        };
+        (exit, object)
+    }
+}
+
+/// The whole `--output json` document of a verb that ended with an error before it had
+/// anything else to report (a config that does not load, a state store that cannot be read).
+/// The same line goes to stderr, as in text output.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorOutput {
+    /// The error.
+    pub error: ErrorObject,
 }

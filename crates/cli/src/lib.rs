@@ -9,8 +9,9 @@
 //! - [`warehouse`]: opening the configured source
 //! - [`plan_text`]: the plan as text; [`sync_spec`]: config → the engine's `SyncSpec`, and
 //!   opening the engine
-//! - [`output`]: printing results as text or JSON; [`progress`]: progress bars on a terminal;
-//!   [`stdout`]: standard output that a closed pipe or a full disk cannot break
+//! - [`output`]: `--output` and printing results as text or JSON; [`schemas`]: the JSON Schema
+//!   of each verb's JSON document (docs/output-schemas/); [`progress`]: progress bars on a
+//!   terminal; [`stdout`]: standard output that a closed pipe or a full disk cannot break
 //! - [`signals`]: SIGTERM and SIGINT (a sync stops at a safe point)
 //! - [`exit`], [`error`]: exit codes and the errors that choose them
 
@@ -22,6 +23,7 @@ pub mod exit;
 pub mod output;
 pub mod plan_text;
 pub mod progress;
+pub mod schemas;
 pub mod signals;
 pub mod stdout;
 pub mod sync_spec;
@@ -34,6 +36,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, LogFormat};
 use crate::exit::Exit;
+use crate::output::OutputFormat;
 
 /// Runs the program with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
             return Exit::Internal.into();
         }
     };
+    let format = cli.global.output;
     let result = runtime.block_on(async {
         signals::install(matches!(cli.command, Command::Sync(_)));
         commands::run(cli).await
@@ -61,6 +65,12 @@ pub fn main() -> ExitCode {
         Err(err) => {
             // A closed stderr must not turn an error into a panic either.
             let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            // A program reading stdout gets the same error as a document, never nothing.
+            if format == OutputFormat::Json {
+                output::print_json(&error::ErrorOutput {
+                    error: err.to_object(None),
+                });
+            }
             err.exit()
         }
     };

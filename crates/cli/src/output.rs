@@ -1,92 +1,28 @@
-//! Printing results on stdout, as text for people or as one JSON document for programs.
+//! Printing results on stdout: as text for people, or as one JSON document for programs.
+//! Each verb defines the typed document it prints with `--output json` (its `*Output` type,
+//! next to the verb); the schemas of those documents are in [`crate::schemas`]. This module
+//! knows nothing of the verbs, so that they can all use it.
 
-use crate::cli::OutputFormat;
-use crate::commands::check::{CheckReport, Level};
-use crate::commands::validate::ValidationReport;
+use clap::ValueEnum;
+use serde::Serialize;
 
-/// Prints the `check` report: one line per finding.
-pub fn print_check(report: &CheckReport, format: OutputFormat) {
-    match format {
-        OutputFormat::Json => print_json(&serde_json::json!({
-            "passed": report.passed(),
-            "product": report.product,
-            "findings": report.findings,
-        })),
-        OutputFormat::Text => {
-            for finding in &report.findings {
-                let tag = match finding.level {
-                    Level::Ok => "ok",
-                    Level::Warning => "warning",
-                    Level::Problem => "problem",
-                };
-                crate::outln!("{tag}: {}", finding.message);
-            }
-            let problems = report
-                .findings
-                .iter()
-                .filter(|f| f.level == Level::Problem)
-                .count();
-            if problems == 0 {
-                crate::outln!("check passed");
-            } else {
-                crate::outln!("check failed: {problems} problem(s)");
-            }
-        }
-    }
+/// `--output`: how results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    Text,
+    /// One JSON document.
+    Json,
 }
 
-/// Prints any serializable value as pretty JSON.
-pub fn print_json(value: &serde_json::Value) {
-    match serde_json::to_string_pretty(value) {
+/// Prints a verb's document as pretty JSON. It goes through [`serde_json::Value`] so that
+/// object keys come out sorted, whatever order the types declare them in: the output stays
+/// the same when a field is added in the middle of a type.
+pub fn print_json<T: Serialize + ?Sized>(document: &T) {
+    let text = serde_json::to_value(document).and_then(|v| serde_json::to_string_pretty(&v));
+    match text {
         Ok(text) => crate::outln!("{text}"),
         Err(e) => eprintln!("error: cannot print JSON: {e}"),
-    }
-}
-
-/// Prints the files `init` wrote.
-pub fn print_written(files: &[String], format: OutputFormat) {
-    match format {
-        OutputFormat::Json => print_json(&serde_json::json!({ "written": files })),
-        OutputFormat::Text => {
-            for file in files {
-                crate::outln!("wrote {file}");
-            }
-        }
-    }
-}
-
-/// Prints the `validate` report: the columns each model returns, then one line per problem.
-pub fn print_validation(report: &ValidationReport, format: OutputFormat) {
-    match format {
-        OutputFormat::Json => print_json(&serde_json::json!({
-            "passed": report.passed(),
-            "syncs": report.syncs,
-        })),
-        OutputFormat::Text => {
-            for sync in &report.syncs {
-                let columns: Vec<String> = sync
-                    .columns
-                    .iter()
-                    .map(|(name, ty)| format!("{name} {ty}"))
-                    .collect();
-                if sync.problems.is_empty() {
-                    crate::outln!(
-                        "ok: sync {}: model returns {}",
-                        sync.sync,
-                        columns.join(", ")
-                    );
-                }
-                for problem in &sync.problems {
-                    crate::outln!("problem: {problem}");
-                }
-            }
-            if report.passed() {
-                crate::outln!("config is valid");
-            } else {
-                let n: usize = report.syncs.iter().map(|s| s.problems.len()).sum();
-                crate::outln!("config is invalid: {n} problem(s)");
-            }
-        }
     }
 }
 

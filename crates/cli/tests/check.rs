@@ -425,3 +425,30 @@ async fn unreachable_api_is_a_problem_not_a_crash() {
         stdout(&out)
     );
 }
+
+/// A new user with several syncs must see which model each line is about, in plain English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_accepted_model_names_its_sync_and_counts_its_columns() {
+    let fake = start().await;
+    let two_columns = "\n[[sync]]\nname = \"keys\"\nobject = \"attribute\"\nmode = \"upsert\"\nmodel = \"select 'k' as key, 'd' as about\"\nmapping = { key = \"key\", description = \"about\" }\n";
+    let case = Case::new(
+        &config(
+            &fake,
+            &WEB.to_string(),
+            &format!("{}{two_columns}", list_sync("beta", LIST)),
+        ),
+        TOKEN,
+    );
+    let out = case.run(&["check"]).await;
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("ok: sync beta: model accepted (1 column)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok: sync keys: model accepted (2 columns)\n"),
+        "{text}"
+    );
+    assert!(!text.contains("1 columns"), "{text}");
+}

@@ -93,7 +93,9 @@ async fn a_huge_plan_is_summarised_in_text_and_complete_in_json() {
     let out = case.run(&["plan", "--output", "json"]).await;
     assert_eq!(out.status.code(), Some(0));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let changes = json["plans"][0]["plan"]["changes"].as_array().unwrap();
+    let changes = json["plans"][0]["plan"]["body"]["changes"]
+        .as_array()
+        .unwrap();
     assert_eq!(changes.len(), 450);
     assert_eq!(case.writes(), 0);
     case.stop().await;

@@ -42,6 +42,7 @@ pub const MATCH_TYPES: [&str; 14] = [
 /// order and whitespace never matter, and numbers compare by value (`14` equals `14.0`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Conditions(serde_json::Value);
 
 impl PartialEq for Conditions {

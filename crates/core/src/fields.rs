@@ -14,6 +14,7 @@ use crate::mapping::Field;
 /// string, or the condition tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum FieldValue {
     /// `archived`.
     Bool(bool),
@@ -47,6 +48,7 @@ pub(crate) fn same_value(desired: &FieldValue, remote: Option<&FieldValue>) -> b
 /// The fields of one object, in field order (so serialization and hashing are stable).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Fields(pub BTreeMap<Field, FieldValue>);
 
 impl Fields {

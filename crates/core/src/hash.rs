@@ -23,6 +23,11 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 /// A 64-bit content hash, serialized as 16 lowercase hex digits (a JSON number could not
 /// carry 64 bits safely to every reader).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(with = "String")
+)]
 pub struct ContentHash(pub u64);
 
 impl fmt::Display for ContentHash {

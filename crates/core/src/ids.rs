@@ -15,6 +15,11 @@ use crate::value::Value;
 
 /// A sequence of ids, in one buffer. Serialized as a JSON array of strings.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(with = "Vec<String>")
+)]
 pub struct Ids {
     text: String,
     /// The end of each id in `text`; id `i` starts where id `i - 1` ends.

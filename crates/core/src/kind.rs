@@ -14,6 +14,7 @@ use crate::error::ParseNameError;
 
 /// How a list-attribute sync reconciles the model with the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ListMode {
     /// The delivered list plus the model's ids; never removes.
@@ -229,9 +230,22 @@ pub enum KindError {
 
 /// The two names a kind is spelled with in plans.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct KindNames {
+    /// What the sync writes: `list_attribute`, `audience`, `attribute` or `custom_event`.
     object: String,
+    /// How: `add`, `remove`, `mirror` (lists) or `upsert`, `insert` (definitions).
     mode: String,
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for SyncKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SyncKind".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        KindNames::json_schema(generator)
+    }
 }
 
 impl TryFrom<KindNames> for SyncKind {

@@ -18,6 +18,7 @@ use crate::value::{Record, Value};
 /// A destination field a mapping can target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Field {
     /// The member id of a list attribute.
     UserId,

@@ -25,6 +25,7 @@ pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 /// The plan of one sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SyncPlan {
     /// The sync's name.
     pub sync: String,
@@ -48,6 +49,7 @@ pub struct SyncPlan {
 
 /// What a plan would send and record: one list update, or one request per object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PlanBody {
     /// A list-attribute sync.
@@ -58,6 +60,7 @@ pub enum PlanBody {
 
 /// The body of a list-attribute plan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ListPlan {
     /// Valid distinct ids in the model (see [`ListChange`] for the rest).
     pub unchanged: u64,
@@ -67,6 +70,7 @@ pub struct ListPlan {
 
 /// The body of a definition plan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DefinitionPlan {
     /// Valid rows that need no request.
     pub unchanged: u64,
@@ -166,6 +170,7 @@ impl SyncPlan {
 /// One definition request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Change {
     /// `POST` a new object.
     Create {
@@ -206,6 +211,7 @@ impl Change {
 
 /// One field of an update.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FieldChange {
     /// The field.
     pub field: Field,
@@ -217,6 +223,7 @@ pub struct FieldChange {
 
 /// A row that needs no request but whose state record must be written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StateRecord {
     /// The row's primary key.
     pub primary_key: String,
@@ -231,6 +238,7 @@ pub struct StateRecord {
 /// A row deliberately not sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Skip {
     /// Insert mode: an object with this key or name already exists.
     AlreadyExists {
@@ -254,6 +262,7 @@ impl Skip {
 
 /// A row that cannot be sent. Field order gives the plan's sort order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RejectedRow {
     /// The row's primary key (for lists: the id), if it has one.
     pub primary_key: Option<String>,
@@ -266,6 +275,7 @@ pub struct RejectedRow {
 /// Where a list's new content is computed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ListBase {
     /// What optisync last delivered.
     Delivered,
@@ -277,6 +287,7 @@ pub enum ListBase {
 
 /// The one list update of a list-attribute sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ListChange {
     /// The list attribute.
     pub list_attribute_id: i64,
@@ -312,6 +323,7 @@ impl ListChange {
 
 /// How the list's current content differs from what optisync last delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Drift {
     /// Members optisync delivered.
     pub delivered_count: u64,
@@ -330,6 +342,7 @@ pub struct Drift {
 /// A check that blocks a run until the user overrides it (exit code 7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Guardrail {
     /// The model returned no rows while the last run had some.
     EmptyModel {
@@ -426,6 +439,7 @@ impl fmt::Display for Guardrail {
 /// Why a run cannot go ahead at all. Nothing is sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Refusal {
     /// First add/remove run on a list whose content the API did not return.
     UnknownListContent {

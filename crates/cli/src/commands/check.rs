@@ -10,13 +10,15 @@ use optisync_engine::policy::{kind_refusal, product_name, project_refusal};
 use optisync_optimizely::{
     ApiToken, Client, ClientConfig, Error as ApiError, ErrorKind, Product, Project, RateLimit,
 };
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::{Config, SecretConfig};
 use crate::error::ConfigError;
+use crate::output::{OutputFormat, print_json};
 
 /// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Checked and fine.
@@ -28,7 +30,7 @@ pub enum Level {
 }
 
 /// One line of the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Finding {
     /// How serious.
     pub level: Level,
@@ -39,17 +41,63 @@ pub struct Finding {
     pub message: String,
 }
 
+/// The `--output json` document of `check`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CheckOutput {
+    /// True when nothing blocks syncing (exit code 0; otherwise 4).
+    pub passed: bool,
+    /// The detected product, when the project could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// In the order checked.
+    pub findings: Vec<Finding>,
+}
+
 /// Everything `check` found.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct CheckReport {
     /// In the order checked.
     pub findings: Vec<Finding>,
     /// The detected product, when the project could be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
 }
 
 impl CheckReport {
+    /// The report as the JSON document.
+    pub fn to_output(&self) -> CheckOutput {
+        CheckOutput {
+            passed: self.passed(),
+            product: self.product.clone(),
+            findings: self.findings.clone(),
+        }
+    }
+
+    /// Prints the report: one line per finding, then the verdict.
+    pub fn print(&self, format: OutputFormat) {
+        if format == OutputFormat::Json {
+            print_json(&self.to_output());
+            return;
+        }
+        for finding in &self.findings {
+            let tag = match finding.level {
+                Level::Ok => "ok",
+                Level::Warning => "warning",
+                Level::Problem => "problem",
+            };
+            crate::outln!("{tag}: {}", finding.message);
+        }
+        let problems = self
+            .findings
+            .iter()
+            .filter(|f| f.level == Level::Problem)
+            .count();
+        if problems == 0 {
+            crate::outln!("check passed");
+        } else {
+            crate::outln!("check failed: {problems} problem(s)");
+        }
+    }
+
     /// True when nothing blocks syncing.
     pub fn passed(&self) -> bool {
         self.findings.iter().all(|f| f.level != Level::Problem)
@@ -88,12 +136,19 @@ async fn check_source(config: &Config, report: &mut CheckReport) {
             Ok(columns) => report.push(
                 Level::Ok,
                 Some(&sync.name),
-                format!("model accepted: {} columns", columns.len()),
+                format!(
+                    "sync {}: model accepted ({})",
+                    sync.name,
+                    crate::output::count(columns.len() as u64, "column")
+                ),
             ),
             Err(error) => report.push(
                 Level::Problem,
                 Some(&sync.name),
-                format!("model: {error}; fix the model in the config"),
+                format!(
+                    "sync {}: model: {error}; fix the model in the config",
+                    sync.name
+                ),
             ),
         }
     }
@@ -115,6 +170,8 @@ const CHECK_ATTEMPTS: u32 = 3;
 /// Runs every check. Config errors (unreadable token, bad id) are returned as errors: they
 /// exit 3 like in every verb.
 pub async fn run(config: &Config) -> Result<CheckReport, ConfigError> {
+    // The untouched starter config would send its example ids to the real API.
+    crate::commands::init::refuse_placeholders(config)?;
     let mut report = CheckReport::default();
     check_source(config, &mut report).await;
     let project_id = config.optimizely.project_id;

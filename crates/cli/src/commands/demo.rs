@@ -10,21 +10,68 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use clap::Args;
 use fake_optimizely::{
     DEMO_FX_PROJECT_ID, DEMO_LIST_ATTRIBUTE_ID, DEMO_WEB_PROJECT_ID, FakeOptimizely, RateLimits,
     demo_seed,
 };
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::cli::{DemoArgs, OutputFormat};
-use crate::commands::check;
-use crate::commands::plan::{self, PlanArgs};
+use crate::commands::check::{self, CheckOutput};
+use crate::commands::plan::{self, PlanArgs, PlanOutput};
 use crate::commands::run_flags::RunFlags;
-use crate::commands::sync::{self, SyncArgs};
+use crate::commands::sync::{self, SyncArgs, SyncOutput};
 use crate::config::Config;
 use crate::error::CliError;
 use crate::exit::{Exit, worst};
-use crate::output;
+use crate::output::{OutputFormat, print_json};
+
+/// `optisync demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo writes its config (default: a new temporary directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// The `--output json` document of `demo`: each command it ran, with the document that
+/// command prints with `--output json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DemoOutput {
+    /// The folder holding the demo's warehouse and configs.
+    pub dir: String,
+    /// The commands, in the order run.
+    pub steps: Vec<DemoStep>,
+    /// Write requests that reached the fake during the second run of every sync (0: a run
+    /// over unchanged data sends nothing).
+    pub second_run_writes: u64,
+}
+
+/// One command the demo ran.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DemoStep {
+    /// The command line, as a user would type it.
+    pub command: String,
+    /// What the command would have exited with.
+    pub exit_code: u8,
+    /// Its verb and output.
+    #[serde(flatten)]
+    pub output: DemoStepOutput,
+}
+
+/// The output of one command of the demo, tagged with its verb.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "verb", content = "output", rename_all = "snake_case")]
+pub enum DemoStepOutput {
+    /// `optisync check`.
+    Check(CheckOutput),
+    /// `optisync plan`.
+    Plan(PlanOutput),
+    /// `optisync sync`.
+    Sync(SyncOutput),
+}
 
 /// The token the demo's fake accepts. It is shaped like a personal access token.
 const DEMO_TOKEN: &str = "2:demo-token-for-the-in-process-fake-optimizely-server";
@@ -93,22 +140,31 @@ pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError>
     );
 
     let mut exit = Exit::Success;
+    let mut steps = Vec::new();
     for config in [&web, &fx] {
-        say(
-            format,
-            &format!("\n$ optisync check --config {}", config.display()),
-        );
+        let command = format!("optisync check --config {}", config.display());
+        say(format, &format!("\n$ {command}"));
         let loaded = Config::load(config)?;
         let report = check::run(&loaded).await?;
-        output::print_check(&report, format);
-        if !report.passed() {
-            exit = worst(exit, Exit::CheckFailed);
+        if format == OutputFormat::Text {
+            report.print(format);
         }
+        let code = if report.passed() {
+            Exit::Success
+        } else {
+            Exit::CheckFailed
+        };
+        exit = worst(exit, code);
+        steps.push(DemoStep {
+            command,
+            exit_code: code.code(),
+            output: DemoStepOutput::Check(report.to_output()),
+        });
     }
 
     for config in [&web, &fx] {
-        exit = worst(exit, plan(config, format).await?);
-        exit = worst(exit, sync(config, format).await?);
+        exit = worst(exit, plan(config, format, &mut steps).await?);
+        exit = worst(exit, sync(config, format, &mut steps).await?);
     }
 
     say(
@@ -117,7 +173,7 @@ pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError>
     );
     let before = fake.stats().writes;
     for config in [&web, &fx] {
-        exit = worst(exit, sync(config, format).await?);
+        exit = worst(exit, sync(config, format, &mut steps).await?);
     }
     let writes = fake.stats().writes - before;
     say(
@@ -131,8 +187,8 @@ pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError>
     );
     write_warehouse(&dir, true)?;
     for config in [&web, &fx] {
-        exit = worst(exit, plan(config, format).await?);
-        exit = worst(exit, sync(config, format).await?);
+        exit = worst(exit, plan(config, format, &mut steps).await?);
+        exit = worst(exit, sync(config, format, &mut steps).await?);
     }
 
     say(format, "\n# What the fake Optimizely holds now");
@@ -145,32 +201,55 @@ pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError>
             web.display()
         ),
     );
+    if format == OutputFormat::Json {
+        print_json(&DemoOutput {
+            dir: dir.display().to_string(),
+            steps,
+            second_run_writes: writes,
+        });
+    }
     Ok(exit)
 }
 
-async fn plan(config: &Path, format: OutputFormat) -> Result<Exit, CliError> {
-    say(
-        format,
-        &format!("\n$ optisync plan --config {}", config.display()),
-    );
+async fn plan(
+    config: &Path,
+    format: OutputFormat,
+    steps: &mut Vec<DemoStep>,
+) -> Result<Exit, CliError> {
+    let command = format!("optisync plan --config {}", config.display());
+    say(format, &format!("\n$ {command}"));
     let args = PlanArgs {
         flags: flags(),
         out: None,
         detailed_exitcode: false,
     };
-    plan::run(&args, config, format).await
+    let (output, exit) = plan::plan(&args, config, format).await?;
+    steps.push(DemoStep {
+        command,
+        exit_code: exit.code(),
+        output: DemoStepOutput::Plan(output),
+    });
+    Ok(exit)
 }
 
-async fn sync(config: &Path, format: OutputFormat) -> Result<Exit, CliError> {
-    say(
-        format,
-        &format!("\n$ optisync sync --config {}", config.display()),
-    );
+async fn sync(
+    config: &Path,
+    format: OutputFormat,
+    steps: &mut Vec<DemoStep>,
+) -> Result<Exit, CliError> {
+    let command = format!("optisync sync --config {}", config.display());
+    say(format, &format!("\n$ {command}"));
     let args = SyncArgs {
         flags: flags(),
         plan: None,
     };
-    sync::run(&args, config, format).await
+    let (output, exit) = sync::sync(&args, config, format).await?;
+    steps.push(DemoStep {
+        command,
+        exit_code: exit.code(),
+        output: DemoStepOutput::Sync(output),
+    });
+    Ok(exit)
 }
 
 fn flags() -> RunFlags {

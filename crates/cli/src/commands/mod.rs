@@ -15,7 +15,7 @@ pub mod validate;
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::{config, output, warehouse};
+use crate::{config, warehouse};
 
 /// Runs the verb the command line names and returns its exit code.
 pub async fn run(cli: Cli) -> Result<Exit, CliError> {
@@ -24,7 +24,7 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Check => {
             let config = config::Config::load(&cli.global.config)?;
             let report = check::run(&config).await?;
-            output::print_check(&report, format);
+            report.print(format);
             Ok(if report.passed() {
                 Exit::Success
             } else {
@@ -39,7 +39,7 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Reset(args) => reset::run(&args, &cli.global.config, format),
         Command::Init(args) => {
             let written = init::run(&cli.global.config, args.example)?;
-            output::print_written(&written, format);
+            init::print(written, format);
             Ok(Exit::Success)
         }
         Command::Validate(selection) => {
@@ -47,7 +47,7 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
             let syncs = config.select_syncs(&selection.syncs)?;
             let source = warehouse::open(&config)?;
             let report = validate::run(&source, &syncs).await;
-            output::print_validation(&report, format);
+            validate::print(&report, format);
             Ok(if report.passed() {
                 Exit::Success
             } else {

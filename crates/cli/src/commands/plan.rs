@@ -6,15 +6,16 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use optisync_core::SyncPlan;
 use optisync_engine::{PreparedPlan, SavedPlan};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::commands::run_flags::RunFlags;
 use crate::config::Config;
-use crate::error::CliError;
+use crate::error::{CliError, ErrorObject};
 use crate::exit::Exit;
-use crate::output::print_json;
+use crate::output::{OutputFormat, print_json};
 use crate::plan_text;
 use crate::sync_spec;
 
@@ -32,14 +33,68 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
+/// The `--output json` document of `plan`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PlanOutput {
+    /// One entry per sync planned, in the order planned.
+    pub plans: Vec<PlanEntry>,
+    /// Syncs that could not be planned.
+    pub errors: Vec<ErrorObject>,
+    /// Write requests all the plans need together.
+    pub requests: u64,
+    /// How long sending them takes at the rate limit, in seconds.
+    pub estimated_seconds: u64,
+    /// Whether any plan sends anything.
+    pub changes: bool,
+}
+
+/// The plan of one sync, with what it was made against; the same entry a plan file holds.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PlanEntry {
+    /// The sync's state version when the plan was made.
+    pub state_version: u64,
+    /// A hash of the sync's config when the plan was made.
+    pub config_hash: String,
+    /// The project it was made for.
+    pub project_id: i64,
+    /// The plan itself.
+    pub plan: SyncPlan,
+}
+
+impl From<PreparedPlan> for PlanEntry {
+    fn from(prepared: PreparedPlan) -> Self {
+        Self {
+            state_version: prepared.state_version,
+            config_hash: prepared.config_hash,
+            project_id: prepared.project_id,
+            plan: prepared.plan,
+        }
+    }
+}
+
 /// Runs `plan`.
 pub async fn run(
     args: &PlanArgs,
     config_path: &std::path::Path,
     format: OutputFormat,
 ) -> Result<Exit, CliError> {
+    let (output, exit) = plan(args, config_path, format).await?;
+    if format == OutputFormat::Json {
+        print_json(&output);
+    }
+    Ok(exit)
+}
+
+/// Plans the selected syncs and saves them with `--out`; text output is printed on the way,
+/// the JSON document is returned with the exit code.
+pub async fn plan(
+    args: &PlanArgs,
+    config_path: &std::path::Path,
+    format: OutputFormat,
+) -> Result<(PlanOutput, Exit), CliError> {
     let config = Config::load(config_path)?;
     let specs = sync_spec::select_specs(&config, &args.flags.syncs)?;
+    crate::commands::init::refuse_placeholders(&config)?;
     let mut engine = sync_spec::connect(&config, "optisync plan").await?;
     let limit = engine.client().limiter().limit();
     let mut plans: Vec<PreparedPlan> = Vec::new();
@@ -54,31 +109,24 @@ pub async fn run(
                 plans.push(prepared);
             }
             Err(error) => {
-                let cli = CliError::from_engine(error);
-                exit = crate::exit::worst(exit, cli.exit());
+                let (code, object) = ErrorObject::from_engine(&spec.name, error);
+                exit = crate::exit::worst(exit, code);
                 if format == OutputFormat::Text {
-                    eprintln!("error: {cli}");
+                    eprintln!("error: {}", object.message);
                 }
-                errors.push(cli.to_string());
+                errors.push(object);
             }
         }
     }
     let requests: u64 = plans.iter().map(|p| p.plan.request_count()).sum();
     let changes = plans.iter().any(|p| p.plan.has_changes());
-    match format {
-        OutputFormat::Text => crate::outln!(
+    if format == OutputFormat::Text {
+        crate::outln!(
             "Plan: {} sync{}, {}",
             plans.len(),
             if plans.len() == 1 { "" } else { "s" },
             plan_text::requests_line(requests, limit)
-        ),
-        OutputFormat::Json => print_json(&json!({
-            "plans": plans,
-            "errors": errors,
-            "requests": requests,
-            "estimated_seconds": plan_text::estimate(requests, limit).as_secs(),
-            "changes": changes,
-        })),
+        );
     }
     if let Some(out) = &args.out {
         let saved = SavedPlan::new(plans);
@@ -93,13 +141,17 @@ pub async fn run(
                 out.display()
             );
         }
+        plans = saved.syncs;
     }
-    if exit != Exit::Success {
-        return Ok(exit);
+    let output = PlanOutput {
+        plans: plans.into_iter().map(PlanEntry::from).collect(),
+        errors,
+        requests,
+        estimated_seconds: plan_text::estimate(requests, limit).as_secs(),
+        changes,
+    };
+    if exit == Exit::Success && args.detailed_exitcode && changes {
+        exit = Exit::ChangesPresent;
     }
-    Ok(if args.detailed_exitcode && changes {
-        Exit::ChangesPresent
-    } else {
-        Exit::Success
-    })
+    Ok((output, exit))
 }

@@ -6,12 +6,13 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::Args;
 use optisync_state::LockHolder;
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::config::Config;
 use crate::error::{CliError, ConfigError};
 use crate::exit::Exit;
-use crate::output::print_json;
+use crate::output::{OutputFormat, print_json};
 use crate::sync_spec::open_store;
 
 /// `optisync reset`.
@@ -24,6 +25,15 @@ pub struct ResetArgs {
     pub yes: bool,
 }
 
+/// The `--output json` document of `reset`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ResetOutput {
+    /// The sync whose delivered state was forgotten.
+    pub reset: String,
+    /// The sync's state version after the reset; plans made at an earlier version are stale.
+    pub state_version: u64,
+}
+
 /// Runs `reset`.
 pub fn run(
     args: &ResetArgs,
@@ -34,10 +44,10 @@ pub fn run(
     config.select_syncs(std::slice::from_ref(&args.sync))?;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
-            return Err(ConfigError::Invalid(format!(
-                "reset of sync {} needs confirmation: pass --yes",
-                args.sync
-            ))
+            return Err(ConfigError::Fix {
+                message: format!("reset of sync {} needs confirmation", args.sync),
+                hint: "pass --yes".to_owned(),
+            }
             .into());
         }
         crate::out!(
@@ -67,9 +77,10 @@ pub fn run(
     let version = store.reset(&args.sync).map_err(state_error)?;
     lock.release().map_err(state_error)?;
     match format {
-        OutputFormat::Json => print_json(&serde_json::json!({
-            "reset": args.sync, "state_version": version,
-        })),
+        OutputFormat::Json => print_json(&ResetOutput {
+            reset: args.sync.clone(),
+            state_version: version,
+        }),
         OutputFormat::Text => crate::outln!(
             "sync {} reset; its next run starts fresh (plans made before are now stale)",
             args.sync

@@ -5,21 +5,28 @@
 //! read but not write. Before the first run every sync shows "never run".
 
 use optisync_state::{RunRecord, Store};
+use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::config::Config;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::output::print_json;
+use crate::output::{OutputFormat, print_json};
 use crate::sync_spec::open_store_read_only;
 
+/// The `--output json` document of `status`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatusOutput {
+    /// One entry per sync of the config, in config order.
+    pub syncs: Vec<SyncStatus>,
+}
+
 /// One sync's status.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct SyncStatus {
     /// The sync.
     pub sync: String,
-    /// Its object type and mode.
+    /// Its object type.
     pub object: String,
     /// Its mode.
     pub mode: String,
@@ -36,11 +43,12 @@ pub struct SyncStatus {
 }
 
 /// A run, in short.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RunSummary {
     /// The run id.
     pub id: String,
-    /// Its status.
+    /// Its status: `running`, `succeeded`, `failed`, `rejected_rows`, `blocked`, `locked` or
+    /// `interrupted`.
     pub status: String,
     /// When it started (RFC 3339).
     pub started_at: String,
@@ -82,7 +90,7 @@ pub fn run(config_path: &std::path::Path, format: OutputFormat) -> Result<Exit, 
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CliError::Internal(anyhow::anyhow!("reading the state store: {e}")))?;
     match format {
-        OutputFormat::Json => print_json(&serde_json::json!({ "syncs": statuses })),
+        OutputFormat::Json => print_json(&StatusOutput { syncs: statuses }),
         OutputFormat::Text => {
             for s in &statuses {
                 crate::outln!("{} ({} {})", s.sync, s.object, s.mode);

@@ -5,15 +5,16 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use optisync_core::SyncPlan;
 use optisync_engine::{RunReport, RunResult, SavedPlan};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::commands::run_flags::RunFlags;
 use crate::config::Config;
-use crate::error::{CliError, ConfigError};
+use crate::error::{CliError, ConfigError, ErrorKind, ErrorObject};
 use crate::exit::{Exit, worst};
-use crate::output::print_json;
+use crate::output::{OutputFormat, print_json};
 use crate::sync_spec;
 
 /// `optisync sync`.
@@ -27,12 +28,137 @@ pub struct SyncArgs {
     pub plan: Option<PathBuf>,
 }
 
+/// The `--output json` document of `sync`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SyncOutput {
+    /// One entry per sync run, in the order run.
+    pub runs: Vec<RunOutput>,
+    /// Syncs that could not run, or stopped on an error.
+    pub errors: Vec<ErrorObject>,
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RunOutput {
+    /// The run's id in state (for `optisync runs show`).
+    pub run_id: String,
+    /// How it ended.
+    pub result: RunOutcome,
+    /// The plan it applied.
+    pub plan: SyncPlan,
+    /// Rows read, changes, requests, rejected rows.
+    pub counts: RunCountsOutput,
+    /// Rows rejected, by the plan or by Optimizely; retried on the next run.
+    pub rejected: Vec<RejectedOutput>,
+    /// Notes for the user (adoptions, warnings of the plan).
+    pub notes: Vec<String>,
+    /// Writes of an interrupted run settled before planning.
+    pub settled_intents: u64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Everything planned was delivered, or there was nothing to do (exit code 0).
+    Succeeded,
+    /// Delivered, but some rows were rejected (exit code 5).
+    RejectedRows,
+    /// A guardrail blocked it before any request (exit code 7).
+    Blocked,
+    /// A refusal stopped it before any request (exit code 7).
+    Refused,
+}
+
+/// The counts of one run.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub struct RunCountsOutput {
+    /// Rows the model returned.
+    pub rows_read: u64,
+    /// Objects created.
+    pub creates: u64,
+    /// Objects updated.
+    pub updates: u64,
+    /// List members added.
+    pub list_added: u64,
+    /// List members removed.
+    pub list_removed: u64,
+    /// Write requests sent.
+    pub requests_sent: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+}
+
+/// A row that was not delivered, with the reason; also what `runs show` lists.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RejectedOutput {
+    /// The row's primary key (for lists: the id), if it has one.
+    pub primary_key: Option<String>,
+    /// The field at fault.
+    pub field: Option<String>,
+    /// Why, and how to fix it.
+    pub reason: String,
+    /// Optimizely's request id, for its support.
+    pub request_id: Option<String>,
+}
+
+impl From<RunReport> for RunOutput {
+    fn from(report: RunReport) -> Self {
+        let c = report.counts;
+        Self {
+            run_id: report.run_id,
+            result: match report.result {
+                RunResult::Succeeded => RunOutcome::Succeeded,
+                RunResult::RejectedRows => RunOutcome::RejectedRows,
+                RunResult::Blocked => RunOutcome::Blocked,
+                RunResult::Refused => RunOutcome::Refused,
+            },
+            plan: report.plan,
+            counts: RunCountsOutput {
+                rows_read: c.rows_read,
+                creates: c.creates,
+                updates: c.updates,
+                list_added: c.list_added,
+                list_removed: c.list_removed,
+                requests_sent: c.requests_sent,
+                rejected: c.rejected,
+            },
+            rejected: report
+                .rejected
+                .into_iter()
+                .map(|r| RejectedOutput {
+                    primary_key: r.primary_key,
+                    field: r.field,
+                    reason: r.reason,
+                    request_id: r.request_id,
+                })
+                .collect(),
+            notes: report.notes,
+            settled_intents: report.settled_intents as u64,
+        }
+    }
+}
+
 /// Runs `sync`.
 pub async fn run(
     args: &SyncArgs,
     config_path: &std::path::Path,
     format: OutputFormat,
 ) -> Result<Exit, CliError> {
+    let (output, exit) = sync(args, config_path, format).await?;
+    if format == OutputFormat::Json {
+        print_json(&output);
+    }
+    Ok(exit)
+}
+
+/// Runs the selected syncs; text output is printed on the way, the JSON document is returned
+/// with the exit code.
+pub async fn sync(
+    args: &SyncArgs,
+    config_path: &std::path::Path,
+    format: OutputFormat,
+) -> Result<(SyncOutput, Exit), CliError> {
     let config = Config::load(config_path)?;
     let saved = match &args.plan {
         Some(path) => Some(read_plan_file(path)?),
@@ -43,9 +169,10 @@ pub async fn run(
         _ => args.flags.syncs.clone(),
     };
     let specs = sync_spec::select_specs(&config, &names)?;
+    crate::commands::init::refuse_placeholders(&config)?;
     let mut engine = sync_spec::connect(&config, "optisync sync").await?;
     let mut exit = Exit::Success;
-    let mut reports = Vec::new();
+    let mut runs = Vec::new();
     let mut errors = Vec::new();
     for spec in &specs {
         // A signal stops every sync of the process: the next ones are not started.
@@ -57,13 +184,19 @@ pub async fn run(
             Some(saved) => match saved.entry(&spec.name) {
                 Some(entry) => Some(entry),
                 None => {
-                    let message = format!(
-                        "sync {}: the plan file has no plan for it; run `optisync plan {} --out FILE`",
-                        spec.name, spec.name
-                    );
+                    let error = ErrorObject {
+                        sync: Some(spec.name.clone()),
+                        kind: ErrorKind::StalePlan,
+                        message: format!("sync {}: the plan file has no plan for it", spec.name),
+                        hint: Some(format!("run `optisync plan {} --out FILE`", spec.name)),
+                        exit_code: Exit::InvalidConfig.code(),
+                    };
                     exit = worst(exit, Exit::InvalidConfig);
-                    report_error(format, &message);
-                    errors.push(json!({"sync": spec.name, "error": message}));
+                    report_error(
+                        format,
+                        &format!("{}; {}", error.message, error.hint.as_deref().unwrap_or("")),
+                    );
+                    errors.push(error);
                     continue;
                 }
             },
@@ -75,24 +208,17 @@ pub async fn run(
                 if format == OutputFormat::Text {
                     print_report(&report);
                 }
-                reports.push(report);
+                runs.push(RunOutput::from(report));
             }
             Err(error) => {
-                let stopped_by = error.interrupted_by();
-                let cli = CliError::from_engine(error);
-                exit = worst(
-                    exit,
-                    stopped_by.map_or_else(|| cli.exit(), crate::signals::exit_for),
-                );
-                report_error(format, &cli.to_string());
-                errors.push(json!({"sync": spec.name, "error": cli.to_string()}));
+                let (code, object) = ErrorObject::from_engine(&spec.name, error);
+                exit = worst(exit, code);
+                report_error(format, &object.message);
+                errors.push(object);
             }
         }
     }
-    if format == OutputFormat::Json {
-        print_json(&json!({ "runs": reports, "errors": errors }));
-    }
-    Ok(exit)
+    Ok((SyncOutput { runs, errors }, exit))
 }
 
 /// The most a plan file may hold. A saved plan repeats a list three times (the new list,

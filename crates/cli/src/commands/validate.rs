@@ -3,26 +3,45 @@
 //! template, and, by describing each model on the warehouse without running it, that every
 //! mapped and primary-key column exists.
 
+use clap::Args;
 use optisync_core::{Mapping, NameTemplate};
 use optisync_engine::destination::object_rules;
 use optisync_sources::Source;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::SyncConfig;
+use crate::output::{OutputFormat, print_json};
+
+/// `optisync validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Sync names (default: every sync in the config).
+    pub syncs: Vec<String>,
+}
+
+/// The `--output json` document of `validate`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ValidateOutput {
+    /// True when no sync has a problem (exit code 0; otherwise 3).
+    pub passed: bool,
+    /// One entry per sync validated, in config order.
+    pub syncs: Vec<SyncValidation>,
+}
 
 /// What `validate` found for one sync.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SyncValidation {
     /// The sync's name.
     pub sync: String,
-    /// The model's columns with their warehouse types, when it could be described.
+    /// The model's columns as `[name, warehouse type]` pairs, when it could be described.
     pub columns: Vec<(String, String)>,
     /// Problems, each naming the sync and how to fix it. Empty when the sync is valid.
     pub problems: Vec<String>,
 }
 
 /// The whole report.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct ValidationReport {
     /// One entry per sync, in config order.
     pub syncs: Vec<SyncValidation>,
@@ -32,6 +51,41 @@ impl ValidationReport {
     /// True when no sync has a problem.
     pub fn passed(&self) -> bool {
         self.syncs.iter().all(|s| s.problems.is_empty())
+    }
+}
+
+/// Prints the report: the columns each model returns, then one line per problem.
+pub fn print(report: &ValidationReport, format: OutputFormat) {
+    match format {
+        OutputFormat::Json => print_json(&ValidateOutput {
+            passed: report.passed(),
+            syncs: report.syncs.clone(),
+        }),
+        OutputFormat::Text => {
+            for sync in &report.syncs {
+                let columns: Vec<String> = sync
+                    .columns
+                    .iter()
+                    .map(|(name, ty)| format!("{name} {ty}"))
+                    .collect();
+                if sync.problems.is_empty() {
+                    crate::outln!(
+                        "ok: sync {}: model returns {}",
+                        sync.sync,
+                        columns.join(", ")
+                    );
+                }
+                for problem in &sync.problems {
+                    crate::outln!("problem: {problem}");
+                }
+            }
+            if report.passed() {
+                crate::outln!("config is valid");
+            } else {
+                let n: usize = report.syncs.iter().map(|s| s.problems.len()).sum();
+                crate::outln!("config is invalid: {n} problem(s)");
+            }
+        }
     }
 }
 
