@@ -17,7 +17,7 @@
 //! | `fake` | [`FakeOptimizely`]: shared state and the request pipeline |
 //! | `server` | TCP serving with hyper, [`RunningFake`], real connection drops |
 //! | `routes` | method + path → endpoint and path template; query parsing |
-//! | `api` | authentication, rate limiting and one handler file per object kind |
+//! | `api` | authentication, rate limiting, one handler file per object kind and what they share (`api::kind`) |
 //! | `schema` | body validation against the Swagger definitions |
 //! | `conditions` | audience condition grammar and Python-style re-serialisation |
 //! | `pagination` | `page` / `per_page`, `Link` and `X-Record-Total` |
