@@ -99,6 +99,10 @@ fn default_condition_type() -> String {
 }
 
 /// An audience; `conditions` is stored re-serialised (see `conditions.rs`).
+///
+/// INFERRED: an audience created without `conditions` has none and reads answer `null`.
+/// The spec gives no default, and the grammar has no tree for "no restriction" (`["and"]`
+/// is not one: an operator needs an operand), so there is nothing valid to invent.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Audience {
     #[serde(default)]
@@ -109,7 +113,7 @@ pub(crate) struct Audience {
     #[serde(default)]
     pub(crate) description: String,
     #[serde(default)]
-    pub(crate) conditions: String,
+    pub(crate) conditions: Option<String>,
     #[serde(default)]
     pub(crate) archived: bool,
     #[serde(default)]

@@ -2,7 +2,8 @@
 //! `PATCH {"archived": true}`.
 //!
 //! `conditions` must be a string holding a condition tree that follows API.md §4; it is
-//! stored (and answered) re-serialised the way the real server does. Names need not be
+//! stored (and answered) re-serialised the way the real server does. Without it the
+//! audience has no conditions (`null`; INFERRED, see `store::Audience`). Names need not be
 //! unique (no rule is documented). `experiment_count` and `is_classic` are server-owned:
 //! values sent in a body are ignored, like the spec's read-only fields.
 
@@ -15,18 +16,23 @@ use crate::pagination::paginate;
 use crate::response::{Answer, ApiError};
 use crate::schema::defs;
 use crate::store::{Audience, Store, View, now_timestamp};
+use serde_json::{Map, Value};
 
 pub(super) fn list(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
     let items = kind::list::<Audience>(store, req, check_access, |_| true)?;
     paginate(&req.page_request(), items)
 }
 
+/// The body's `conditions`, checked and re-serialised, if it has any.
+fn checked_conditions(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    opt_str(body, "conditions")
+        .map(|raw| conditions::normalize(&raw).map_err(ApiError::bad_request))
+        .transpose()
+}
+
 pub(super) fn create(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
     let body = req.validated_body(defs::AUDIENCE)?;
-    let conditions = match opt_str(&body, "conditions") {
-        Some(raw) => conditions::normalize(&raw).map_err(ApiError::bad_request)?,
-        None => conditions::DEFAULT_CONDITIONS.to_owned(),
-    };
+    let conditions = checked_conditions(&body)?;
     let project_id = opt_i64(&body, "project_id").unwrap_or_default();
     accessible_project(store, req.token, project_id)?;
     let now = now_timestamp();
@@ -49,12 +55,9 @@ pub(super) fn create(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, 
 pub(super) fn update(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
     let id = kind::find::<Audience>(store, req, check_access)?.id;
     let body = req.validated_body(defs::AUDIENCE_UPDATE)?;
-    let conditions = match opt_str(&body, "conditions") {
-        Some(raw) => Some(conditions::normalize(&raw).map_err(ApiError::bad_request)?),
-        None => None,
-    };
+    let conditions = checked_conditions(&body)?;
     let audience = kind::find_mut::<Audience>(store, id)?;
-    if let Some(conditions) = conditions {
+    if conditions.is_some() {
         audience.conditions = conditions;
     }
     patch_str(&body, "name", &mut audience.name);
