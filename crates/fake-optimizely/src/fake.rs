@@ -336,9 +336,6 @@ impl FakeOptimizely {
         }
         let status = response.status().as_u16();
         tracing::debug!(%method, path = %path, status, "request");
-        if hold_after_write && self.inner.holds.hold().await == Verdict::Drop {
-            drop_after_write = true;
-        }
         if drop_after_write {
             entry.applied_status = Some(status);
             entry.dropped = Some(DropPoint::AfterWrite);
@@ -351,6 +348,12 @@ impl FakeOptimizely {
             // The write is applied and logged; a client that gives up (or dies) now never
             // learns that it was.
             tokio::time::sleep(delay).await;
+        }
+        // Logged as answered before the hold, like the delay above: once held, the request
+        // may end unanswered (dropped, or its client gone) and its log must not depend on
+        // which.
+        if hold_after_write && self.inner.holds.hold().await == Verdict::Drop {
+            return Err(ConnectionDropped { after_write: true });
         }
         Ok(response)
     }

@@ -72,10 +72,10 @@ pub enum FaultAction {
     /// answers it, [`FakeOptimizely::drop_held`](crate::FakeOptimizely::drop_held) closes the
     /// connection and applies nothing).
     HoldBeforeWrite,
-    /// Handle the request (apply its write), then hold the answer until it is let go
-    /// ([`FakeOptimizely::release_held`](crate::FakeOptimizely::release_held) answers,
-    /// [`FakeOptimizely::drop_held`](crate::FakeOptimizely::drop_held) closes the connection:
-    /// the client never learns the write was applied).
+    /// Handle the request (apply its write, log it as answered), then hold the answer until
+    /// it is let go ([`FakeOptimizely::release_held`](crate::FakeOptimizely::release_held)
+    /// answers, [`FakeOptimizely::drop_held`](crate::FakeOptimizely::drop_held) closes the
+    /// connection: the client never learns the write was applied).
     HoldAfterWrite,
 }
 
