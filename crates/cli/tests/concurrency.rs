@@ -1,5 +1,6 @@
 //! Runs at the same time: two runs of the same sync (one runs, the other exits 6 naming the
-//! holder, nothing is sent twice), and two different syncs on one token in two processes
+//! holder, nothing is sent twice; the fake holds the first run's first write until the
+//! second has ended, so the two surely overlap), and two different syncs on one token in two processes
 //! (together they stay under the token's rate limit: the fake answers no 429).
 
 #![allow(clippy::unwrap_used)]
@@ -7,6 +8,8 @@
 mod common;
 
 use common::{Case, FX, definition_sync};
+use std::time::Duration;
+
 use fake_optimizely::{FaultAction, FaultRule, RateLimits};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,26 +22,35 @@ async fn a_second_run_of_the_same_sync_exits_6_and_sends_nothing() {
     .await;
     let rows: String = (1..=8).map(|i| format!("k{i},N,a\n")).collect();
     case.write("rows.csv", &format!("key,name,about\n{rows}"));
-    // Slow writes, so the first run still holds the lock when the second starts.
+    case.patient();
+    // The first run's first write is held: the run is provably mid-request, its lock taken,
+    // for as long as the second run needs.
     case.fake.add_fault(FaultRule {
         method: "POST".to_owned(),
         path_template: "*".to_owned(),
-        times: u32::MAX,
-        action: FaultAction::Delay { millis: 150 },
+        times: 1,
+        action: FaultAction::HoldBeforeWrite,
     });
     let first = case.spawn(&["sync"]);
-    // Wait until the first run has sent something, so it surely holds the lock.
-    let started = std::time::Instant::now();
-    while case.fake.stats().total_requests < 3 {
-        assert!(
-            started.elapsed().as_secs() < 30,
-            "the first run never started"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let held = tokio::time::timeout(Duration::from_secs(60), case.fake.wait_held(1)).await;
+    assert!(held.is_ok(), "the first run never sent its first write");
+    let seen = case.fake.requests().len();
     let out = case.expect(&["sync"], 6).await;
     assert!(out.contains("optisync sync"), "the holder is named: {out}");
     assert!(out.contains("pid"), "{out}");
+    assert_eq!(
+        case.fake.held().holding,
+        1,
+        "the first run was held throughout"
+    );
+    // It may read (the project, to learn its product); it must not write.
+    let writes: Vec<_> = case.fake.requests()[seen..]
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(writes.is_empty(), "the second run wrote {writes:?}");
+    case.fake.release_held();
     let first = tokio::task::spawn_blocking(move || first.wait_with_output().unwrap())
         .await
         .unwrap();

@@ -4,13 +4,15 @@
 //! process ends quietly), stdout refuses writes (`> /dev/full`: the run still ends, and the
 //! lost report is said on stderr with exit 1), and SIGTERM or SIGINT arrive (the run stops at
 //! a safe point, is recorded as interrupted, and exits 130 or 143; the next run sends exactly
-//! the rest).
+//! the rest). The signals are sent while the fake holds a write of the run, so they surely
+//! land in its middle.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::process::Stdio;
+use std::time::Duration;
 
 use common::{Case, FX, WEB, definition_sync, list_sync, scenario};
 use fake_optimizely::{FaultAction, FaultRule};
@@ -172,8 +174,9 @@ fn send(signal: &str, pid: u32) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
-/// 30 attributes, each create slowed down, so a signal lands in the middle of the run.
-async fn slow_attribute_sync() -> Case {
+/// 30 attributes; the fake holds the answer to the third create, so a signal lands in the
+/// middle of the run, and every create after it, so the run goes on only as the test lets it.
+async fn held_attribute_sync() -> Case {
     let case = Case::new(
         FX,
         "",
@@ -182,35 +185,43 @@ async fn slow_attribute_sync() -> Case {
     .await;
     let rows: String = (1..=30).map(|i| format!("k{i:02},N,a\n")).collect();
     case.write("rows.csv", &format!("key,name,about\n{rows}"));
-    case.fake.add_fault(FaultRule {
+    case.patient();
+    let post = |times: u32, action: FaultAction| FaultRule {
         method: "POST".to_owned(),
         path_template: "*".to_owned(),
-        times: u32::MAX,
-        action: FaultAction::Delay { millis: 100 },
-    });
+        times,
+        action,
+    };
+    // The oldest rule that matches wins: two creates pass, the third is held once applied.
+    case.fake
+        .add_fault(post(2, FaultAction::Delay { millis: 0 }));
+    case.fake.add_fault(post(1, FaultAction::HoldAfterWrite));
+    case.fake
+        .add_fault(post(u32::MAX, FaultAction::HoldBeforeWrite));
     case
 }
 
-/// Waits until the fake has received `n` writes.
-async fn until_writes(case: &Case, n: u64) {
-    let started = std::time::Instant::now();
-    while case.writes() < n {
-        assert!(started.elapsed().as_secs() < 60, "the run never wrote");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-}
-
 async fn stop_and_resume(signals: &[&str], expected_exit: i32) {
-    let case = slow_attribute_sync().await;
+    let case = held_attribute_sync().await;
     let child = case.spawn(&["sync"]);
     let pid = child.id();
-    until_writes(&case, 3).await;
+    let held = tokio::time::timeout(Duration::from_secs(120), case.fake.wait_held(1)).await;
+    assert!(held.is_ok(), "the run never wrote three times");
     for signal in signals {
         send(signal, pid);
     }
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    // Let the run go on, one request at a time, until it stops.
+    let mut run = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
+    let mut next = 2;
+    let out = loop {
+        case.fake.release_held();
+        tokio::select! {
+            out = &mut run => break out.unwrap(),
+            () = case.fake.wait_held(next) => next += 1,
+        }
+    };
+    case.fake.clear_faults();
+    case.fake.release_held();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -6,7 +6,9 @@
 //!
 //! Grammar: `cond := ["and", cond+] | ["or", cond+] | ["not", cond] | leaf`, where a leaf is an
 //! object with a string `type` and an optional `match_type` from [`MATCH_TYPES`]. The top level
-//! must be an operator list.
+//! must be an operator list. `cond+` is taken at its word: `["and"]` and `["or"]` without an
+//! operand are refused, as by the fake server, which must accept every tree this module
+//! accepts (`crates/fake-optimizely/tests/conditions_differential.rs` holds both to that).
 //!
 //! Conditions nest at most [`MAX_JSON_DEPTH`] levels, and a number that a float would round
 //! (`123456789012345678901234567890`) is refused with the advice to quote it: serde_json reads

@@ -8,6 +8,9 @@
 //! | `GET /__admin/requests` | the request log |
 //! | `GET /__admin/stats` | counters by method + path template + status, 429s, writes |
 //! | `GET`/`POST`/`DELETE /__admin/faults` | list / add (one rule or a list) / clear fault rules |
+//! | `GET /__admin/holds` | `{"held": n, "holding": m}`: requests held by `hold_*` faults in all, and now |
+//! | `POST /__admin/holds/release` | answer every request held now |
+//! | `POST /__admin/holds/drop` | close the connections of every request held now, unanswered |
 //! | `GET`/`PATCH /__admin/rate_limits` | read / change rate limits live (fields absent keep their value, `null` disables) |
 //!
 //! Errors answer 400 (bad body) or 404 (unknown admin path) with `{"error": "..."}`.
@@ -126,6 +129,15 @@ fn run(
             let mut response = Response::new(Bytes::new());
             *response.status_mut() = StatusCode::NO_CONTENT;
             response
+        }
+        ("GET", "/__admin/holds") => reply(StatusCode::OK, &fake.held()),
+        ("POST", "/__admin/holds/release") => {
+            fake.release_held();
+            reply(StatusCode::OK, &fake.held())
+        }
+        ("POST", "/__admin/holds/drop") => {
+            fake.drop_held();
+            reply(StatusCode::OK, &fake.held())
         }
         ("GET", "/__admin/rate_limits") => reply(StatusCode::OK, &fake.rate_limits()),
         ("PATCH", "/__admin/rate_limits") => {

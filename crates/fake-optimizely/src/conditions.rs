@@ -1,11 +1,22 @@
 //! Audience `conditions`: the grammar check and the server's re-serialisation.
 //!
-//! `conditions` travels as a *string* holding JSON (API.md §4.1). Its grammar (§4.2):
-//! a condition is either a list whose first element is the operator `"and"`, `"or"` or
-//! `"not"` followed by conditions (`"not"` takes exactly one), or a leaf object with a
-//! `type`. A leaf's `match_type`, when present, must be one of the known match types
-//! (§4.3, §4.4). What the real server answers for invalid trees is not documented
-//! (INFERRED, §4.6): the fake answers 400 with a message pointing at the offending element.
+//! `conditions` travels as a *string* holding JSON (API.md §4.1). Its grammar (§4.2, [DOC]):
+//!
+//! ```text
+//! cond := ["and", cond+] | ["or", cond+] | ["not", cond] | leaf
+//! ```
+//!
+//! a list whose first element is the operator `"and"`, `"or"` or `"not"` followed by
+//! conditions, or a leaf object with a `type`. A leaf's `match_type`, when present, must be
+//! one of the known match types (§4.3, §4.4). What the real server answers for invalid trees
+//! is not documented (INFERRED, §4.6): the fake answers 400 with a message pointing at the
+//! offending element.
+//!
+//! `cond+` means an `"and"` or `"or"` needs at least one operand: `["and"]` and `["or"]` are
+//! refused like `["not"]`. §4.6's list of invalid trees does not name them, but it is an
+//! INFERRED summary while the grammar is documented, and optisync's own check
+//! (`optisync_core::conditions`) refuses them too; the test
+//! `tests/conditions_differential.rs` keeps the two checks in step over one table of inputs.
 //!
 //! The real server stores the tree re-serialised Python style (sorted keys, `", "` and
 //! `": "`); [`normalize`] reproduces that so clients learn to compare parsed trees.
@@ -30,13 +41,6 @@ const MATCH_TYPES: [&str; 14] = [
     "qualified",
     "regex",
 ];
-
-/// The value stored when an audience is created without `conditions`.
-///
-/// INFERRED: the spec gives no default. An `"and"` with no operands is what an audience
-/// with an empty condition builder amounts to (it matches everyone), it is a string like
-/// every other stored value, and it passes [`normalize`] so it can be sent back unchanged.
-pub(crate) const DEFAULT_CONDITIONS: &str = "[\"and\"]";
 
 /// Checks the grammar of a `conditions` string and returns it the way the server stores it.
 pub(crate) fn normalize(conditions: &str) -> Result<String, String> {
@@ -95,6 +99,9 @@ fn check_list(items: &[Value], at: &str) -> Result<(), String> {
             operands.len()
         ));
     }
+    if operands.is_empty() {
+        return Err(format!("{at}: \"{operator}\" needs at least one operand"));
+    }
     for (i, operand) in operands.iter().enumerate() {
         check_condition(operand, &format!("{at}[{}]", i + 1))?;
     }
@@ -144,6 +151,14 @@ mod tests {
             ("[\"everyone\"]", "conditions[0] must be the operator"),
             ("[\"not\"]", "exactly one operand, got 0"),
             (
+                "[\"and\"]",
+                "conditions: \"and\" needs at least one operand",
+            ),
+            (
+                "[\"or\", {\"type\":\"a\"}, [\"or\"]]",
+                "conditions[2]: \"or\" needs at least one operand",
+            ),
+            (
                 "[\"and\", [\"not\", {\"type\":\"a\"}, {\"type\":\"b\"}]]",
                 "conditions[1]: \"not\" takes exactly one operand, got 2",
             ),
@@ -167,16 +182,12 @@ mod tests {
     }
 
     #[test]
-    fn accepts_leaves_without_match_type_and_the_default() {
+    fn accepts_leaves_without_match_type() {
         assert!(
             normalize(
                 "[\"and\", {\"type\": \"custom_attribute\", \"name\": \"a\", \"value\": 14}]"
             )
             .is_ok()
-        );
-        assert_eq!(
-            normalize(DEFAULT_CONDITIONS).as_deref(),
-            Ok(DEFAULT_CONDITIONS)
         );
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Pipeline of one request: admin paths (`/__admin/...`) go to `admin.rs`, unlogged. Every
 //! other request is routed, then the first matching fault rule (if any) acts: answer a
-//! status, delay, or drop the connection before or after the request is handled. Then
+//! status, delay, hold, or drop the connection before or after the request is handled. Then
 //! `api::dispatch` authenticates, rate-limits and runs the endpoint. The request is logged
 //! and counted, and the response gets the headers every v2 response carries.
 //!
@@ -13,6 +13,7 @@
 use crate::api::{self, ApiContext, ApiRequest};
 use crate::error::{ConnectionDropped, SeedError};
 use crate::faults::{FaultAction, FaultRule, Faults};
+use crate::holds::{HoldCounts, Holds, Verdict};
 use crate::journal::{DropPoint, Journal, RequestLogEntry, Stats};
 use crate::rate_limit::{Limiter, RateLimits};
 use crate::response::{Answer, ApiError};
@@ -36,6 +37,8 @@ pub struct FakeOptimizely {
 #[derive(Debug)]
 struct Inner {
     core: Mutex<Core>,
+    /// Apart from `core`: held requests wait on it, and must not keep the lock.
+    holds: Holds,
     epoch: Instant,
 }
 
@@ -67,6 +70,7 @@ impl FakeOptimizely {
         Self {
             inner: Arc::new(Inner {
                 core: Mutex::new(Core::default()),
+                holds: Holds::default(),
                 epoch: Instant::now(),
             }),
         }
@@ -152,6 +156,29 @@ impl FakeOptimizely {
         self.lock().faults.list()
     }
 
+    /// How many requests a `hold_*` fault has held since the fake was created, and how many
+    /// are held now.
+    pub fn held(&self) -> HoldCounts {
+        self.inner.holds.counts()
+    }
+
+    /// Waits until `count` requests in all have been held since the fake was created (so
+    /// the `count`-th held request is parked, or was let go). Put a timeout around it.
+    pub async fn wait_held(&self, count: u64) {
+        self.inner.holds.wait_held(count).await;
+    }
+
+    /// Lets every request held now go on: handled (if not yet) and answered.
+    pub fn release_held(&self) {
+        self.inner.holds.let_go(Verdict::Answer);
+    }
+
+    /// Closes the connection of every request held now without answering it; one held
+    /// before its write is not handled at all.
+    pub fn drop_held(&self) {
+        self.inner.holds.let_go(Verdict::Drop);
+    }
+
     /// Replaces the rate limits; requests already counted stay counted.
     pub fn set_rate_limits(&self, limits: RateLimits) {
         self.lock().limits = limits;
@@ -213,6 +240,7 @@ impl FakeOptimizely {
         let mut drop_after_write = false;
         let mut delay_after_write = None;
         let mut duplicate_after_write = false;
+        let mut hold_after_write = false;
         match fault {
             Some(FaultAction::Status {
                 status,
@@ -248,6 +276,15 @@ impl FakeOptimizely {
                 delay_after_write = Some(Duration::from_millis(millis));
             }
             Some(FaultAction::DuplicateAfterWrite) => duplicate_after_write = true,
+            Some(FaultAction::HoldBeforeWrite) => {
+                let verdict = self.inner.holds.hold().await;
+                if verdict == Verdict::Drop {
+                    entry.dropped = Some(DropPoint::BeforeWrite);
+                    self.record(entry);
+                    return Err(ConnectionDropped { after_write: false });
+                }
+            }
+            Some(FaultAction::HoldAfterWrite) => hold_after_write = true,
             None => {}
         }
 
@@ -311,6 +348,12 @@ impl FakeOptimizely {
             // The write is applied and logged; a client that gives up (or dies) now never
             // learns that it was.
             tokio::time::sleep(delay).await;
+        }
+        // Logged as answered before the hold, like the delay above: once held, the request
+        // may end unanswered (dropped, or its client gone) and its log must not depend on
+        // which.
+        if hold_after_write && self.inner.holds.hold().await == Verdict::Drop {
+            return Err(ConnectionDropped { after_write: true });
         }
         Ok(response)
     }

@@ -10,7 +10,11 @@
 //!   "action": {"type": "status", "status": 503, "retry_after": 5}}`, with `action` one of
 //! `{"type": "status", "status": u16, "retry_after": secs|null}`, `{"type": "delay",
 //! "millis": u64}`, `{"type": "drop_before_write"}`, `{"type": "drop_after_write"}`,
-//! `{"type": "delay_after_write", "millis": u64}`, `{"type": "duplicate_after_write"}`.
+//! `{"type": "delay_after_write", "millis": u64}`, `{"type": "duplicate_after_write"}`,
+//! `{"type": "hold_before_write"}`, `{"type": "hold_after_write"}`.
+//!
+//! The two holds park the request until the test lets it go (`holds.rs`): the way to act
+//! while a client is provably mid-request, where a delay could only make it likely.
 
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +67,16 @@ pub enum FaultAction {
     /// Handle the request (apply its write), then answer 400 "already exists", as the API
     /// answers a create retried after its first attempt went through.
     DuplicateAfterWrite,
+    /// Hold the request, unhandled, until it is let go
+    /// ([`FakeOptimizely::release_held`](crate::FakeOptimizely::release_held) handles and
+    /// answers it, [`FakeOptimizely::drop_held`](crate::FakeOptimizely::drop_held) closes the
+    /// connection and applies nothing).
+    HoldBeforeWrite,
+    /// Handle the request (apply its write, log it as answered), then hold the answer until
+    /// it is let go ([`FakeOptimizely::release_held`](crate::FakeOptimizely::release_held)
+    /// answers, [`FakeOptimizely::drop_held`](crate::FakeOptimizely::drop_held) closes the
+    /// connection: the client never learns the write was applied).
+    HoldAfterWrite,
 }
 
 impl FaultRule {
@@ -159,5 +173,7 @@ mod tests {
         );
         let drop: FaultAction = serde_json::from_str(r#"{"type":"drop_after_write"}"#).unwrap();
         assert_eq!(drop, FaultAction::DropAfterWrite);
+        let hold: FaultAction = serde_json::from_str(r#"{"type":"hold_after_write"}"#).unwrap();
+        assert_eq!(hold, FaultAction::HoldAfterWrite);
     }
 }

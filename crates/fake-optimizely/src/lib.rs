@@ -17,12 +17,13 @@
 //! | `fake` | [`FakeOptimizely`]: shared state and the request pipeline |
 //! | `server` | TCP serving with hyper, [`RunningFake`], real connection drops |
 //! | `routes` | method + path → endpoint and path template; query parsing |
-//! | `api` | authentication, rate limiting and one handler file per object kind |
+//! | `api` | authentication, rate limiting, one handler file per object kind and what they share (`api::kind`) |
 //! | `schema` | body validation against the Swagger definitions |
 //! | `conditions` | audience condition grammar and Python-style re-serialisation |
 //! | `pagination` | `page` / `per_page`, `Link` and `X-Record-Total` |
 //! | `rate_limit` | [`RateLimits`] and the exact sliding-window limiter |
-//! | `faults` | [`FaultRule`] / [`FaultAction`]: injected statuses, delays, drops |
+//! | `faults` | [`FaultRule`] / [`FaultAction`]: injected statuses, delays, drops, holds |
+//! | `holds` | requests held until the test lets them go ([`HoldCounts`]) |
 //! | `journal` | request log ([`RequestLogEntry`]) and counters ([`Stats`]) |
 //! | `admin` | the `/__admin` API |
 //! | `seed` | [`Seed`], [`TokenSeed`], [`demo_seed`] |
@@ -56,6 +57,7 @@ mod conditions;
 mod error;
 mod fake;
 mod faults;
+mod holds;
 mod journal;
 mod json_format;
 mod pagination;
@@ -70,6 +72,7 @@ mod store;
 pub use error::{ConnectionDropped, SeedError};
 pub use fake::FakeOptimizely;
 pub use faults::{FaultAction, FaultRule};
+pub use holds::HoldCounts;
 pub use journal::{DropPoint, RequestLogEntry, RouteCount, Stats};
 pub use rate_limit::{Product, RateLimits};
 pub use schema::SWAGGER_JSON;

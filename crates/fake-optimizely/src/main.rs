@@ -1,8 +1,9 @@
 //! The `fake-optimizely` binary: serve a fake Optimizely REST API v2 on a TCP address.
 //!
 //! `fake-optimizely --listen 127.0.0.1:0 [--seed FILE] [--demo-token TOKEN]` prints
-//! `listening on http://HOST:PORT` as its first line on stdout (so scripts and tests can
-//! read the port), logs to stderr, and serves until SIGTERM or Ctrl-C.
+//! `listening on http://HOST:PORT/v2` as its first line on stdout: the API base, ready to be
+//! a config's `api_url` (the admin API is beside it, at `http://HOST:PORT/__admin`). It logs
+//! to stderr and serves until SIGTERM or Ctrl-C.
 
 use anyhow::Context;
 use clap::Parser;
@@ -57,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
     // Handlers first: a signal sent as soon as the address is printed must stop us gracefully.
     let stop = stop_signal()?;
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "listening on {}", running.root_url())?;
+    writeln!(stdout, "listening on {}", running.base_url())?;
     stdout.flush()?;
 
     stop.await?;

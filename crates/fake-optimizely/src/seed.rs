@@ -200,16 +200,18 @@ pub(crate) fn apply(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
         let mut a: Audience = parse("audiences", index, value)?;
         project_product(&next, "audiences", index, a.project_id)?;
         assign_id(&mut next, &mut a.id);
-        let raw = if a.conditions.is_empty() {
-            conditions::DEFAULT_CONDITIONS
-        } else {
-            a.conditions.as_str()
-        };
-        a.conditions = conditions::normalize(raw).map_err(|message| SeedError::InvalidObject {
-            kind: "audiences",
-            index,
-            message,
-        })?;
+        // An empty string, like no `conditions` at all, is an audience without conditions.
+        a.conditions =
+            match a.conditions.as_deref().filter(|raw| !raw.is_empty()) {
+                None => None,
+                Some(raw) => Some(conditions::normalize(raw).map_err(|message| {
+                    SeedError::InvalidObject {
+                        kind: "audiences",
+                        index,
+                        message,
+                    }
+                })?),
+            };
         fill_time(&mut a.created, &now);
         fill_time(&mut a.last_modified, &now);
         next.audiences.insert(a.id, a);

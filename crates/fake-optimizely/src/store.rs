@@ -99,6 +99,10 @@ fn default_condition_type() -> String {
 }
 
 /// An audience; `conditions` is stored re-serialised (see `conditions.rs`).
+///
+/// INFERRED: an audience created without `conditions` has none and reads answer `null`.
+/// The spec gives no default, and the grammar has no tree for "no restriction" (`["and"]`
+/// is not one: an operator needs an operand), so there is nothing valid to invent.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Audience {
     #[serde(default)]
@@ -109,7 +113,7 @@ pub(crate) struct Audience {
     #[serde(default)]
     pub(crate) description: String,
     #[serde(default)]
-    pub(crate) conditions: String,
+    pub(crate) conditions: Option<String>,
     #[serde(default)]
     pub(crate) archived: bool,
     #[serde(default)]
@@ -203,14 +207,19 @@ fn to_object<T: Serialize>(record: &T) -> Map<String, Value> {
     }
 }
 
-impl Project {
-    pub(crate) fn view(&self) -> Value {
+/// An object as the API answers it.
+pub(crate) trait View {
+    fn view(&self) -> Value;
+}
+
+impl View for Project {
+    fn view(&self) -> Value {
         Value::Object(to_object(self))
     }
 }
 
-impl Attribute {
-    pub(crate) fn view(&self) -> Value {
+impl View for Attribute {
+    fn view(&self) -> Value {
         let mut map = to_object(self);
         if self.name.is_none() {
             map.insert("name".into(), Value::String(self.key.clone()));
@@ -219,15 +228,15 @@ impl Attribute {
     }
 }
 
-impl Audience {
-    pub(crate) fn view(&self) -> Value {
+impl View for Audience {
+    fn view(&self) -> Value {
         Value::Object(to_object(self))
     }
 }
 
-impl Event {
+impl View for Event {
     /// The generic `Event` shape of `GET /events` and `GET /events/{id}`.
-    pub(crate) fn view(&self) -> Value {
+    fn view(&self) -> Value {
         let mut map = to_object(self);
         map.insert(
             "name".into(),
@@ -235,7 +244,9 @@ impl Event {
         );
         Value::Object(map)
     }
+}
 
+impl Event {
     /// The `CustomEvent` shape answered by create and update: the fields the real server
     /// was seen returning (no `last_modified`, no `is_editable`).
     pub(crate) fn custom_view(&self) -> Value {
@@ -251,8 +262,8 @@ impl Event {
     }
 }
 
-impl ListAttribute {
-    pub(crate) fn view(&self) -> Value {
+impl View for ListAttribute {
+    fn view(&self) -> Value {
         let mut map = to_object(self);
         // Read-only upload details. Placeholders that cannot be mistaken for credentials.
         map.insert(
@@ -273,6 +284,72 @@ impl ListAttribute {
         Value::Object(map)
     }
 }
+
+/// What the four object kinds (attributes, audiences, events, list attributes) share in
+/// storage, so that finding, listing and archiving are written once for all of them.
+pub(crate) trait Stored: View + Sized {
+    /// The kind as error messages name it: `attribute`, `list attribute`, ...
+    const NOUN: &'static str;
+    fn table(store: &Store) -> &BTreeMap<i64, Self>;
+    fn table_mut(store: &mut Store) -> &mut BTreeMap<i64, Self>;
+    fn id(&self) -> i64;
+    fn project_id(&self) -> i64;
+    /// Marks the object archived, now.
+    fn archive(&mut self);
+}
+
+/// A kind whose natural key is unique per project, archived objects included (API.md §7.1).
+pub(crate) trait Unique: Stored {
+    /// How a clash is worded, before `'key' already exists in project N`.
+    const CLASH: &'static str;
+    fn natural_key(&self) -> &str;
+}
+
+/// Implements [`Stored`] (and [`Unique`], given the key field) for a record with the usual
+/// `id`, `project_id`, `archived` and `last_modified` fields kept in `Store::$table`.
+macro_rules! stored {
+    ($kind:ty, $table:ident, $noun:literal) => {
+        impl Stored for $kind {
+            const NOUN: &'static str = $noun;
+            fn table(store: &Store) -> &BTreeMap<i64, Self> {
+                &store.$table
+            }
+            fn table_mut(store: &mut Store) -> &mut BTreeMap<i64, Self> {
+                &mut store.$table
+            }
+            fn id(&self) -> i64 {
+                self.id
+            }
+            fn project_id(&self) -> i64 {
+                self.project_id
+            }
+            fn archive(&mut self) {
+                self.archived = true;
+                self.last_modified = now_timestamp();
+            }
+        }
+    };
+    ($kind:ty, $table:ident, $noun:literal, unique $key:ident, $clash:literal) => {
+        stored!($kind, $table, $noun);
+        impl Unique for $kind {
+            const CLASH: &'static str = $clash;
+            fn natural_key(&self) -> &str {
+                &self.$key
+            }
+        }
+    };
+}
+
+stored!(Attribute, attributes, "attribute", unique key, "an attribute with key");
+stored!(Audience, audiences, "audience");
+stored!(Event, events, "event", unique key, "an event with key");
+stored!(
+    ListAttribute,
+    list_attributes,
+    "list attribute",
+    unique name,
+    "a list attribute named"
+);
 
 /// Everything the fake knows. Maps are keyed by id, so listings come out in id order.
 #[derive(Clone, Debug, Default)]

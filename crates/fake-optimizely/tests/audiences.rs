@@ -164,13 +164,21 @@ async fn patch_is_partial_and_archives() {
 }
 
 #[tokio::test]
-async fn conditions_default_when_absent_and_names_need_not_be_unique() {
+async fn conditions_stay_null_when_absent_and_names_need_not_be_unique() {
     let api = Api::new();
     let r = api
         .post("/v2/audiences", json!({"project_id": WEB, "name": "same"}))
         .await;
     assert_eq!(r.status, 201);
-    assert_eq!(r.body["conditions"], "[\"and\"]");
+    assert_eq!(r.body["conditions"], serde_json::Value::Null, "{}", r.text);
+    // `["and"]` is no stand-in for "no conditions": an operator needs an operand.
+    let r = api
+        .post(
+            "/v2/audiences",
+            json!({"project_id": WEB, "name": "all", "conditions": "[\"and\"]"}),
+        )
+        .await;
+    r.assert_error(400, "bad_request");
     let r = api
         .post("/v2/audiences", json!({"project_id": WEB, "name": "same"}))
         .await;

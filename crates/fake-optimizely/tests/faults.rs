@@ -1,5 +1,5 @@
 //! Fault injection in-process: statuses with and without Retry-After, delays, drops before
-//! and after the write, matching by method and path template, `times`.
+//! and after the write, holds, matching by method and path template, `times`.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -207,6 +207,104 @@ async fn drop_after_write_applies_the_write_without_answering() {
         .unwrap();
     r.assert_error(400, "bad_request");
     assert!(r.message().contains("already exists"));
+}
+
+/// Sends `POST /v2/attributes` for `key` from a task, so the test can act while it is held.
+fn post_in_background(
+    api: &Api,
+    key: &str,
+) -> tokio::task::JoinHandle<Result<support::Resp, ConnectionDropped>> {
+    let api = api.clone();
+    let body = json!({"project_id": WEB, "key": key})
+        .to_string()
+        .into_bytes();
+    tokio::spawn(async move {
+        api.try_send(Method::POST, "/v2/attributes", Some(body))
+            .await
+    })
+}
+
+fn attribute_keys(api: &Api) -> Vec<String> {
+    api.fake.state()["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn hold_before_write_parks_the_request_until_it_is_released_or_dropped() {
+    let api = Api::new();
+    api.fake.add_fault(rule(
+        "POST",
+        "/v2/attributes",
+        2,
+        FaultAction::HoldBeforeWrite,
+    ));
+    let first = post_in_background(&api, "a");
+    api.fake.wait_held(1).await;
+    assert_eq!(api.fake.held().holding, 1);
+    assert!(attribute_keys(&api).is_empty(), "held before the write");
+    assert!(api.fake.requests().is_empty(), "logged when it ends");
+    api.fake.release_held();
+    assert_eq!(first.await.unwrap().unwrap().status, 201);
+    assert_eq!(attribute_keys(&api), ["a"]);
+
+    let second = post_in_background(&api, "b");
+    api.fake.wait_held(2).await;
+    api.fake.drop_held();
+    assert_eq!(
+        second.await.unwrap().unwrap_err(),
+        ConnectionDropped { after_write: false }
+    );
+    assert_eq!(
+        attribute_keys(&api),
+        ["a"],
+        "a dropped hold applies nothing"
+    );
+    assert_eq!(api.fake.requests()[1].dropped, Some(DropPoint::BeforeWrite));
+    assert_eq!(api.fake.held().holding, 0);
+}
+
+#[tokio::test]
+async fn hold_after_write_applies_the_write_then_parks_the_answer() {
+    let api = Api::new();
+    api.fake.add_fault(rule(
+        "POST",
+        "/v2/attributes",
+        u32::MAX,
+        FaultAction::HoldAfterWrite,
+    ));
+    let first = post_in_background(&api, "a");
+    api.fake.wait_held(1).await;
+    assert_eq!(
+        attribute_keys(&api),
+        ["a"],
+        "applied while the answer is held"
+    );
+    api.fake.drop_held();
+    assert_eq!(
+        first.await.unwrap().unwrap_err(),
+        ConnectionDropped { after_write: true }
+    );
+    // Logged when the hold began, as answered: the fake's part was done.
+    assert_eq!(api.fake.requests()[0].status, 201);
+    let second = post_in_background(&api, "b");
+    api.fake.wait_held(2).await;
+    // Letting go settles only what is held now: the next request is held again.
+    api.fake.release_held();
+    assert_eq!(second.await.unwrap().unwrap().status, 201);
+    let stats = api.fake.stats();
+    assert_eq!((stats.writes, stats.writes_applied), (2, 2));
+    let third = post_in_background(&api, "c");
+    api.fake.wait_held(3).await;
+    assert!(!third.is_finished());
+    let r = api.get("/__admin/holds").await;
+    assert_eq!(r.body, json!({"held": 3, "holding": 1}));
+    let r = api.post("/__admin/holds/release", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(third.await.unwrap().unwrap().status, 201);
 }
 
 #[tokio::test]

@@ -178,9 +178,11 @@ fn binary_prints_its_address_first_serves_the_seed_and_stops_on_sigterm() {
     let stdout = child.0.stdout.take().unwrap();
     let mut first = String::new();
     BufReader::new(stdout).read_line(&mut first).unwrap();
+    // The API base, as a config's `api_url` takes it.
     let url = first
         .trim_end()
         .strip_prefix("listening on http://")
+        .and_then(|rest| rest.strip_suffix("/v2"))
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
     let addr: SocketAddr = url.parse().unwrap();
     assert_eq!(addr.ip().to_string(), "127.0.0.1");

@@ -51,6 +51,20 @@ impl Case {
         Self { dir, fake, running }
     }
 
+    /// Lets one request take up to an hour instead of 30 s: a test that holds requests in the
+    /// fake must not race the client's timeout, however slow the machine.
+    pub(crate) fn patient(&self) {
+        let path = self.path().join("optisync.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        let limit = "rate_limit = { per_second = 1000 }\n";
+        assert!(config.contains(limit));
+        std::fs::write(
+            &path,
+            config.replace(limit, &format!("{limit}timeout = \"1h\"\n")),
+        )
+        .unwrap();
+    }
+
     pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }

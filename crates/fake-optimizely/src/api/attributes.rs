@@ -7,12 +7,12 @@
 //! Web projects a missing `name` reads as the key (INFERRED). Duplicate keys and the cap are
 //! 400 `bad_request` (INFERRED, API.md §7.1).
 
-use super::{ApiRequest, accessible_project, check_access, opt_bool, opt_str};
+use super::{ApiRequest, accessible_project, check_access, kind, opt_bool, opt_str};
 use crate::pagination::paginate;
 use crate::rate_limit::Product;
 use crate::response::{Answer, ApiError};
 use crate::schema::defs;
-use crate::store::{Attribute, Store, now_timestamp};
+use crate::store::{Attribute, Store, View, now_timestamp};
 
 /// Most unarchived attributes a Feature Experimentation project may have.
 pub(crate) const FX_ATTRIBUTE_CAP: usize = 100;
@@ -25,43 +25,8 @@ fn cap_error(project_id: i64) -> ApiError {
     ))
 }
 
-fn duplicate(
-    store: &Store,
-    project_id: i64,
-    key: &str,
-    except: Option<i64>,
-) -> Result<(), ApiError> {
-    let taken = store
-        .attributes
-        .values()
-        .any(|a| a.project_id == project_id && a.key == key && Some(a.id) != except);
-    if taken {
-        Err(ApiError::bad_request(format!(
-            "an attribute with key '{key}' already exists in project {project_id}"
-        )))
-    } else {
-        Ok(())
-    }
-}
-
-fn found(store: &Store, req: &ApiRequest<'_>) -> Result<i64, ApiError> {
-    let id = req.path_id(0)?;
-    let Some(attribute) = store.attributes.get(&id) else {
-        return Err(ApiError::not_found(format!("attribute {id} not found")));
-    };
-    check_access(store, req.token, attribute.project_id)?;
-    Ok(id)
-}
-
 pub(super) fn list(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
-    let project_id = req.query_project_id()?;
-    accessible_project(store, req.token, project_id)?;
-    let items = store
-        .attributes
-        .values()
-        .filter(|a| a.project_id == project_id)
-        .map(Attribute::view)
-        .collect();
+    let items = kind::list::<Attribute>(store, req, check_access, |_| true)?;
     paginate(&req.page_request(), items)
 }
 
@@ -70,7 +35,7 @@ pub(super) fn create(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, 
     let project_id = super::opt_i64(&body, "project_id").unwrap_or_default();
     let product = accessible_project(store, req.token, project_id)?.product();
     let key = opt_str(&body, "key").unwrap_or_default();
-    duplicate(store, project_id, &key, None)?;
+    kind::refuse_duplicate::<Attribute>(store, project_id, &key, None)?;
     let archived = opt_bool(&body, "archived").unwrap_or(false);
     if product == Product::FeatureExperimentation
         && !archived
@@ -92,19 +57,12 @@ pub(super) fn create(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, 
         condition_type: "custom_attribute".to_owned(),
         last_modified: now_timestamp(),
     };
-    let view = attribute.view();
     tracing::debug!(id = attribute.id, key = %attribute.key, "attribute created");
-    store.attributes.insert(attribute.id, attribute);
-    Ok(Answer::created(view))
-}
-
-pub(super) fn get(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
-    let id = found(store, req)?;
-    Ok(Answer::ok(store.attributes[&id].view()))
+    Ok(kind::insert(store, attribute))
 }
 
 pub(super) fn update(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
-    let id = found(store, req)?;
+    let id = kind::find::<Attribute>(store, req, check_access)?.id;
     let body = req.validated_body(defs::ATTRIBUTE_UPDATE)?;
     let current = store.attributes[&id].clone();
     let project_id = current.project_id;
@@ -113,7 +71,7 @@ pub(super) fn update(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, 
         .unwrap_or(Product::FeatureExperimentation);
     let mut next = current.clone();
     if let Some(key) = opt_str(&body, "key") {
-        duplicate(store, project_id, &key, Some(id))?;
+        kind::refuse_duplicate::<Attribute>(store, project_id, &key, Some(id))?;
         next.key = key;
     }
     if let Some(name) = opt_str(&body, "name") {
@@ -122,9 +80,7 @@ pub(super) fn update(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, 
     if product == Product::FeatureExperimentation {
         next.name = Some(next.key.clone());
     }
-    if let Some(description) = opt_str(&body, "description") {
-        next.description = description;
-    }
+    super::patch_str(&body, "description", &mut next.description);
     if let Some(archived) = opt_bool(&body, "archived") {
         if current.archived
             && !archived
@@ -142,10 +98,6 @@ pub(super) fn update(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, 
 }
 
 pub(super) fn archive(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
-    let id = found(store, req)?;
-    if let Some(attribute) = store.attributes.get_mut(&id) {
-        attribute.archived = true;
-        attribute.last_modified = now_timestamp();
-    }
-    Ok(Answer::no_content())
+    let id = kind::find::<Attribute>(store, req, check_access)?.id;
+    Ok(kind::archive::<Attribute>(store, id))
 }

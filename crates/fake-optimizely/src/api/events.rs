@@ -8,51 +8,20 @@
 //! the real API; reads answer the generic `Event` shape. Listing hides classic events
 //! unless `include_classic=true`, as the spec's parameter says.
 
-use super::{ApiRequest, accessible_project, check_access, opt_bool, opt_str};
+use super::{
+    ApiRequest, accessible_project, check_access, kind, opt_bool, opt_str, patch_bool, patch_str,
+};
 use crate::pagination::paginate;
 use crate::response::{Answer, ApiError};
 use crate::schema::defs;
 use crate::store::{Event, Store, now_timestamp};
 
-fn duplicate(
-    store: &Store,
-    project_id: i64,
-    key: &str,
-    except: Option<i64>,
-) -> Result<(), ApiError> {
-    let taken = store
-        .events
-        .values()
-        .any(|e| e.project_id == project_id && e.key == key && Some(e.id) != except);
-    if taken {
-        Err(ApiError::bad_request(format!(
-            "an event with key '{key}' already exists in project {project_id}"
-        )))
-    } else {
-        Ok(())
-    }
-}
-
 pub(super) fn list(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
-    let project_id = req.query_project_id()?;
-    accessible_project(store, req.token, project_id)?;
     let include_classic = req.query_flag("include_classic");
-    let items = store
-        .events
-        .values()
-        .filter(|e| e.project_id == project_id && (include_classic || !e.is_classic))
-        .map(Event::view)
-        .collect();
+    let items = kind::list::<Event>(store, req, check_access, |e| {
+        include_classic || !e.is_classic
+    })?;
     paginate(&req.page_request(), items)
-}
-
-pub(super) fn get(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
-    let id = req.path_id(0)?;
-    let Some(event) = store.events.get(&id) else {
-        return Err(ApiError::not_found(format!("event {id} not found")));
-    };
-    check_access(store, req.token, event.project_id)?;
-    Ok(Answer::ok(event.view()))
 }
 
 pub(super) fn create_custom(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
@@ -60,7 +29,7 @@ pub(super) fn create_custom(store: &mut Store, req: &ApiRequest<'_>) -> Result<A
     accessible_project(store, req.token, project_id)?;
     let body = req.validated_body(defs::CUSTOM_EVENT)?;
     let key = opt_str(&body, "key").unwrap_or_default();
-    duplicate(store, project_id, &key, None)?;
+    kind::refuse_duplicate::<Event>(store, project_id, &key, None)?;
     let now = now_timestamp();
     let event = Event {
         id: store.allocate_id(),
@@ -104,35 +73,21 @@ pub(super) fn update_custom(store: &mut Store, req: &ApiRequest<'_>) -> Result<A
     let (project_id, id) = found_custom(store, req)?;
     let body = req.validated_body(defs::CUSTOM_EVENT_UPDATE)?;
     if let Some(key) = opt_str(&body, "key") {
-        duplicate(store, project_id, &key, Some(id))?;
+        kind::refuse_duplicate::<Event>(store, project_id, &key, Some(id))?;
     }
-    let Some(event) = store.events.get_mut(&id) else {
-        return Err(ApiError::not_found(format!("custom event {id} not found")));
-    };
-    if let Some(key) = opt_str(&body, "key") {
-        event.key = key;
-    }
+    let event = kind::find_mut::<Event>(store, id)?;
+    patch_str(&body, "key", &mut event.key);
     if let Some(name) = opt_str(&body, "name") {
         event.name = Some(name);
     }
-    if let Some(description) = opt_str(&body, "description") {
-        event.description = description;
-    }
-    if let Some(category) = opt_str(&body, "category") {
-        event.category = category;
-    }
-    if let Some(archived) = opt_bool(&body, "archived") {
-        event.archived = archived;
-    }
+    patch_str(&body, "description", &mut event.description);
+    patch_str(&body, "category", &mut event.category);
+    patch_bool(&body, "archived", &mut event.archived);
     event.last_modified = now_timestamp();
     Ok(Answer::ok(event.custom_view()))
 }
 
 pub(super) fn archive_custom(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
     let (_, id) = found_custom(store, req)?;
-    if let Some(event) = store.events.get_mut(&id) {
-        event.archived = true;
-        event.last_modified = now_timestamp();
-    }
-    Ok(Answer::no_content())
+    Ok(kind::archive::<Event>(store, id))
 }

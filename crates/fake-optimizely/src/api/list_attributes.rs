@@ -17,14 +17,17 @@
 //! - Responses carry read-only `account_id` and placeholder `aws_access_key`,
 //!   `aws_secret_key`, `s3_path` that cannot be mistaken for real credentials.
 
-use super::{ApiRequest, accessible_project, opt_bool, opt_i64, opt_str};
+use super::{
+    ApiRequest, accessible_project, kind, opt_bool, opt_i64, opt_str, patch_bool, patch_str,
+};
 use crate::rate_limit::Product;
 use crate::response::{Answer, ApiError};
 use crate::schema::defs;
-use crate::store::{ListAttribute, Store, now_timestamp};
+use crate::store::{ListAttribute, Store, View, now_timestamp};
 use serde_json::{Map, Value};
 
-fn web_only(store: &Store, token: &str, project_id: i64) -> Result<(), ApiError> {
+/// The access rule of list attributes: the project must be usable and a Web project.
+pub(super) fn web_only(store: &Store, token: &str, project_id: i64) -> Result<(), ApiError> {
     let project = accessible_project(store, token, project_id)?;
     if project.product() == Product::FeatureExperimentation {
         return Err(ApiError::bad_request(format!(
@@ -34,25 +37,6 @@ fn web_only(store: &Store, token: &str, project_id: i64) -> Result<(), ApiError>
         )));
     }
     Ok(())
-}
-
-fn duplicate(
-    store: &Store,
-    project_id: i64,
-    name: &str,
-    except: Option<i64>,
-) -> Result<(), ApiError> {
-    let taken = store
-        .list_attributes
-        .values()
-        .any(|l| l.project_id == project_id && l.name == name && Some(l.id) != except);
-    if taken {
-        Err(ApiError::bad_request(format!(
-            "a list attribute named '{name}' already exists in project {project_id}"
-        )))
-    } else {
-        Ok(())
-    }
 }
 
 fn require_operation_fields(body: &Map<String, Value>) -> Result<(), ApiError> {
@@ -67,26 +51,8 @@ fn require_operation_fields(body: &Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn found(store: &Store, req: &ApiRequest<'_>) -> Result<i64, ApiError> {
-    let id = req.path_id(0)?;
-    let Some(list) = store.list_attributes.get(&id) else {
-        return Err(ApiError::not_found(format!(
-            "list attribute {id} not found"
-        )));
-    };
-    web_only(store, req.token, list.project_id)?;
-    Ok(id)
-}
-
 pub(super) fn list(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
-    let project_id = req.query_project_id()?;
-    web_only(store, req.token, project_id)?;
-    let items: Vec<Value> = store
-        .list_attributes
-        .values()
-        .filter(|l| l.project_id == project_id)
-        .map(ListAttribute::view)
-        .collect();
+    let items = kind::list::<ListAttribute>(store, req, web_only, |_| true)?;
     Ok(Answer::ok(Value::Array(items)))
 }
 
@@ -96,7 +62,7 @@ pub(super) fn create(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, 
     let project_id = opt_i64(&body, "project_id").unwrap_or_default();
     web_only(store, req.token, project_id)?;
     let name = opt_str(&body, "name").unwrap_or_default();
-    duplicate(store, project_id, &name, None)?;
+    kind::refuse_duplicate::<ListAttribute>(store, project_id, &name, None)?;
     let account_id = store
         .projects
         .get(&project_id)
@@ -115,49 +81,28 @@ pub(super) fn create(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, 
         created: now.clone(),
         last_modified: now,
     };
-    let view = list.view();
-    store.list_attributes.insert(list.id, list);
-    Ok(Answer::created(view))
-}
-
-pub(super) fn get(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
-    let id = found(store, req)?;
-    Ok(Answer::ok(store.list_attributes[&id].view()))
+    Ok(kind::insert(store, list))
 }
 
 pub(super) fn update(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
-    let id = found(store, req)?;
+    let id = kind::find::<ListAttribute>(store, req, web_only)?.id;
     let body = req.validated_body(defs::LIST_ATTRIBUTE_UPDATE)?;
     require_operation_fields(&body)?;
     let project_id = store.list_attributes[&id].project_id;
     let name = opt_str(&body, "name").unwrap_or_default();
-    duplicate(store, project_id, &name, Some(id))?;
-    let Some(list) = store.list_attributes.get_mut(&id) else {
-        return Err(ApiError::not_found(format!(
-            "list attribute {id} not found"
-        )));
-    };
+    kind::refuse_duplicate::<ListAttribute>(store, project_id, &name, Some(id))?;
+    let list = kind::find_mut::<ListAttribute>(store, id)?;
     list.name = name;
     list.list_type = opt_str(&body, "list_type").unwrap_or_default();
     list.key_field = opt_str(&body, "key_field").unwrap_or_default();
-    if let Some(description) = opt_str(&body, "description") {
-        list.description = description;
-    }
-    if let Some(content) = opt_str(&body, "list_content") {
-        list.list_content = content; // whole-list replacement
-    }
-    if let Some(archived) = opt_bool(&body, "archived") {
-        list.archived = archived;
-    }
+    patch_str(&body, "description", &mut list.description);
+    patch_str(&body, "list_content", &mut list.list_content); // whole-list replacement
+    patch_bool(&body, "archived", &mut list.archived);
     list.last_modified = now_timestamp();
     Ok(Answer::ok(list.view()))
 }
 
 pub(super) fn archive(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
-    let id = found(store, req)?;
-    if let Some(list) = store.list_attributes.get_mut(&id) {
-        list.archived = true;
-        list.last_modified = now_timestamp();
-    }
-    Ok(Answer::no_content())
+    let id = kind::find::<ListAttribute>(store, req, web_only)?.id;
+    Ok(kind::archive::<ListAttribute>(store, id))
 }

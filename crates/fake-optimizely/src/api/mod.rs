@@ -21,6 +21,7 @@
 mod attributes;
 mod audiences;
 mod events;
+mod kind;
 mod list_attributes;
 mod projects;
 
@@ -28,7 +29,7 @@ use crate::pagination::PageRequest;
 use crate::rate_limit::{Decision, Limiter, Product, QuotaHeaders, RateLimits};
 use crate::response::{Answer, ApiError};
 use crate::routes::Endpoint;
-use crate::store::{Project, Store};
+use crate::store::{Attribute, Audience, Event, ListAttribute, Project, Store, Stored};
 use http::StatusCode;
 use http::header::HeaderName;
 use serde_json::{Map, Value};
@@ -112,6 +113,20 @@ pub(crate) fn opt_i64(body: &Map<String, Value>, name: &str) -> Option<i64> {
     body.get(name).and_then(Value::as_i64)
 }
 
+/// A partial update: overwrites `field` with the body's string `name`, if it has one.
+pub(crate) fn patch_str(body: &Map<String, Value>, name: &str, field: &mut String) {
+    if let Some(value) = opt_str(body, name) {
+        *field = value;
+    }
+}
+
+/// A partial update: overwrites `field` with the body's boolean `name`, if it has one.
+pub(crate) fn patch_bool(body: &Map<String, Value>, name: &str, field: &mut bool) {
+    if let Some(value) = opt_bool(body, name) {
+        *field = value;
+    }
+}
+
 /// The project `project_id`, if it exists (404) and `token` may use it (403).
 pub(crate) fn accessible_project<'s>(
     store: &'s Store,
@@ -162,23 +177,20 @@ fn target_project(store: &Store, req: &ApiRequest<'_>) -> Option<i64> {
                 .get("project_id")?
                 .as_i64()
         }
-        GetAttribute | UpdateAttribute | ArchiveAttribute => store
-            .attributes
-            .get(&req.path_id(0).ok()?)
-            .map(|a| a.project_id),
-        GetAudience | UpdateAudience => store
-            .audiences
-            .get(&req.path_id(0).ok()?)
-            .map(|a| a.project_id),
-        GetEvent => store
-            .events
-            .get(&req.path_id(0).ok()?)
-            .map(|e| e.project_id),
-        GetListAttribute | UpdateListAttribute | ArchiveListAttribute => store
-            .list_attributes
-            .get(&req.path_id(0).ok()?)
-            .map(|l| l.project_id),
+        GetAttribute | UpdateAttribute | ArchiveAttribute => owner::<Attribute>(store, req),
+        GetAudience | UpdateAudience => owner::<Audience>(store, req),
+        GetEvent => owner::<Event>(store, req),
+        GetListAttribute | UpdateListAttribute | ArchiveListAttribute => {
+            owner::<ListAttribute>(store, req)
+        }
     }
+}
+
+/// The project of the object of kind `K` that path parameter 0 names, if it exists.
+fn owner<K: Stored>(store: &Store, req: &ApiRequest<'_>) -> Option<i64> {
+    K::table(store)
+        .get(&req.path_id(0).ok()?)
+        .map(Stored::project_id)
 }
 
 fn fallback_product(store: &Store, token: &str) -> Product {
@@ -275,21 +287,21 @@ fn handle_endpoint(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, Ap
         GetProject => projects::get(store, req),
         ListAttributes => attributes::list(store, req),
         CreateAttribute => attributes::create(store, req),
-        GetAttribute => attributes::get(store, req),
+        GetAttribute => kind::get::<Attribute>(store, req, check_access),
         UpdateAttribute => attributes::update(store, req),
         ArchiveAttribute => attributes::archive(store, req),
         ListAudiences => audiences::list(store, req),
         CreateAudience => audiences::create(store, req),
-        GetAudience => audiences::get(store, req),
+        GetAudience => kind::get::<Audience>(store, req, check_access),
         UpdateAudience => audiences::update(store, req),
         ListEvents => events::list(store, req),
-        GetEvent => events::get(store, req),
+        GetEvent => kind::get::<Event>(store, req, check_access),
         CreateCustomEvent => events::create_custom(store, req),
         UpdateCustomEvent => events::update_custom(store, req),
         ArchiveCustomEvent => events::archive_custom(store, req),
         ListListAttributes => list_attributes::list(store, req),
         CreateListAttribute => list_attributes::create(store, req),
-        GetListAttribute => list_attributes::get(store, req),
+        GetListAttribute => kind::get::<ListAttribute>(store, req, list_attributes::web_only),
         UpdateListAttribute => list_attributes::update(store, req),
         ArchiveListAttribute => list_attributes::archive(store, req),
     }

@@ -4,7 +4,7 @@
 
 use super::{ApiRequest, accessible_project};
 use crate::response::{Answer, ApiError};
-use crate::store::Store;
+use crate::store::{Store, View};
 
 pub(super) fn get(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, ApiError> {
     let id = req.path_id(0)?;
