@@ -1,6 +1,7 @@
 //! Audience `conditions`: the grammar check and the server's re-serialisation.
 //!
-//! `conditions` travels as a *string* holding JSON (API.md §4.1). Its grammar (§4.2, [DOC]):
+//! `conditions` travels as a *string* holding JSON (docs/OPTIMIZELY-API.md#condition-transport). Its grammar
+//! (docs/OPTIMIZELY-API.md#condition-grammar, documented):
 //!
 //! ```text
 //! cond := ["and", cond+] | ["or", cond+] | ["not", cond] | leaf
@@ -8,12 +9,12 @@
 //!
 //! a list whose first element is the operator `"and"`, `"or"` or `"not"` followed by
 //! conditions, or a leaf object with a `type`. A leaf's `match_type`, when present, must be
-//! one of the known match types (§4.3, §4.4). What the real server answers for invalid trees
-//! is not documented (INFERRED, §4.6): the fake answers 400 with a message pointing at the
+//! one of the known match types (docs/OPTIMIZELY-API.md#condition-leaves). What the real server answers for invalid trees
+//! is not documented (INFERRED, docs/OPTIMIZELY-API.md#invalid-conditions): the fake answers 400 with a message pointing at the
 //! offending element.
 //!
 //! `cond+` means an `"and"` or `"or"` needs at least one operand: `["and"]` and `["or"]` are
-//! refused like `["not"]`. §4.6's list of invalid trees does not name them, but it is an
+//! refused like `["not"]`. The list of invalid trees (docs/OPTIMIZELY-API.md#invalid-conditions) does not name them, but it is an
 //! INFERRED summary while the grammar is documented, and optisync's own check
 //! (`optisync_core::conditions`) refuses them too; the test
 //! `tests/conditions_differential.rs` keeps the two checks in step over one table of inputs.

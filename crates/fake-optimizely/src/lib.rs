@@ -5,7 +5,7 @@
 //! envelope and headers; validates request bodies against Optimizely's own OpenAPI file
 //! (`spec/swagger-web.json`); enforces per-token rate limits; and lets tests inject faults
 //! and inspect everything through an admin API. Behaviour the spec leaves open follows
-//! `shared/optimizely/API.md`; each such choice is marked INFERRED where it is made.
+//! `docs/OPTIMIZELY-API.md#choices-the-fake-makes`; each such choice is marked INFERRED where it is made.
 //!
 //! The same [`FakeOptimizely::handle`] serves in-process calls (usable on a paused tokio
 //! clock) and real TCP ([`FakeOptimizely::serve`], the `fake-optimizely` binary).

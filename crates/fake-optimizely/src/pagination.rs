@@ -4,7 +4,7 @@
 //! `page` is 1-based (default 1), `per_page` defaults to 25 and may be at most 100 (more is
 //! a 400), as in the spec. A page past the end is an empty list. `Link` holds full URLs
 //! with unquoted `rel` values (`next`, `prev`, `last`), the form third-party clients parse;
-//! `X-Record-Total` is the number of items over all pages (INFERRED meaning, API.md §6.2).
+//! `X-Record-Total` is the number of items over all pages (INFERRED meaning, docs/OPTIMIZELY-API.md#pagination).
 
 use crate::response::{Answer, ApiError};
 use http::header::HeaderName;

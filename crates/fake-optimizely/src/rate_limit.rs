@@ -1,13 +1,13 @@
 //! Per-token rate limits: the quotas, and the sliding-window limiter that enforces them.
 //!
-//! Quotas (PRODUCT.md §5, API.md §6.4): Feature Experimentation 2 requests/s and 120/min,
+//! Quotas (docs/PRODUCT-RULES.md#rate-limits-and-retries, docs/OPTIMIZELY-API.md#rate-limits): Feature Experimentation 2 requests/s and 120/min,
 //! Web Experimentation 100/min, all configurable. A request counts against the bucket of
 //! (token, product of the project it targets). Windows are exact sliding windows over the
 //! times of the requests that were *accepted*: a refused request does not use quota. A
 //! request at `t` is allowed when fewer than `limit` accepted requests lie in `(t - window, t]`.
 //! All timing uses `tokio::time::Instant`, so the limiter runs on a paused test clock.
 //!
-//! INFERRED (API.md §6.4: no number or header is published for v2): the algorithm (exact
+//! INFERRED (docs/OPTIMIZELY-API.md#rate-limits: no number or header is published for v2): the algorithm (exact
 //! sliding windows), `Retry-After` as whole seconds rounded up until the refused request
 //! would fit, and the optional `X-RateLimit-*` headers: `Limit` is the quota with the fewest
 //! requests left, `Remaining` what is left of it after this request, `Reset` the whole

@@ -1,7 +1,7 @@
 //! Answers of the v2 API: success bodies, the error envelope and the headers every
 //! response carries.
 //!
-//! Errors use the v2 envelope `{"code": ..., "message": ..., "uuid": ...}` (API.md §6.3);
+//! Errors use the v2 envelope `{"code": ..., "message": ..., "uuid": ...}` (docs/OPTIMIZELY-API.md#error-envelope);
 //! `code` is derived from the status (`bad_request`, `unauthorized`, `forbidden`,
 //! `not_found`, `too_many_requests`, ...; only `not_found` is confirmed, the others are
 //! INFERRED). Every response carries `x-request-id` (a UUID) and

@@ -298,7 +298,7 @@ pub(crate) trait Stored: View + Sized {
     fn archive(&mut self);
 }
 
-/// A kind whose natural key is unique per project, archived objects included (API.md §7.1).
+/// A kind whose natural key is unique per project, archived objects included (docs/OPTIMIZELY-API.md#duplicates-and-uniqueness).
 pub(crate) trait Unique: Stored {
     /// How a clash is worded, before `'key' already exists in project N`.
     const CLASH: &'static str;

@@ -3,7 +3,7 @@
 //! code. This test holds them to one promise instead: **whatever optisync would send, the
 //! fake accepts**, and stores the same tree.
 //!
-//! Both follow API.md §4.2, `cond := ["and", cond+] | ["or", cond+] | ["not", cond] | leaf`:
+//! Both follow docs/OPTIMIZELY-API.md#condition-grammar, `cond := ["and", cond+] | ["or", cond+] | ["not", cond] | leaf`:
 //! an `"and"` or `"or"` without operands (`["and"]`) is refused by both, since `cond+` asks
 //! for at least one. Where they differ, optisync is the stricter, for reasons of its own
 //! that the table names (a row's `core` and `fake` columns say what each does with the text

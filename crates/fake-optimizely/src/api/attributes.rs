@@ -1,11 +1,11 @@
 //! Attributes: list, create, read, update (partial), archive.
 //!
 //! Rules: `key` unique per project among all attributes, archived ones included (they keep
-//! their key, API.md §7.1); on Feature Experimentation projects `name` is always the key
+//! their key, docs/OPTIMIZELY-API.md#duplicates-and-uniqueness); on Feature Experimentation projects `name` is always the key
 //! (spec: "For Full Stack projects, the name will be set to the value of the key") and at
 //! most 100 attributes may be unarchived (FX docs), on create and on un-archive alike. On
 //! Web projects a missing `name` reads as the key (INFERRED). Duplicate keys and the cap are
-//! 400 `bad_request` (INFERRED, API.md §7.1).
+//! 400 `bad_request` (INFERRED, docs/OPTIMIZELY-API.md#duplicates-and-uniqueness).
 
 use super::{ApiRequest, accessible_project, check_access, kind, opt_bool, opt_str};
 use crate::pagination::paginate;

@@ -1,7 +1,7 @@
 //! Audiences: list, create, read, update (partial). There is no DELETE: archiving is
 //! `PATCH {"archived": true}`.
 //!
-//! `conditions` must be a string holding a condition tree that follows API.md §4; it is
+//! `conditions` must be a string holding a condition tree that follows docs/OPTIMIZELY-API.md#audience-conditions; it is
 //! stored (and answered) re-serialised the way the real server does. Without it the
 //! audience has no conditions (`null`; INFERRED, see `store::Audience`). Names need not be
 //! unique (no rule is documented). `experiment_count` and `is_classic` are server-owned:
