@@ -26,6 +26,15 @@ pub fn print_json<T: Serialize + ?Sized>(document: &T) {
     }
 }
 
+/// "R read requests, W write requests": what a run asked of Optimizely.
+pub fn requests(reads: u64, writes: u64) -> String {
+    format!(
+        "{}, {}",
+        count(reads, "read request"),
+        count(writes, "write request")
+    )
+}
+
 /// `n` and the noun, singular for one: `1 row`, `2 rows`.
 pub fn count(n: u64, noun: &str) -> String {
     if n == 1 {

@@ -9,7 +9,7 @@ use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, SyncKind
 use optisync_engine::destination::object_rules;
 use optisync_engine::{Engine, SyncSpec};
 use optisync_optimizely::{Client, ClientConfig, RateLimit, SharedQuota};
-use optisync_state::{RequestLedger, Store};
+use optisync_state::{RequestLedger, SlotId, Store};
 
 use crate::config::{Config, SyncConfig};
 use crate::error::{CliError, ConfigError};
@@ -109,7 +109,10 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
     if let Some(timeout) = config.optimizely.timeout {
         client_config.timeout = timeout;
     }
-    client_config.shared_quota = Some(Arc::new(LedgerQuota(ledger)));
+    client_config.shared_quota = Some(Arc::new(LedgerQuota {
+        ledger,
+        last: std::sync::Mutex::new(None),
+    }));
     let client = Client::with_proxy(client_config, &config.optimizely.proxy)
         .map_err(|e| ConfigError::Invalid(e.to_string()))?;
     Engine::connect(source, client, store, config.optimizely.project_id, holder)
@@ -117,15 +120,37 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
         .map_err(CliError::from_engine)
 }
 
-/// The state store's request ledger as the client's shared quota.
+/// The state store's request ledger as the client's shared quota. The client sends one
+/// request at a time per reservation, so the slot to confirm is the one reserved last.
 #[derive(Debug)]
-struct LedgerQuota(RequestLedger);
+struct LedgerQuota {
+    ledger: RequestLedger,
+    last: std::sync::Mutex<Option<SlotId>>,
+}
 
 impl SharedQuota for LedgerQuota {
     fn reserve(&self, limit: RateLimit) -> Result<Duration, String> {
-        self.0
-            .reserve(limit.per_second, limit.per_minute)
-            .map_err(|e| e.to_string())
+        let (wait, slot) = self
+            .ledger
+            .reserve_slot(limit.per_second, limit.per_minute)
+            .map_err(|e| e.to_string())?;
+        *self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(slot);
+        Ok(wait)
+    }
+
+    fn sent(&self) -> Result<(), String> {
+        let slot = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match slot {
+            Some(slot) => self.ledger.sent(slot).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
     }
 }
 

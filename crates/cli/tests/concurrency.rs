@@ -12,8 +12,13 @@ use std::time::Duration;
 
 use fake_optimizely::{FaultAction, FaultRule, RateLimits};
 
+/// The tests of this file start several optisync processes each; run one at a time, so that
+/// the rate-limit test measures the two processes it starts and not the load of the other.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_of_the_same_sync_exits_6_and_sends_nothing() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let case = Case::new(
         FX,
         "",
@@ -70,6 +75,7 @@ async fn a_second_run_of_the_same_sync_exits_6_and_sends_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_syncs_in_two_processes_stay_under_the_token_rate_limit_together() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let sync = |name: &str| {
         format!(
             "[[sync]]\nname = \"{name}\"\nobject = \"attribute\"\nmode = \"upsert\"\nmodel = \"select * from read_csv('{name}.csv', all_varchar = true)\"\nmapping = {{ key = \"key\" }}\n"
@@ -105,6 +111,11 @@ async fn two_syncs_in_two_processes_stay_under_the_token_rate_limit_together() {
         );
     }
     let stats = case.fake.stats();
+    if stats.total_429 > 0 {
+        for r in case.fake.requests() {
+            eprintln!("{:>6} {} {} {}", r.at_ms, r.status, r.method, r.path);
+        }
+    }
     assert_eq!(
         stats.total_429, 0,
         "the two processes together went over the quota"

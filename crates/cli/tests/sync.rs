@@ -145,8 +145,18 @@ async fn list_mirror_first_noop_and_incremental_runs() {
     assert_eq!(case.list(), ids(&["u1", "u2", "u3"]));
 
     let before = case.writes();
-    case.expect(&["sync"], 0).await;
+    let noop = case.expect(&["sync"], 0).await;
     assert_eq!(case.writes(), before, "a second run sends no write request");
+    // A no-op run still reads the list: reads are shown beside writes.
+    assert!(noop.contains("1 read request, 0 write requests"), "{noop}");
+    let status = case.expect(&["status"], 0).await;
+    assert!(
+        status.contains("1 read request, 0 write requests"),
+        "{status}"
+    );
+    let runs = case.expect(&["runs", "--output", "json"], 0).await;
+    let runs: Value = serde_json::from_str(&runs).unwrap();
+    assert_eq!(runs["runs"][0]["reads"], 1, "{runs}");
     case.expect(&["plan", "--detailed-exitcode"], 0).await;
 
     // One member of ten leaves (under the 20% removal guardrail) and one joins.

@@ -36,6 +36,7 @@ pub mod plan;
 pub mod planner;
 pub mod remote;
 pub mod rules;
+pub mod stats;
 pub mod validate;
 pub mod value;
 
@@ -57,5 +58,6 @@ pub use planner::{
 };
 pub use remote::{RemoteList, RemoteObject};
 pub use rules::{DefinitionRules, Matching, ObjectRules};
+pub use stats::RunStats;
 pub use validate::{EventCategory, PiiKind};
 pub use value::{Record, Value};

@@ -360,22 +360,6 @@ impl NameTemplate {
     pub fn as_str(&self) -> &str {
         &self.source
     }
-
-    /// Renders the name for one record; `Err` names the placeholder column that is missing
-    /// or null.
-    pub fn render(&self, record: &Record) -> Result<String, String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                TemplatePart::Literal(text) => out.push_str(text),
-                TemplatePart::Column(column) => match record.get(column).and_then(Value::as_text) {
-                    Some(text) => out.push_str(&text),
-                    None => return Err(column.clone()),
-                },
-            }
-        }
-        Ok(out)
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -628,14 +612,10 @@ mod tests {
     }
 
     #[test]
-    fn templates_parse_render_and_know_when_they_are_fixed() {
+    fn templates_parse_and_know_when_they_are_fixed() {
         let t = NameTemplate::parse("Segment {name} ({id}) {{x}}").unwrap();
         assert!(!t.is_fixed());
         assert_eq!(t.columns().collect::<Vec<_>>(), vec!["name", "id"]);
-        let r = record(&["name", "id"], vec![Value::from("VIP"), Value::Int(7)]);
-        assert_eq!(t.render(&r).unwrap(), "Segment VIP (7) {x}");
-        let r = record(&["name", "id"], vec![Value::Null, Value::Int(7)]);
-        assert_eq!(t.render(&r).unwrap_err(), "name");
         assert!(NameTemplate::parse("Everyone in Paris").unwrap().is_fixed());
         for bad in ["a {b", "a }", "a {}", "{a{b}}", "  "] {
             assert!(NameTemplate::parse(bad).is_err(), "{bad}");

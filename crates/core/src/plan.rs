@@ -260,7 +260,9 @@ impl Skip {
     }
 }
 
-/// A row that cannot be sent. Field order gives the plan's sort order.
+/// A row that cannot be sent, whether the planner refused it or Optimizely did: the one
+/// shape plans, run reports, the state store and the command line's output share. Field
+/// order gives the plan's sort order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RejectedRow {
@@ -270,6 +272,9 @@ pub struct RejectedRow {
     pub field: Option<String>,
     /// Why, in words that do not depend on the sync.
     pub reason: String,
+    /// Optimizely's `uuid` / `x-request-id`, when the API refused the row (for support).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Where a list's new content is computed from.

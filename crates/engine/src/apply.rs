@@ -5,9 +5,10 @@
 //! failure that is not about the row (auth, throttling or network after all retries) stops
 //! the run, leaving the request's intent to be settled by the next run.
 
+use optisync_core::RejectedRow;
 use optisync_core::{Change, Field, FieldChange, FieldValue, Fields, StateRecord};
 use optisync_optimizely::{Client, Error as ApiError, ErrorKind, ListAttribute, Phase};
-use optisync_state::{IntentId, NewIntent, Operation, Outcome, RejectedRow, Store};
+use optisync_state::{IntentId, NewIntent, Operation, Outcome, Store};
 
 use crate::destination::{Definition, list_attribute};
 use crate::error::{Error, Result};

@@ -44,6 +44,6 @@ pub mod spec;
 
 pub use error::{Error, Result};
 pub use plan::PreparedPlan;
-pub use run::{Counts, Engine, Rejected, RunReport, RunResult};
+pub use run::{Engine, RunReport, RunResult};
 pub use saved::{SAVED_PLAN_FORMAT, SavedPlan};
 pub use spec::{RunOptions, SyncSpec, Target};

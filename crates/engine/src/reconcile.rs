@@ -97,7 +97,7 @@ fn settle_one(intent: &IntentRecord, plan: &SyncPlan, current_list_hash: Option<
                 Outcome::NotApplied
             }
         }
-        Operation::Create | Operation::Update | Operation::Archive => {
+        Operation::Create | Operation::Update => {
             let Some(key) = intent.primary_key.as_deref() else {
                 return Outcome::NotApplied;
             };

@@ -4,9 +4,10 @@
 //! apply, store rejected rows with the run, and record the run's counts and result.
 
 use optisync_core::{Change, SyncPlan};
+use optisync_core::{RejectedRow, RunStats};
 use optisync_optimizely::Client;
 use optisync_sources::Source;
-use optisync_state::{LockHolder, RejectedRow, RunCounts, RunFinish, RunStatus, Store};
+use optisync_state::{LockHolder, RunFinish, RunStatus, Store};
 use serde::Serialize;
 
 use crate::apply::{Applied, apply, list_hash};
@@ -40,56 +41,13 @@ pub struct RunReport {
     /// The plan it applied.
     pub plan: SyncPlan,
     /// Rows read, changes, requests, rejected rows.
-    pub counts: Counts,
+    pub counts: RunStats,
     /// Rows rejected, by the plan or by Optimizely (with request ids).
-    pub rejected: Vec<Rejected>,
+    pub rejected: Vec<RejectedRow>,
     /// Notes for the user (adoptions, warnings of the plan).
     pub notes: Vec<String>,
     /// Writes of an interrupted run settled before planning.
     pub settled_intents: usize,
-}
-
-/// The counts recorded with a run.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Counts {
-    /// Rows the model returned.
-    pub rows_read: u64,
-    /// Objects created.
-    pub creates: u64,
-    /// Objects updated.
-    pub updates: u64,
-    /// List members added.
-    pub list_added: u64,
-    /// List members removed.
-    pub list_removed: u64,
-    /// Write requests sent.
-    pub requests_sent: u64,
-    /// Rows rejected.
-    pub rejected: u64,
-}
-
-/// A rejected row, as reported.
-#[derive(Debug, Clone, Serialize)]
-pub struct Rejected {
-    /// The row's primary key, if it has one.
-    pub primary_key: Option<String>,
-    /// The field at fault.
-    pub field: Option<String>,
-    /// Why, and how to fix it.
-    pub reason: String,
-    /// Optimizely's request id, for support.
-    pub request_id: Option<String>,
-}
-
-impl From<RejectedRow> for Rejected {
-    fn from(r: RejectedRow) -> Self {
-        Self {
-            primary_key: r.primary_key,
-            field: r.field,
-            reason: r.reason,
-            request_id: r.request_id,
-        }
-    }
 }
 
 /// The engine: the source, the client and the state store of one process, and the project.
@@ -216,7 +174,7 @@ impl Engine {
                 };
                 let finish = RunFinish {
                     status,
-                    counts: RunCounts::default(),
+                    counts: RunStats::default(),
                     error: Some(error.to_string()),
                 };
                 if let Err(e) = self.store.finish_run(&run_id, &finish) {
@@ -238,6 +196,7 @@ impl Engine {
         saved: Option<PreparedPlan>,
         run_id: &str,
     ) -> Result<RunReport> {
+        let requests_before = self.client.request_counts();
         let (prepared, list) = match saved {
             Some(mut saved) => {
                 let version = self
@@ -276,18 +235,16 @@ impl Engine {
             current_list_hash.as_deref(),
         )?;
         let plan = &prepared.plan;
-        let mut counts = Counts {
-            rows_read: plan.rows_read,
-            ..Counts::default()
-        };
+        let mut counts = planned(plan);
+        counts.reads = self.client.request_counts().reads - requests_before.reads;
         let mut notes = plan.warnings.clone();
-        let finish = |store: &mut Store, status, counts: &Counts, error: Option<String>| {
+        let finish = |store: &mut Store, status, counts: &RunStats, error: Option<String>| {
             store
                 .finish_run(
                     run_id,
                     &RunFinish {
                         status,
-                        counts: state_counts(plan, counts),
+                        counts: *counts,
                         error,
                     },
                 )
@@ -340,16 +297,7 @@ impl Engine {
             list.as_ref(),
         )
         .await?;
-        let mut rejected: Vec<RejectedRow> = plan
-            .rejected
-            .iter()
-            .map(|r| RejectedRow {
-                primary_key: r.primary_key.clone(),
-                field: r.field.clone(),
-                reason: r.reason.clone(),
-                request_id: None,
-            })
-            .collect();
+        let mut rejected: Vec<RejectedRow> = plan.rejected.iter().cloned().collect();
         rejected.extend(applied.rejected);
         if !rejected.is_empty() {
             self.store
@@ -362,6 +310,8 @@ impl Engine {
         counts.list_added = applied.list_added;
         counts.list_removed = applied.list_removed;
         counts.requests_sent = applied.requests_sent;
+        // Creates whose answer was lost list the objects again.
+        counts.reads = self.client.request_counts().reads - requests_before.reads;
         counts.rejected = rejected.len() as u64;
         let (status, result) = if rejected.is_empty() {
             (RunStatus::Succeeded, RunResult::Succeeded)
@@ -370,7 +320,6 @@ impl Engine {
         };
         finish(&mut self.store, status, &counts, None)?;
         tracing::info!(sync = %spec.name, run = %run_id, requests = counts.requests_sent, rejected = counts.rejected, "run finished");
-        let rejected = rejected.into_iter().map(Rejected::from).collect();
         Ok(self.report(run_id, result, prepared, counts, rejected, notes, settled))
     }
 
@@ -380,8 +329,8 @@ impl Engine {
         run_id: &str,
         result: RunResult,
         prepared: PreparedPlan,
-        counts: Counts,
-        rejected: Vec<Rejected>,
+        counts: RunStats,
+        rejected: Vec<RejectedRow>,
         notes: Vec<String>,
         settled_intents: usize,
     ) -> RunReport {
@@ -407,20 +356,18 @@ fn interrupted(spec: &SyncSpec, sent: u64, planned: u64) -> Error {
     }
 }
 
-fn state_counts(plan: &SyncPlan, counts: &Counts) -> RunCounts {
+/// The counts a plan gives before anything is sent: rows read and what it would do.
+fn planned(plan: &SyncPlan) -> RunStats {
     let planned_creates = plan
         .changes()
         .iter()
         .filter(|c| matches!(c, Change::Create { .. }))
         .count() as u64;
-    RunCounts {
-        rows_read: counts.rows_read,
+    RunStats {
+        rows_read: plan.rows_read,
         planned_creates,
         planned_updates: plan.changes().len() as u64 - planned_creates,
         planned_removes: plan.list().map_or(0, |l| l.removed.len() as u64),
-        list_added: counts.list_added,
-        list_removed: counts.list_removed,
-        requests_sent: counts.requests_sent,
-        rejected: counts.rejected,
+        ..RunStats::default()
     }
 }

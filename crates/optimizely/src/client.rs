@@ -9,6 +9,7 @@
 //! named as such, and header values are shortened before they reach a message.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -58,6 +59,18 @@ struct Inner {
     authorization: HeaderValue,
     user_agent: HeaderValue,
     rng: Mutex<StdRng>,
+    /// HTTP requests handed to the transport: reads (GET) and writes (everything else).
+    reads: AtomicU64,
+    writes: AtomicU64,
+}
+
+/// How many HTTP requests a client has handed to its transport (each attempt counts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// GET requests.
+    pub reads: u64,
+    /// POST, PATCH and DELETE requests.
+    pub writes: u64,
 }
 
 impl Client {
@@ -119,8 +132,18 @@ impl Client {
                 authorization,
                 user_agent,
                 rng,
+                reads: AtomicU64::new(0),
+                writes: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// The HTTP requests this client has handed to its transport so far.
+    pub fn request_counts(&self) -> RequestCounts {
+        RequestCounts {
+            reads: self.inner.reads.load(Ordering::Relaxed),
+            writes: self.inner.writes.load(Ordering::Relaxed),
+        }
     }
 
     /// The limiter this client's requests pass.
@@ -253,6 +276,23 @@ impl Client {
         }
     }
 
+    /// Tells the shared quota, if there is one, that the request it gave a slot to has been
+    /// answered (or failed): the slot moves to now if the request left late (see the ledger).
+    async fn shared_quota_sent(&self) {
+        let Some(shared) = self.inner.config.shared_quota.clone() else {
+            return;
+        };
+        match tokio::task::spawn_blocking(move || shared.sent()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "could not record a request in the shared rate limit");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not record a request in the shared rate limit");
+            }
+        }
+    }
+
     /// Sends one request with retries. Returns the 2xx answer (of at most `limit` bytes), or
     /// the final error.
     pub(crate) async fn execute(
@@ -271,8 +311,15 @@ impl Client {
             inner.limiter.acquire().await;
             self.wait_for_shared_quota().await;
             let request = self.build(&method, url, body.clone(), limit)?;
+            let counter = if method == Method::GET {
+                &inner.reads
+            } else {
+                &inner.writes
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
             let outcome =
                 tokio::time::timeout(inner.config.timeout, inner.transport.send(request)).await;
+            self.shared_quota_sent().await;
             let (kind_of_attempt, result) = match outcome {
                 // A transport that ignores the limit is held to it here.
                 Ok(Ok(resp)) if resp.status().is_success() && over(resp.body(), limit.0) => {

@@ -51,7 +51,7 @@ mod retry;
 mod token;
 mod transport;
 
-pub use client::Client;
+pub use client::{Client, RequestCounts};
 pub use config::{ClientConfig, DEFAULT_API_URL, validate_api_url};
 pub use endpoints::PER_PAGE;
 pub use error::{Error, ErrorKind, Phase, TransportError};

@@ -360,6 +360,12 @@ pub trait SharedQuota: Send + Sync + fmt::Debug {
     /// Reserves a slot for one request under `limit`; returns how long to wait before
     /// sending. An error is logged and the request goes on under the in-process limit alone.
     fn reserve(&self, limit: RateLimit) -> Result<Duration, String>;
+
+    /// Tells the quota that the request of the slot reserved last has been answered now (it
+    /// may have left later than its slot). The default does nothing.
+    fn sent(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

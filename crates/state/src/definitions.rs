@@ -44,11 +44,6 @@ pub enum DefinitionChange {
         /// The delivered field values.
         fields: serde_json::Value,
     },
-    /// Forget the entry for `primary_key` (no-op when absent).
-    Delete {
-        /// The row's primary key.
-        primary_key: String,
-    },
 }
 
 /// One batch of bookkeeping: snapshot changes and the outcomes of the intents behind them.
@@ -121,8 +116,6 @@ impl Store {
                  content_hash = excluded.content_hash, fields = excluded.fields, \
                  updated_at = excluded.updated_at",
             )?;
-            let mut delete =
-                tx.prepare_cached("DELETE FROM definitions WHERE sync = ?1 AND primary_key = ?2")?;
             for change in &batch.changes {
                 match change {
                     DefinitionChange::Upsert {
@@ -139,9 +132,6 @@ impl Store {
                             fields.to_string(),
                             now
                         ])?;
-                    }
-                    DefinitionChange::Delete { primary_key } => {
-                        delete.execute(params![sync, primary_key])?;
                     }
                 }
             }

@@ -39,8 +39,6 @@ pub enum Operation {
     Create,
     /// A PATCH updating an object's fields.
     Update,
-    /// A DELETE (which archives in Optimizely).
-    Archive,
     /// The whole-list PATCH of a list attribute.
     ListPatch,
 }
@@ -51,7 +49,6 @@ impl Operation {
         match self {
             Operation::Create => "create",
             Operation::Update => "update",
-            Operation::Archive => "archive",
             Operation::ListPatch => "list_patch",
         }
     }
@@ -60,7 +57,6 @@ impl Operation {
         Ok(match text {
             "create" => Operation::Create,
             "update" => Operation::Update,
-            "archive" => Operation::Archive,
             "list_patch" => Operation::ListPatch,
             other => {
                 return Err(Error::Corrupt(format!(

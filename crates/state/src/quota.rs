@@ -58,6 +58,10 @@ struct Owner {
     host: String,
 }
 
+/// A reserved slot, as [`RequestLedger::reserve_slot`] hands it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotId(i64);
+
 /// One reserved slot as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Slot {
@@ -101,6 +105,37 @@ impl RequestLedger {
     /// # Errors
     /// [`Error::Sqlite`](crate::Error::Sqlite) when the database cannot be written.
     pub fn reserve(&self, per_second: Option<u32>, per_minute: Option<u32>) -> Result<Duration> {
+        self.reserve_slot(per_second, per_minute)
+            .map(|(wait, _)| wait)
+    }
+
+    /// Records that the request of slot `id` (from [`RequestLedger::reserve_slot`]) has been
+    /// answered now. A request leaves later than its slot when the process was not scheduled
+    /// in time, and the server counts it when it arrives, which is before its answer; the slot
+    /// then moves to the moment of the answer, so that the slots reserved after it keep a full
+    /// window from its arrival and a late request cannot squeeze a later one into its second.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`](crate::Error::Sqlite) when the database cannot be written.
+    pub fn sent(&self, id: SlotId) -> Result<()> {
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = clock::to_millis(clock::now());
+        conn.prepare_cached(
+            "UPDATE request_slots SET at_ms = max(at_ms, ?2) WHERE rowid = ?1 AND quota = ?3",
+        )?
+        .execute(params![id.0, now, self.quota])?;
+        Ok(())
+    }
+
+    /// [`RequestLedger::reserve`], also returning the slot's id for [`RequestLedger::sent`].
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`](crate::Error::Sqlite) when the database cannot be written.
+    pub fn reserve_slot(
+        &self,
+        per_second: Option<u32>,
+        per_minute: Option<u32>,
+    ) -> Result<(Duration, SlotId)> {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = clock::to_millis(clock::now());
@@ -166,6 +201,7 @@ impl RequestLedger {
                 self.owner.host,
             ],
         )?;
+        let id = SlotId(tx.last_insert_rowid());
         tx.commit()?;
         let wait = Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0));
         if wait > LONG_WAIT {
@@ -178,7 +214,7 @@ impl RequestLedger {
                 "waiting for a slot of the rate limit shared with other optisync processes"
             );
         }
-        Ok(wait)
+        Ok((wait, id))
     }
 }
 
@@ -232,6 +268,15 @@ fn sift(
 /// each window under its quota.
 fn next_slot(slots: &[i64], now: i64, per_second: Option<u32>, per_minute: Option<u32>) -> i64 {
     let mut at = now.max(slots.last().copied().unwrap_or(now));
+    // Under a per-second quota, slots are also spread evenly: a burst of requests reserved at
+    // one instant leaves at slightly different moments, and the sliding window at the server
+    // would then see the next slot's request inside the second of the burst's latest one.
+    // Spread out, the slot two places back is (with two processes taking turns) the
+    // reserver's own, whose moment is known (see `RequestLedger::sent`).
+    if let (Some(quota), Some(last)) = (per_second.filter(|q| *q > 0), slots.last()) {
+        let spacing = (1_000 + GUARD_MS + i64::from(quota) - 1) / i64::from(quota);
+        at = at.max(last.saturating_add(spacing));
+    }
     for (quota, window) in [(per_second, 1_000), (per_minute, 60_000)] {
         let Some(quota) = quota.map(|q| q as usize).filter(|q| *q > 0) else {
             continue;
@@ -250,14 +295,17 @@ mod tests {
     #[test]
     fn slots_keep_every_window_under_its_quota() {
         assert_eq!(next_slot(&[], 1_000, Some(2), None), 1_000);
-        assert_eq!(next_slot(&[1_000], 1_000, Some(2), None), 1_000);
+        // A per-second quota spreads slots evenly: half a second (and its guard) apart.
+        assert_eq!(next_slot(&[1_000], 1_000, Some(2), None), 1_513);
         // Two in the last second: the third waits until the first is a second old.
         assert_eq!(
             next_slot(&[1_000, 1_000], 1_000, Some(2), None),
             2_000 + GUARD_MS
         );
-        // Never before a slot already handed out.
-        assert_eq!(next_slot(&[5_000], 1_000, Some(10), None), 5_000);
+        // A per-minute quota alone lets a burst through.
+        assert_eq!(next_slot(&[1_000], 1_000, None, Some(100)), 1_000);
+        // Never before a slot already handed out (and, at 10/s, a tenth of a second after it).
+        assert_eq!(next_slot(&[5_000], 1_000, Some(10), None), 5_103);
         let minute: Vec<i64> = (0..120).map(|i| i * 10).collect();
         assert_eq!(
             next_slot(&minute, 1_200, Some(1_000), Some(120)),
@@ -332,13 +380,16 @@ mod tests {
             .iter()
             .map(|l| l.reserve(Some(2), None).unwrap_or_else(|e| panic!("{e}")))
             .collect();
-        assert!(waits[0] < Duration::from_millis(100) && waits[1] < Duration::from_millis(100));
-        assert!(waits[2] >= Duration::from_millis(900), "{waits:?}");
-        assert!(waits[3] >= Duration::from_millis(900), "{waits:?}");
+        // Each slot half a second after the one before, whichever ledger reserves it. (Upper
+        // bounds are not checked: on a loaded machine the clock moves between two calls.)
+        for (n, wait) in waits.iter().enumerate().skip(1) {
+            let at_least = Duration::from_millis(513 * n as u64 - 100);
+            assert!(*wait >= at_least, "{waits:?}");
+        }
         // Another token has its own quota.
         let free = other
             .reserve(Some(2), None)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(free < Duration::from_millis(100));
+        assert!(free < waits[1], "{free:?} {waits:?}");
     }
 }

@@ -13,6 +13,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use optisync_core::{RejectedRow, RunStats};
 use rusqlite::{OptionalExtension, Row, params};
 
 use crate::clock;
@@ -73,26 +74,8 @@ impl fmt::Display for RunStatus {
     }
 }
 
-/// What a run counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RunCounts {
-    /// Rows the model returned.
-    pub rows_read: u64,
-    /// Objects planned for creation.
-    pub planned_creates: u64,
-    /// Objects planned for update.
-    pub planned_updates: u64,
-    /// Objects planned for removal (archive).
-    pub planned_removes: u64,
-    /// List members planned to be added.
-    pub list_added: u64,
-    /// List members planned to be removed.
-    pub list_removed: u64,
-    /// HTTP write requests sent (retries included).
-    pub requests_sent: u64,
-    /// Rows rejected.
-    pub rejected: u64,
-}
+/// What a run counted: core's [`RunStats`], stored with the run.
+pub type RunCounts = RunStats;
 
 /// How a run ended, as given to [`Store::finish_run`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,25 +120,12 @@ pub struct RunFilter {
     pub limit: Option<usize>,
 }
 
-/// A row a run rejected, with the reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RejectedRow {
-    /// The row's primary key, when it had one.
-    pub primary_key: Option<String>,
-    /// The field at fault, when one is.
-    pub field: Option<String>,
-    /// Why it was rejected.
-    pub reason: String,
-    /// Optimizely's `uuid` / `x-request-id` when the API rejected it.
-    pub request_id: Option<String>,
-}
-
 /// Statuses of runs that went through planning and sending, whose results stand.
 const APPLIED: &str = "('succeeded', 'rejected_rows')";
 
 const SELECT_RUN: &str = "SELECT id, sync, status, started_at, finished_at, duration_ms, \
      rows_read, planned_creates, planned_updates, planned_removes, list_added, list_removed, \
-     requests_sent, rejected, error, before_reset FROM runs";
+     requests_sent, rejected, error, before_reset, creates, updates, reads FROM runs";
 
 fn read_run(row: &Row<'_>) -> Result<RunRecord> {
     let count = |index: usize, what: &'static str| -> Result<u64> {
@@ -180,6 +150,9 @@ fn read_run(row: &Row<'_>) -> Result<RunRecord> {
             list_removed: count(11, "list removed")?,
             requests_sent: count(12, "requests sent")?,
             rejected: count(13, "rejected")?,
+            creates: count(16, "creates")?,
+            updates: count(17, "updates")?,
+            reads: count(18, "reads")?,
         },
         error: row.get(14)?,
         before_reset: row.get(15)?,
@@ -258,6 +231,9 @@ impl Store {
             to_i64(c.list_removed, "list removed")?,
             to_i64(c.requests_sent, "requests sent")?,
             to_i64(c.rejected, "rejected")?,
+            to_i64(c.creates, "creates")?,
+            to_i64(c.updates, "updates")?,
+            to_i64(c.reads, "reads")?,
         ];
         let finished = clock::to_millis(clock::now());
         let tx = self.write()?;
@@ -274,7 +250,8 @@ impl Store {
             "UPDATE runs SET status = ?2, finished_at = ?3, \
              duration_ms = max(0, ?3 - started_at), rows_read = ?4, planned_creates = ?5, \
              planned_updates = ?6, planned_removes = ?7, list_added = ?8, list_removed = ?9, \
-             requests_sent = ?10, rejected = ?11, error = ?12 WHERE id = ?1",
+             requests_sent = ?10, rejected = ?11, error = ?12, creates = ?13, updates = ?14, \
+             reads = ?15 WHERE id = ?1",
         )?
         .execute(params![
             run_id,
@@ -289,6 +266,9 @@ impl Store {
             counts[6],
             counts[7],
             finish.error,
+            counts[8],
+            counts[9],
+            counts[10],
         ])?;
         tx.commit()?;
         self.run(run_id)?

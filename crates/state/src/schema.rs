@@ -133,6 +133,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE request_slots ADD COLUMN owner_start INTEGER;
     ALTER TABLE request_slots ADD COLUMN owner_host TEXT;
     "#,
+    // 4: every count of a run in one shape (core's RunStats): what was created and updated,
+    // and the read requests beside the writes. Runs of earlier versions count 0.
+    r#"
+    ALTER TABLE runs ADD COLUMN creates INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN updates INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN reads INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

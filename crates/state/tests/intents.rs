@@ -26,7 +26,7 @@ fn intents_without_outcomes_are_unresolved_oldest_first() {
         .record_intent(&intent(&run, "b", Operation::Update))
         .unwrap();
     let c = store
-        .record_intent(&intent(&run, "c", Operation::Archive))
+        .record_intent(&intent(&run, "c", Operation::ListPatch))
         .unwrap();
     store
         .record_outcome(b, &Outcome::Acknowledged { remote_id: None })

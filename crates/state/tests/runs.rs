@@ -46,6 +46,9 @@ fn a_run_is_started_then_finished_once() {
         list_removed: 0,
         requests_sent: 8,
         rejected: 1,
+        creates: 2,
+        updates: 4,
+        reads: 3,
     };
     let done = store
         .finish_run(

@@ -3,12 +3,12 @@
 //! is opened read-only: nothing is created or written.
 
 use clap::{Args, Subcommand};
+use optisync_core::{RejectedRow, RunStats};
 use optisync_state::{Outcome, RunFilter, RunRecord, Store};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::commands::status::RunSummary;
-use crate::commands::sync::RejectedOutput;
 use crate::config::Config;
 use crate::error::{CliError, ConfigError};
 use crate::exit::Exit;
@@ -69,32 +69,11 @@ pub struct RunShowOutput {
     /// The sync it ran.
     pub sync: String,
     /// What it planned and sent.
-    pub counts: RunShowCounts,
+    pub counts: RunStats,
     /// Rows it rejected, with the reason.
-    pub rejected: Vec<RejectedOutput>,
+    pub rejected: Vec<RejectedRow>,
     /// Each write request it announced, in order, with its outcome.
     pub writes: Vec<WriteOutput>,
-}
-
-/// The counts recorded with a run.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct RunShowCounts {
-    /// Rows the model returned.
-    pub rows_read: u64,
-    /// Objects planned for creation.
-    pub planned_creates: u64,
-    /// Objects planned for update.
-    pub planned_updates: u64,
-    /// Objects planned for removal (archive).
-    pub planned_removes: u64,
-    /// List members planned to be added.
-    pub list_added: u64,
-    /// List members planned to be removed.
-    pub list_removed: u64,
-    /// Write requests sent, retries included.
-    pub requests_sent: u64,
-    /// Rows rejected.
-    pub rejected: u64,
 }
 
 /// One write request of a run.
@@ -238,29 +217,11 @@ fn show_run(store: Option<&Store>, run_id: &str) -> Result<RunShowOutput, CliErr
     let run = store.run(run_id).map_err(internal)?.ok_or_else(not_found)?;
     let rejected = store.rejected_rows(run_id).map_err(internal)?;
     let intents = store.run_intents(run_id).map_err(internal)?;
-    let c = &run.counts;
     Ok(RunShowOutput {
         run: RunSummary::from(&run),
         sync: run.sync.clone(),
-        counts: RunShowCounts {
-            rows_read: c.rows_read,
-            planned_creates: c.planned_creates,
-            planned_updates: c.planned_updates,
-            planned_removes: c.planned_removes,
-            list_added: c.list_added,
-            list_removed: c.list_removed,
-            requests_sent: c.requests_sent,
-            rejected: c.rejected,
-        },
-        rejected: rejected
-            .into_iter()
-            .map(|r| RejectedOutput {
-                primary_key: r.primary_key,
-                field: r.field,
-                reason: r.reason,
-                request_id: r.request_id,
-            })
-            .collect(),
+        counts: run.counts,
+        rejected,
         writes: intents
             .iter()
             .map(|i| WriteOutput {
@@ -276,11 +237,12 @@ fn print_list(output: &RunsOutput) {
     for listed in &output.runs {
         let s = &listed.run;
         crate::outln!(
-            "{}  {:<20} {:<14} {:>8} rows {:>6} requests {:>5} rejected",
+            "{}  {:<20} {:<14} {:>8} rows {:>6} reads {:>6} writes {:>5} rejected",
             s.id,
             listed.sync,
             s.status,
             s.rows_read,
+            s.reads,
             s.requests_sent,
             s.rejected
         );
@@ -300,14 +262,16 @@ fn print_show(output: &RunShowOutput) {
     );
     let c = &output.counts;
     crate::outln!(
-        "  {} rows read; planned {} creates, {} updates, {} removals; +{} / -{} members; {} requests; {} rejected",
+        "  {} rows read; planned {} creates, {} updates, {} removals; {} created, {} updated; +{} / -{} members; {}; {} rejected",
         c.rows_read,
         c.planned_creates,
         c.planned_updates,
         c.planned_removes,
+        c.creates,
+        c.updates,
         c.list_added,
         c.list_removed,
-        c.requests_sent,
+        crate::output::requests(c.reads, c.requests_sent),
         c.rejected
     );
     if let Some(error) = &s.error {

@@ -56,6 +56,8 @@ pub struct RunSummary {
     pub duration_ms: Option<u64>,
     /// Rows read.
     pub rows_read: u64,
+    /// Read requests made (listings, the list attribute).
+    pub reads: u64,
     /// Write requests sent.
     pub requests_sent: u64,
     /// Rows rejected.
@@ -72,6 +74,7 @@ impl From<&RunRecord> for RunSummary {
             started_at: run.started_at.to_rfc3339(),
             duration_ms: run.duration_ms,
             rows_read: run.counts.rows_read,
+            reads: run.counts.reads,
             requests_sent: run.counts.requests_sent,
             rejected: run.counts.rejected,
             error: run.error.clone(),
@@ -96,12 +99,12 @@ pub fn run(config_path: &std::path::Path, format: OutputFormat) -> Result<Exit, 
                 crate::outln!("{} ({} {})", s.sync, s.object, s.mode);
                 match &s.last_run {
                     Some(run) => crate::outln!(
-                        "  last run {} {} at {}: {} rows read, {} requests, {} rejected",
+                        "  last run {} {} at {}: {} rows read, {}, {} rejected",
                         run.id,
                         run.status,
                         run.started_at,
                         run.rows_read,
-                        run.requests_sent,
+                        crate::output::requests(run.reads, run.requests_sent),
                         run.rejected
                     ),
                     None => crate::outln!("  never run"),

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use optisync_core::SyncPlan;
+use optisync_core::{RejectedRow, RunStats, SyncPlan};
 use optisync_engine::{RunReport, RunResult, SavedPlan};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -47,9 +47,9 @@ pub struct RunOutput {
     /// The plan it applied.
     pub plan: SyncPlan,
     /// Rows read, changes, requests, rejected rows.
-    pub counts: RunCountsOutput,
+    pub counts: RunStats,
     /// Rows rejected, by the plan or by Optimizely; retried on the next run.
-    pub rejected: Vec<RejectedOutput>,
+    pub rejected: Vec<RejectedRow>,
     /// Notes for the user (adoptions, warnings of the plan).
     pub notes: Vec<String>,
     /// Writes of an interrupted run settled before planning.
@@ -70,41 +70,8 @@ pub enum RunOutcome {
     Refused,
 }
 
-/// The counts of one run.
-#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
-pub struct RunCountsOutput {
-    /// Rows the model returned.
-    pub rows_read: u64,
-    /// Objects created.
-    pub creates: u64,
-    /// Objects updated.
-    pub updates: u64,
-    /// List members added.
-    pub list_added: u64,
-    /// List members removed.
-    pub list_removed: u64,
-    /// Write requests sent.
-    pub requests_sent: u64,
-    /// Rows rejected.
-    pub rejected: u64,
-}
-
-/// A row that was not delivered, with the reason; also what `runs show` lists.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct RejectedOutput {
-    /// The row's primary key (for lists: the id), if it has one.
-    pub primary_key: Option<String>,
-    /// The field at fault.
-    pub field: Option<String>,
-    /// Why, and how to fix it.
-    pub reason: String,
-    /// Optimizely's request id, for its support.
-    pub request_id: Option<String>,
-}
-
 impl From<RunReport> for RunOutput {
     fn from(report: RunReport) -> Self {
-        let c = report.counts;
         Self {
             run_id: report.run_id,
             result: match report.result {
@@ -114,25 +81,8 @@ impl From<RunReport> for RunOutput {
                 RunResult::Refused => RunOutcome::Refused,
             },
             plan: report.plan,
-            counts: RunCountsOutput {
-                rows_read: c.rows_read,
-                creates: c.creates,
-                updates: c.updates,
-                list_added: c.list_added,
-                list_removed: c.list_removed,
-                requests_sent: c.requests_sent,
-                rejected: c.rejected,
-            },
-            rejected: report
-                .rejected
-                .into_iter()
-                .map(|r| RejectedOutput {
-                    primary_key: r.primary_key,
-                    field: r.field,
-                    reason: r.reason,
-                    request_id: r.request_id,
-                })
-                .collect(),
+            counts: report.counts,
+            rejected: report.rejected,
             notes: report.notes,
             settled_intents: report.settled_intents as u64,
         }
@@ -301,7 +251,7 @@ fn print_report(report: &RunReport) {
     }
     line.push_str(&format!(
         ", {}, {} rejected",
-        crate::output::count(c.requests_sent, "write request"),
+        crate::output::requests(c.reads, c.requests_sent),
         c.rejected
     ));
     crate::outln!("{line}");

@@ -43,5 +43,6 @@ fn reject(
         primary_key: primary_key.map(|key| crate::value::shown(&key)),
         field: Some(field.to_owned()),
         reason: reason.into(),
+        request_id: None,
     });
 }

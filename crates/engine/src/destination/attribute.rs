@@ -9,7 +9,7 @@ use optisync_optimizely::{
     Attribute as ApiAttribute, AttributeUpdate, Client, Error as ApiError, NewAttribute, Product,
 };
 
-use super::{BoxFuture, Definition, flag, put_text, text};
+use super::{BoxFuture, Definition, flag, list_as, put_text, text};
 
 /// Feature Experimentation's limit of unarchived attributes per project.
 pub const FX_UNARCHIVED_LIMIT: u64 = 100;
@@ -57,10 +57,8 @@ impl Definition for Attribute {
         client: &'a Client,
         project_id: i64,
     ) -> BoxFuture<'a, Result<Vec<RemoteObject>, ApiError>> {
-        Box::pin(async move {
-            let listed = client.list::<ApiAttribute>(project_id).await?;
-            Ok(listed.iter().map(remote).collect())
-        })
+        // Every attribute of the project, archived ones included.
+        list_as::<ApiAttribute>(client, project_id, |_| true, remote)
     }
 
     fn create<'a>(

@@ -11,7 +11,7 @@ use optisync_optimizely::{
     Audience as ApiAudience, AudienceUpdate, Client, Error as ApiError, NewAudience,
 };
 
-use super::{BoxFuture, Definition, flag, put_text, text};
+use super::{BoxFuture, Definition, flag, list_as, put_text, text};
 
 /// The audience destination.
 #[derive(Debug)]
@@ -54,10 +54,8 @@ impl Definition for Audience {
         client: &'a Client,
         project_id: i64,
     ) -> BoxFuture<'a, Result<Vec<RemoteObject>, ApiError>> {
-        Box::pin(async move {
-            let listed = client.list::<ApiAudience>(project_id).await?;
-            Ok(listed.iter().map(remote).collect())
-        })
+        // Every audience of the project, archived ones included.
+        list_as::<ApiAudience>(client, project_id, |_| true, remote)
     }
 
     fn create<'a>(

@@ -11,7 +11,7 @@ use optisync_optimizely::{
     NewCustomEvent,
 };
 
-use super::{BoxFuture, Definition, flag, put_text, text};
+use super::{BoxFuture, Definition, flag, list_as, put_text, text};
 
 /// The custom-event destination.
 #[derive(Debug)]
@@ -62,15 +62,8 @@ impl Definition for CustomEvent {
         client: &'a Client,
         project_id: i64,
     ) -> BoxFuture<'a, Result<Vec<RemoteObject>, ApiError>> {
-        Box::pin(async move {
-            // The events listing holds every event type; only custom events are ours.
-            let listed = client.list::<Event>(project_id).await?;
-            Ok(listed
-                .iter()
-                .filter(|e| e.is_custom())
-                .map(remote)
-                .collect())
-        })
+        // The events listing holds every event type; only custom events are ours.
+        list_as::<Event>(client, project_id, Event::is_custom, remote)
     }
 
     fn create<'a>(

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use optisync_core::{
     DefinitionKind, DefinitionRules, Field, FieldValue, Fields, ObjectRules, RemoteObject, SyncKind,
 };
-use optisync_optimizely::{Client, Error as ApiError, Product};
+use optisync_optimizely::{Client, Error as ApiError, Product, Resource};
 
 pub mod attribute;
 pub mod audience;
@@ -80,6 +80,20 @@ pub fn object_rules(kind: SyncKind) -> &'static ObjectRules {
         SyncKind::List { .. } => &list_attribute::RULES,
         SyncKind::Definition { kind, .. } => &definition(kind).rules().object,
     }
+}
+
+/// Lists the project's `R`s as remote objects, keeping those `keep` accepts: the `list` of
+/// every definition module.
+pub(crate) fn list_as<'a, R: Resource>(
+    client: &'a Client,
+    project_id: i64,
+    keep: fn(&R) -> bool,
+    remote: fn(&R) -> RemoteObject,
+) -> BoxFuture<'a, Result<Vec<RemoteObject>, ApiError>> {
+    Box::pin(async move {
+        let listed = client.list::<R>(project_id).await?;
+        Ok(listed.iter().filter(|r| keep(r)).map(remote).collect())
+    })
 }
 
 /// A field's text, for request bodies.
