@@ -297,7 +297,7 @@ impl Engine {
             list.as_ref(),
         )
         .await?;
-        let mut rejected: Vec<RejectedRow> = plan.rejected.iter().cloned().collect();
+        let mut rejected: Vec<RejectedRow> = plan.rejected.to_vec();
         rejected.extend(applied.rejected);
         if !rejected.is_empty() {
             self.store
