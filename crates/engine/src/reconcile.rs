@@ -133,3 +133,97 @@ fn settle_one(intent: &IntentRecord, plan: &SyncPlan, current_list_hash: Option<
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use optisync_core::{ContentHash, DefinitionPlan, Fields, PlanBody, SyncKind};
+    use optisync_state::IntentId;
+
+    use super::*;
+
+    fn intent(operation: Operation, key: Option<&str>, body_hash: &str) -> IntentRecord {
+        IntentRecord {
+            id: IntentId(1),
+            run_id: "r".into(),
+            sync: "s".into(),
+            primary_key: key.map(str::to_owned),
+            operation,
+            body_hash: body_hash.into(),
+            created_at: chrono::Utc::now(),
+            outcome: None,
+            resolved_at: None,
+        }
+    }
+
+    /// A fresh plan that still creates `creating`, updates object 7 for `updating`, and found
+    /// object 9 already there for `found`.
+    fn plan(creating: &str, updating: &str, found: &str) -> SyncPlan {
+        let kind = SyncKind::parse("attribute", "upsert").unwrap_or_else(|e| panic!("{e}"));
+        let mut plan = SyncPlan::new("s".into(), kind);
+        plan.body = PlanBody::Definitions(DefinitionPlan {
+            unchanged: 0,
+            changes: vec![
+                Change::Create {
+                    primary_key: creating.into(),
+                    fields: Fields::new(),
+                    hash: ContentHash(1),
+                },
+                Change::Update {
+                    primary_key: updating.into(),
+                    remote_id: 7,
+                    changed: vec![],
+                    unarchive: false,
+                    fields: Fields::new(),
+                    hash: ContentHash(2),
+                },
+            ],
+            skipped: vec![],
+            record_only: vec![StateRecord {
+                primary_key: found.into(),
+                remote_id: 9,
+                fields: Fields::new(),
+                hash: ContentHash(3),
+            }],
+        });
+        plan
+    }
+
+    #[test]
+    fn a_killed_runs_writes_are_settled_by_what_the_fresh_plan_found() {
+        let plan = plan("new", "edited", "made");
+        let acknowledged = |remote_id| Outcome::Acknowledged { remote_id };
+        // A create the fresh plan still wants did not happen; one whose object the plan found
+        // did, and is adopted with its id; one the plan matched to an update did too.
+        assert_eq!(
+            settle_one(&intent(Operation::Create, Some("new"), "h"), &plan, None),
+            Outcome::NotApplied
+        );
+        assert_eq!(
+            settle_one(&intent(Operation::Create, Some("made"), "h"), &plan, None),
+            acknowledged(Some(9))
+        );
+        assert_eq!(
+            settle_one(&intent(Operation::Create, Some("edited"), "h"), &plan, None),
+            acknowledged(Some(7))
+        );
+        // An update the plan still wants did not take; one it no longer needs did.
+        assert_eq!(
+            settle_one(&intent(Operation::Update, Some("edited"), "h"), &plan, None),
+            Outcome::NotApplied
+        );
+        assert_eq!(
+            settle_one(&intent(Operation::Update, Some("made"), "h"), &plan, None),
+            acknowledged(None)
+        );
+        // A write without a key cannot be matched to a row.
+        assert_eq!(
+            settle_one(&intent(Operation::Create, None, "h"), &plan, None),
+            Outcome::NotApplied
+        );
+        // A list PATCH took effect exactly when the list now holds what it sent.
+        let patch = intent(Operation::ListPatch, None, "abc");
+        assert_eq!(settle_one(&patch, &plan, Some("abc")), acknowledged(None));
+        assert_eq!(settle_one(&patch, &plan, Some("abd")), Outcome::NotApplied);
+        assert_eq!(settle_one(&patch, &plan, None), Outcome::NotApplied);
+    }
+}

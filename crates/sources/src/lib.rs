@@ -32,6 +32,8 @@ pub mod column;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
 pub mod error;
+#[cfg(feature = "memory")]
+pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod source;
@@ -42,6 +44,8 @@ pub use column::{Column, ColumnKind};
 #[cfg(feature = "duckdb")]
 pub use duckdb::{DuckDbConfig, DuckDbSource};
 pub use error::{Result, SourceError};
+#[cfg(feature = "memory")]
+pub use memory::MemorySource;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresConfig, PostgresSource, SslMode};
 pub use source::Source;

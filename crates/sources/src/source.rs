@@ -22,6 +22,8 @@ use crate::stream::RowStream;
 
 #[cfg(feature = "duckdb")]
 use crate::duckdb::{DuckDbConfig, DuckDbSource};
+#[cfg(feature = "memory")]
+use crate::memory::MemorySource;
 #[cfg(feature = "postgres")]
 use crate::postgres::{PostgresConfig, PostgresSource};
 
@@ -35,6 +37,9 @@ pub enum Source {
     /// A PostgreSQL server.
     #[cfg(feature = "postgres")]
     Postgres(PostgresSource),
+    /// Tables held in memory, for tests of the engine.
+    #[cfg(feature = "memory")]
+    Memory(MemorySource),
 }
 
 impl Source {
@@ -58,6 +63,8 @@ impl Source {
             Source::DuckDb(_) => "duckdb",
             #[cfg(feature = "postgres")]
             Source::Postgres(_) => "postgres",
+            #[cfg(feature = "memory")]
+            Source::Memory(_) => "memory",
         }
     }
 
@@ -71,6 +78,8 @@ impl Source {
             }
             #[cfg(feature = "postgres")]
             Source::Postgres(ref source) => source.check().await,
+            #[cfg(feature = "memory")]
+            Source::Memory(ref source) => source.check(),
         }
     }
 
@@ -85,6 +94,8 @@ impl Source {
             }
             #[cfg(feature = "postgres")]
             Source::Postgres(ref source) => source.describe(model).await,
+            #[cfg(feature = "memory")]
+            Source::Memory(ref source) => source.describe(model),
         }
     }
 
@@ -99,6 +110,8 @@ impl Source {
             }
             #[cfg(feature = "postgres")]
             Source::Postgres(ref source) => source.stream(model).await,
+            #[cfg(feature = "memory")]
+            Source::Memory(ref source) => source.stream(model),
         }
     }
 }

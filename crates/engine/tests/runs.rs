@@ -1,0 +1,218 @@
+//! Whole runs of the engine without the binary: an in-memory warehouse, the fake Optimizely
+//! over TCP and a real state store. Each object type goes through a first run, a no-op run and
+//! an incremental run; a guardrail and a rejected row end a run as the product says.
+
+// unwrap is fine in tests: a panic there is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use fake_optimizely::{FakeOptimizely, RunningFake, Seed};
+use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, SyncKind, Value};
+use optisync_engine::destination::object_rules;
+use optisync_engine::{Engine, RunOptions, RunResult, SyncSpec};
+use optisync_optimizely::{ApiToken, Client, ClientConfig, RateLimit};
+use optisync_sources::{MemorySource, Source};
+use optisync_state::Store;
+use serde_json::json;
+
+const TOKEN: &str = "2:enginetoken_abcdefghijklmnopqrstuvwxyz0123456789ABCD";
+const WEB: i64 = 31_000_000_001;
+const LIST: i64 = 31_000_000_101;
+const MODEL: &str = "select * from model";
+
+struct Case {
+    fake: FakeOptimizely,
+    _running: RunningFake,
+    warehouse: MemorySource,
+    engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+impl Case {
+    async fn new() -> Self {
+        let seed: Seed = serde_json::from_value(json!({
+            "tokens": [{"token": TOKEN, "project_ids": [WEB]}],
+            "projects": [{"id": WEB, "name": "Web", "platform": "web"}],
+            "list_attributes": [{"id": LIST, "project_id": WEB, "name": "beta",
+                "key_field": "user_id", "list_type": "cookies", "list_content": ""}],
+            "rate_limits": {"fx_per_second": null, "fx_per_minute": null, "web_per_minute": null}
+        }))
+        .unwrap();
+        let fake = FakeOptimizely::new(seed).unwrap();
+        let running = fake.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let mut config = ClientConfig::new(ApiToken::new(TOKEN.to_owned()));
+        config.api_url = running.base_url().parse().unwrap();
+        config.rate_limit = Some(RateLimit::UNLIMITED);
+        let client = Client::new(config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let warehouse = MemorySource::new();
+        let engine = Engine::connect(
+            Source::Memory(warehouse.clone()),
+            client,
+            store,
+            WEB,
+            "tests",
+        )
+        .await
+        .unwrap();
+        Case {
+            fake,
+            _running: running,
+            warehouse,
+            engine,
+            _dir: dir,
+        }
+    }
+
+    fn rows(&self, columns: &[&str], rows: &[&[&str]]) {
+        let rows = rows
+            .iter()
+            .map(|row| row.iter().map(|cell| Value::from(*cell)).collect())
+            .collect();
+        self.warehouse.set(MODEL, columns, rows);
+    }
+
+    async fn sync(&mut self, spec: &SyncSpec) -> optisync_engine::RunReport {
+        self.engine
+            .sync(spec, RunOptions::default(), None)
+            .await
+            .unwrap()
+    }
+
+    fn writes(&self) -> usize {
+        self.fake
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .count()
+    }
+}
+
+fn spec(object: &str, mode: &str, mapping: &[(&str, &str)]) -> SyncSpec {
+    let kind = SyncKind::parse(object, mode).unwrap();
+    SyncSpec {
+        name: format!("{object}s"),
+        kind,
+        model: MODEL.into(),
+        mapping: Mapping::new(object_rules(kind), mapping.iter().copied()).unwrap(),
+        primary_key: vec![],
+        list_attribute_id: (object == "list_attribute").then_some(LIST),
+        audience_name: (object == "audience").then(|| NameTemplate::parse("{segment}").unwrap()),
+        allow_pii: false,
+        max_removal_percent: DEFAULT_MAX_REMOVAL_PERCENT,
+        max_creates: optisync_core::planner::DEFAULT_MAX_CREATES,
+    }
+}
+
+#[tokio::test]
+async fn every_definition_kind_goes_through_first_noop_and_incremental_runs() {
+    for (object, mapping, rows, changed) in [
+        (
+            "attribute",
+            vec![("key", "key"), ("description", "description")],
+            vec![vec!["plan", "Plan"], vec!["tier", "Tier"]],
+            vec!["tier", "Tier, renamed"],
+        ),
+        (
+            "custom_event",
+            vec![("key", "key"), ("description", "description")],
+            vec![vec!["signup", "Signed up"], vec!["buy", "Bought"]],
+            vec!["buy", "Bought something"],
+        ),
+        (
+            "audience",
+            vec![("description", "description")],
+            vec![
+                vec!["Gold", "Gold members"],
+                vec!["Silver", "Silver members"],
+            ],
+            vec!["Silver", "Silver and up"],
+        ),
+    ] {
+        let mut case = Case::new().await;
+        let first_column = if object == "audience" {
+            "segment"
+        } else {
+            "key"
+        };
+        let columns = [first_column, "description"];
+        let as_rows = |rows: &[Vec<&str>]| {
+            rows.iter()
+                .map(|r| r.iter().map(|c| Value::from(*c)).collect())
+                .collect::<Vec<Vec<Value>>>()
+        };
+        case.warehouse.set(MODEL, &columns, as_rows(&rows));
+        let spec = spec(object, "upsert", &mapping);
+
+        let first = case.sync(&spec).await;
+        assert_eq!(first.result, RunResult::Succeeded, "{object}");
+        assert_eq!(first.counts.creates, 2, "{object}");
+        assert_eq!(case.writes(), 2, "{object}: one create per row");
+
+        let noop = case.sync(&spec).await;
+        assert_eq!(
+            noop.counts.requests_sent, 0,
+            "{object}: a no-op run writes nothing"
+        );
+        assert!(
+            noop.counts.reads >= 1,
+            "{object}: it reads the project's objects"
+        );
+        assert_eq!(case.writes(), 2, "{object}");
+
+        let mut rows = rows.clone();
+        rows[1] = changed.clone();
+        case.warehouse.set(MODEL, &columns, as_rows(&rows));
+        let incremental = case.sync(&spec).await;
+        assert_eq!(incremental.counts.updates, 1, "{object}");
+        assert_eq!(incremental.counts.creates, 0, "{object}");
+        assert_eq!(
+            case.writes(),
+            3,
+            "{object}: one PATCH for the one changed row"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_list_sync_sends_one_patch_per_change_and_none_when_nothing_changed() {
+    let mut case = Case::new().await;
+    let spec = spec("list_attribute", "mirror", &[("user_id", "id")]);
+    case.rows(&["id"], &[&["u1"], &["u2"], &["u3"]]);
+    let first = case.sync(&spec).await;
+    assert_eq!(first.result, RunResult::Succeeded);
+    assert_eq!(first.counts.list_added, 3);
+    assert_eq!(case.writes(), 1);
+
+    let noop = case.sync(&spec).await;
+    assert_eq!(noop.counts.requests_sent, 0);
+    assert_eq!(noop.counts.reads, 1, "one GET of the list");
+    assert_eq!(case.writes(), 1);
+
+    case.rows(&["id"], &[&["u1"], &["u2"], &["u3"], &["u4"], &["u5"]]);
+    let more = case.sync(&spec).await;
+    assert_eq!((more.counts.list_added, more.counts.list_removed), (2, 0));
+    assert_eq!(case.writes(), 2);
+}
+
+#[tokio::test]
+async fn a_large_removal_is_blocked_before_any_request_and_a_bad_row_is_rejected() {
+    let mut case = Case::new().await;
+    let spec = spec("list_attribute", "mirror", &[("user_id", "id")]);
+    case.rows(&["id"], &[&["u1"], &["u2"], &["u3"], &["u4"]]);
+    case.sync(&spec).await;
+    let writes = case.writes();
+
+    // Three of four members leave: more than the 20% the sync allows.
+    case.rows(&["id"], &[&["u1"]]);
+    let blocked = case.sync(&spec).await;
+    assert_eq!(blocked.result, RunResult::Blocked);
+    assert_eq!(case.writes(), writes, "a blocked run sends nothing");
+
+    // An id with a comma cannot be a list member: rejected, and the rest goes on.
+    case.rows(&["id"], &[&["u1"], &["u2"], &["u3"], &["u4"], &["a,b"]]);
+    let rejected = case.sync(&spec).await;
+    assert_eq!(rejected.result, RunResult::RejectedRows);
+    assert_eq!(rejected.rejected.len(), 1);
+    assert_eq!(rejected.counts.rejected, 1);
+}
