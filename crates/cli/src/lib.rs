@@ -92,7 +92,7 @@ fn init_logging(cli: &Cli) -> Option<progress::Bars> {
     use std::io::IsTerminal;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    use tracing_subscriber::{EnvFilter, Layer, filter};
+    use tracing_subscriber::{EnvFilter, Layer};
 
     let default = if cli.global.quiet {
         "error"
@@ -133,11 +133,7 @@ fn init_logging(cli: &Cli) -> Option<progress::Bars> {
         .with_ansi(colour)
         .with_target(false)
         .with_filter(filter);
-    let progress = progress::ProgressLayer::new(bars.clone())
-        .with_filter(filter::filter_fn(|meta| meta.target() == "progress"));
-    tracing_subscriber::registry()
-        .with(logs)
-        .with(progress)
-        .init();
+    tracing_subscriber::registry().with(logs).init();
+    bars.observe();
     Some(bars)
 }

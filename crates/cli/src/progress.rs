@@ -1,19 +1,16 @@
-//! Progress bars on a terminal. The engine reports the progress of its long steps as
-//! `tracing` events with the target `progress` (see `optisync_engine::progress`); on a
-//! terminal this layer draws them as a bar (a spinner while the total is unknown) and takes
-//! the bar down when the step finishes, and log lines printed meanwhile go above the bar.
-//! Without a terminal the events are ordinary log lines, a few seconds apart.
+//! Progress bars on a terminal. The engine reports the progress of its long steps as typed
+//! events (`optisync_engine::progress::ProgressEvent`); on a terminal [`Bars::observe`] draws
+//! them as a bar (a spinner while the total is unknown) and takes the bar down when the step
+//! finishes, and log lines printed meanwhile go above the bar. Without a terminal the
+//! engine's progress log lines, a few seconds apart, are all there is.
 
-use std::fmt;
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
+use optisync_engine::progress::ProgressEvent;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::{Context, Layer};
 
 /// The bar being shown, if any, keyed by sync and step.
 #[derive(Debug, Clone, Default)]
@@ -43,8 +40,14 @@ impl Bars {
         });
     }
 
-    fn update(&self, update: &Update) {
-        let key = (update.sync.clone(), update.step.clone());
+    /// Draws the engine's progress events from now on.
+    pub fn observe(&self) {
+        let bars = self.clone();
+        optisync_engine::progress::observe(move |event| bars.update(event));
+    }
+
+    fn update(&self, update: &ProgressEvent) {
+        let key = (update.sync.clone(), update.step.to_owned());
         self.with_shown(|shown| {
             if update.finished {
                 if shown.as_ref().is_some_and(|s| s.key == key)
@@ -82,7 +85,7 @@ impl Bars {
     }
 }
 
-fn new_bar(update: &Update) -> ProgressBar {
+fn new_bar(update: &ProgressEvent) -> ProgressBar {
     let (bar, template) = match update.total {
         Some(total) => (
             ProgressBar::new(total),
@@ -93,78 +96,16 @@ fn new_bar(update: &Update) -> ProgressBar {
             "{spinner} {prefix}: {msg}: {human_pos} {unit} ({elapsed})",
         ),
     };
-    let template = template.replace("{unit}", &update.unit);
+    let template = template.replace("{unit}", update.unit);
     let style = ProgressStyle::with_template(&template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
     let bar = bar
         .with_style(style)
         .with_prefix(update.sync.clone())
-        .with_message(update.step.clone());
+        .with_message(update.step);
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
-}
-
-/// The `tracing` layer that feeds [`Bars`]; give it only `progress` events.
-#[derive(Debug, Clone)]
-pub struct ProgressLayer {
-    bars: Bars,
-}
-
-impl ProgressLayer {
-    /// A layer drawing into `bars`.
-    pub fn new(bars: Bars) -> Self {
-        Self { bars }
-    }
-}
-
-impl<S: Subscriber> Layer<S> for ProgressLayer {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let mut update = Update::default();
-        event.record(&mut update);
-        self.bars.update(&update);
-    }
-}
-
-/// The fields of one progress event.
-#[derive(Debug, Default)]
-struct Update {
-    sync: String,
-    step: String,
-    unit: String,
-    done: u64,
-    total: Option<u64>,
-    finished: bool,
-}
-
-impl Visit for Update {
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        match field.name() {
-            "done" => self.done = value,
-            "total" => self.total = Some(value),
-            _ => {}
-        }
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        if field.name() == "finished" {
-            self.finished = value;
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "sync" => self.sync = value.to_owned(),
-            "unit" => self.unit = value.to_owned(),
-            _ => {}
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == "message" {
-            self.step = format!("{value:?}");
-        }
-    }
 }
 
 /// stderr for log lines, written with the progress bar hidden.
@@ -204,11 +145,11 @@ impl<'a> MakeWriter<'a> for BarAwareStderr {
 mod tests {
     use super::*;
 
-    fn update(step: &str, done: u64, total: Option<u64>, finished: bool) -> Update {
-        Update {
+    fn update(step: &'static str, done: u64, total: Option<u64>, finished: bool) -> ProgressEvent {
+        ProgressEvent {
             sync: "members".to_owned(),
-            step: step.to_owned(),
-            unit: "rows".to_owned(),
+            step,
+            unit: "rows",
             done,
             total,
             finished,

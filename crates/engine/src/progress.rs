@@ -1,14 +1,49 @@
-//! Progress of the long steps of a run (reading a model, sending changes) as `tracing`
-//! events with the target `progress`. How they are shown is the program's choice: the
-//! command line draws a progress bar on a terminal and otherwise logs a line every few
-//! seconds, and says how often it wants the events with [`set_interval`].
+//! Progress of the long steps of a run (reading a model, sending changes), as typed
+//! [`ProgressEvent`]s. How they are shown is the program's choice: it may [`observe`] them
+//! (the command line draws a progress bar on a terminal), and each is also logged as a line
+//! with the target `progress` (what a log file or a pipe gets, a line every few seconds).
+//! The program says how often it wants them with [`set_interval`].
 //!
-//! Each event carries `sync`, `done` (rows read or changes sent so far), `unit` and, when
-//! known, `total`; its message names the step. When the step ends (or fails), one more event
-//! at debug level carries `finished = true`, so a progress bar can be taken down.
+//! When a step ends (or fails), one more event has `finished` set, so a bar can be taken
+//! down.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// One report of a long step's progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressEvent {
+    /// The sync.
+    pub sync: String,
+    /// The step, e.g. "reading model" or "sending changes".
+    pub step: &'static str,
+    /// What `done` and `total` count, e.g. "rows" or "requests".
+    pub unit: &'static str,
+    /// How many are done so far.
+    pub done: u64,
+    /// How many there are, when known.
+    pub total: Option<u64>,
+    /// Whether the step has ended.
+    pub finished: bool,
+}
+
+/// Receives every progress event of the process.
+type Observer = Box<dyn Fn(&ProgressEvent) + Send + Sync>;
+
+static OBSERVER: OnceLock<Observer> = OnceLock::new();
+
+/// Sends every progress event of this process to `observer` from now on. Only the first
+/// observer is kept; returns whether this one was.
+pub fn observe(observer: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> bool {
+    OBSERVER.set(Box::new(observer)).is_ok()
+}
+
+fn emit(event: &ProgressEvent) {
+    if let Some(observer) = OBSERVER.get() {
+        observer(event);
+    }
+}
 
 /// Milliseconds between two progress events of one step; 5 s unless the program sets it.
 static INTERVAL_MS: AtomicU64 = AtomicU64::new(5_000);
@@ -56,6 +91,14 @@ impl<'a> Progress<'a> {
         }
         self.next = now + interval();
         let (sync, step, unit) = (self.sync, self.step, self.unit);
+        emit(&ProgressEvent {
+            sync: sync.to_owned(),
+            step,
+            unit,
+            done,
+            total,
+            finished: false,
+        });
         match total {
             Some(total) => {
                 tracing::info!(target: "progress", sync, done, total, unit, "{step}");
@@ -68,6 +111,14 @@ impl<'a> Progress<'a> {
 impl Drop for Progress<'_> {
     fn drop(&mut self) {
         let (sync, step, unit, done) = (self.sync, self.step, self.unit, self.done);
+        emit(&ProgressEvent {
+            sync: sync.to_owned(),
+            step,
+            unit,
+            done,
+            total: None,
+            finished: true,
+        });
         tracing::debug!(target: "progress", sync, done, unit, finished = true, "{step}");
     }
 }

@@ -216,3 +216,39 @@ async fn a_large_removal_is_blocked_before_any_request_and_a_bad_row_is_rejected
     assert_eq!(rejected.rejected.len(), 1);
     assert_eq!(rejected.counts.rejected, 1);
 }
+
+#[tokio::test]
+async fn long_steps_report_typed_progress_to_an_observer() {
+    use std::sync::{Arc, Mutex};
+
+    use optisync_engine::progress::{self, ProgressEvent};
+
+    let seen: Arc<Mutex<Vec<ProgressEvent>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    assert!(progress::observe(move |event| {
+        sink.lock().unwrap().push(event.clone());
+    }));
+    progress::set_interval(std::time::Duration::ZERO);
+
+    let mut case = Case::new().await;
+    let spec = spec("attribute", "upsert", &[("key", "key")]);
+    case.rows(&["key"], &[&["a"], &["b"], &["c"]]);
+    case.sync(&spec).await;
+
+    let seen = seen.lock().unwrap();
+    let sending: Vec<&ProgressEvent> = seen
+        .iter()
+        .filter(|e| e.sync == "attributes" && e.step == "sending changes")
+        .collect();
+    assert!(
+        sending
+            .iter()
+            .any(|e| !e.finished && e.total == Some(3) && e.unit == "requests"),
+        "{sending:?}"
+    );
+    assert!(
+        sending.last().is_some_and(|e| e.finished && e.done == 3),
+        "the step ends with a finished event: {sending:?}"
+    );
+    assert!(seen.iter().any(|e| e.step == "reading model"), "{seen:?}");
+}
