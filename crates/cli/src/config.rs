@@ -249,6 +249,27 @@ pub struct Optimizely {
     pub proxy: optisync_optimizely::ProxyPolicy,
 }
 
+/// The validated `[source]` table: every value parsed once, when the config is read.
+#[derive(Debug, Clone)]
+pub enum Warehouse {
+    /// The embedded DuckDB: a `.duckdb` file, or in memory (`None`) over files the models read.
+    DuckDb {
+        /// The database file, relative to the config's folder if written so.
+        path: Option<PathBuf>,
+    },
+    /// A PostgreSQL server.
+    Postgres {
+        /// The connection URL's reference (it holds a password: resolved only when opened).
+        url: SecretConfig,
+        /// TLS mode.
+        sslmode: optisync_sources::SslMode,
+        /// The longest a model may run.
+        statement_timeout: Option<std::time::Duration>,
+        /// Shown in the server's `pg_stat_activity`.
+        application_name: String,
+    },
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -256,8 +277,8 @@ pub struct Config {
     pub path: PathBuf,
     /// The Optimizely side.
     pub optimizely: Optimizely,
-    /// The raw source table (validated by the source itself).
-    pub source: Option<SourceConfig>,
+    /// The warehouse; `None` means the embedded in-memory DuckDB.
+    pub source: Option<Warehouse>,
     /// The syncs.
     pub syncs: Vec<SyncConfig>,
     /// The state directory.
@@ -393,9 +414,10 @@ pub fn json_schema() -> serde_json::Value {
     serde_json::to_value(&schema).unwrap_or_default()
 }
 
-/// Checks `[source]` and makes its file paths relative to the config's folder.
-fn validate_source(source: SourceConfig, base: &Path) -> Result<SourceConfig, ConfigError> {
+/// Parses `[source]`, making its file paths relative to the config's folder.
+fn validate_source(source: SourceConfig, base: &Path) -> Result<Warehouse, ConfigError> {
     Ok(match source {
+        SourceConfig::Duckdb { path } => Warehouse::DuckDb { path },
         SourceConfig::Postgres {
             url,
             sslmode,
@@ -403,26 +425,30 @@ fn validate_source(source: SourceConfig, base: &Path) -> Result<SourceConfig, Co
             application_name,
         } => {
             secret::check_reference(&url, SecretKind::WarehouseUrl)?;
-            if let Some(mode) = &sslmode {
-                mode.parse::<optisync_sources::SslMode>()
-                    .map_err(|e| ConfigError::Invalid(format!("[source] sslmode: {e}")))?;
-            }
-            if let Some(timeout) = &statement_timeout {
-                parse_duration(timeout, STATEMENT_TIMEOUT).map_err(|e| {
-                    ConfigError::Invalid(format!(
-                        "[source] statement_timeout {} {e}",
-                        secret::shown(timeout)
-                    ))
-                })?;
-            }
-            SourceConfig::Postgres {
+            let sslmode = sslmode
+                .as_deref()
+                .map(str::parse::<optisync_sources::SslMode>)
+                .transpose()
+                .map_err(|e| ConfigError::Invalid(format!("[source] sslmode: {e}")))?
+                .unwrap_or_default();
+            let statement_timeout = statement_timeout
+                .as_deref()
+                .map(|timeout| {
+                    parse_duration(timeout, STATEMENT_TIMEOUT).map_err(|e| {
+                        ConfigError::Invalid(format!(
+                            "[source] statement_timeout {} {e}",
+                            secret::shown(timeout)
+                        ))
+                    })
+                })
+                .transpose()?;
+            Warehouse::Postgres {
                 url: url.relative_to(base),
                 sslmode,
                 statement_timeout,
-                application_name,
+                application_name: application_name.unwrap_or_else(|| "optisync".to_owned()),
             }
         }
-        other => other,
     })
 }
 

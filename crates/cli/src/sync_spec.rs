@@ -27,14 +27,10 @@ pub fn to_spec(sync: &SyncConfig) -> Result<SyncSpec, ConfigError> {
         ),
         _ => None,
     };
+    // Checked when the config was read (0 to 100).
     let max_removal_percent = sync
         .max_removal_percent
         .unwrap_or(DEFAULT_MAX_REMOVAL_PERCENT);
-    if !(0.0..=100.0).contains(&max_removal_percent) {
-        return Err(invalid(format!(
-            "max_removal_percent = {max_removal_percent} must be between 0 and 100"
-        )));
-    }
     if sync.max_creates.is_some() && matches!(kind, SyncKind::List { .. }) {
         return Err(invalid(
             "max_creates only applies to audience, attribute and custom_event syncs; remove it"

@@ -1,11 +1,9 @@
 //! Opening the warehouse the config's `[source]` table names, for every verb that reads
 //! models (`validate`, `check`, `plan`, `sync`, `demo`).
 
-use optisync_sources::{DuckDbConfig, PostgresConfig, Source, SslMode};
+use optisync_sources::{DuckDbConfig, PostgresConfig, Source};
 
-use crate::config::{
-    Config, STATEMENT_TIMEOUT, SecretKind, SourceConfig, parse_duration, resolve_secret,
-};
+use crate::config::{Config, SecretKind, Warehouse, resolve_secret};
 use crate::error::ConfigError;
 
 /// Opens the configured source. A config without `[source]` means the embedded in-memory
@@ -18,8 +16,8 @@ pub fn open(config: &Config) -> Result<Source, ConfigError> {
         .unwrap_or_default();
     match &config.source {
         None => open_duckdb(None, base_dir),
-        Some(SourceConfig::Duckdb { path }) => open_duckdb(path.clone(), base_dir),
-        Some(SourceConfig::Postgres {
+        Some(Warehouse::DuckDb { path }) => open_duckdb(path.clone(), base_dir),
+        Some(Warehouse::Postgres {
             url,
             sslmode,
             statement_timeout,
@@ -28,20 +26,9 @@ pub fn open(config: &Config) -> Result<Source, ConfigError> {
             let invalid = |e: String| ConfigError::Invalid(format!("[source]: {e}"));
             let config = PostgresConfig {
                 url: resolve_secret(url, SecretKind::WarehouseUrl)?,
-                sslmode: sslmode
-                    .as_deref()
-                    .map(str::parse::<SslMode>)
-                    .transpose()
-                    .map_err(invalid)?
-                    .unwrap_or_default(),
-                statement_timeout: statement_timeout
-                    .as_deref()
-                    .map(|t| parse_duration(t, STATEMENT_TIMEOUT))
-                    .transpose()
-                    .map_err(|e| ConfigError::Invalid(format!("[source] statement_timeout {e}")))?,
-                application_name: application_name
-                    .clone()
-                    .unwrap_or_else(|| "optisync".to_owned()),
+                sslmode: *sslmode,
+                statement_timeout: *statement_timeout,
+                application_name: application_name.clone(),
             };
             Source::postgres(&config).map_err(|e| invalid(e.to_string()))
         }

@@ -105,13 +105,31 @@ impl Store {
         create_db_file(&path)?;
         state_dir::check_files(&path, Access::ReadWrite)?;
         let damaged = |err| damaged(err, &path);
-        let mut conn = connect(&path, &options).map_err(damaged)?;
-        schema::migrate(&mut conn, &path).map_err(damaged)?;
-        Ok(Store {
-            conn,
-            path,
-            options,
-        })
+        // Two processes opening a new database at once can meet SQLite's "database is locked"
+        // where its busy handler does not apply (turning on WAL, the first migration): the
+        // other one is done within moments, so try again for up to the busy timeout.
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(20);
+        loop {
+            let opened = connect(&path, &options).and_then(|mut conn| {
+                schema::migrate(&mut conn, &path)?;
+                Ok(conn)
+            });
+            match opened {
+                Ok(conn) => {
+                    return Ok(Store {
+                        conn,
+                        path,
+                        options,
+                    });
+                }
+                Err(err) if is_busy(&err) && started.elapsed() < options.busy_timeout => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(500));
+                }
+                Err(err) => return Err(damaged(err)),
+            }
+        }
     }
 
     /// Opens the state store for the configured `state_dir` for reading only, creating and
@@ -177,6 +195,16 @@ impl Store {
 }
 
 /// Opens one connection to an existing, prepared database file with the shared settings.
+/// Whether `err` is SQLite's "database is locked" (or "busy"): another connection holds a
+/// lock that will be released.
+fn is_busy(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 pub(crate) fn connect(path: &Path, options: &StoreOptions) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE

@@ -269,3 +269,26 @@ fn a_damaged_file_says_how_to_recover_for_every_use() {
         }
     }
 }
+
+#[test]
+fn processes_opening_a_new_state_store_at_once_all_succeed() {
+    // Connections on threads meet the same SQLite locks as processes: the first one turns on
+    // WAL and creates the schema while the others wait for it.
+    for _ in 0..5 {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let (dir, barrier) = (dir.clone(), std::sync::Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Store::open(&dir).map(drop)
+                })
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+    }
+}
