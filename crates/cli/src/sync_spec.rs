@@ -3,12 +3,11 @@
 //! [`Engine`]. The engine never sees the config types.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, SyncKind};
 use optisync_engine::destination::object_rules;
 use optisync_engine::{Engine, SyncSpec};
-use optisync_optimizely::{Client, ClientConfig, RateLimit, SharedQuota};
+use optisync_optimizely::{Client, ClientConfig, RateLimit, Reservation, SharedQuota};
 use optisync_state::{RequestLedger, SlotId, Store};
 
 use crate::config::{Config, SyncConfig};
@@ -105,10 +104,7 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
     if let Some(timeout) = config.optimizely.timeout {
         client_config.timeout = timeout;
     }
-    client_config.shared_quota = Some(Arc::new(LedgerQuota {
-        ledger,
-        last: std::sync::Mutex::new(None),
-    }));
+    client_config.shared_quota = Some(Arc::new(LedgerQuota(ledger)));
     let client = Client::with_proxy(client_config, &config.optimizely.proxy)
         .map_err(|e| ConfigError::Invalid(e.to_string()))?;
     Engine::connect(source, client, store, config.optimizely.project_id, holder)
@@ -116,37 +112,24 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
         .map_err(CliError::from_engine)
 }
 
-/// The state store's request ledger as the client's shared quota. The client sends one
-/// request at a time per reservation, so the slot to confirm is the one reserved last.
+/// The state store's request ledger as the client's shared quota.
 #[derive(Debug)]
-struct LedgerQuota {
-    ledger: RequestLedger,
-    last: std::sync::Mutex<Option<SlotId>>,
-}
+struct LedgerQuota(RequestLedger);
 
 impl SharedQuota for LedgerQuota {
-    fn reserve(&self, limit: RateLimit) -> Result<Duration, String> {
+    fn reserve(&self, limit: RateLimit) -> Result<Reservation, String> {
         let (wait, slot) = self
-            .ledger
+            .0
             .reserve_slot(limit.per_second, limit.per_minute)
             .map_err(|e| e.to_string())?;
-        *self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(slot);
-        Ok(wait)
+        Ok(Reservation {
+            wait,
+            slot: Some(slot.0),
+        })
     }
 
-    fn sent(&self) -> Result<(), String> {
-        let slot = self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        match slot {
-            Some(slot) => self.ledger.sent(slot).map_err(|e| e.to_string()),
-            None => Ok(()),
-        }
+    fn sent(&self, slot: i64) -> Result<(), String> {
+        self.0.sent(SlotId(slot)).map_err(|e| e.to_string())
     }
 }
 

@@ -250,39 +250,45 @@ impl Client {
         })
     }
 
-    /// Waits for a slot of the quota shared with other processes, if there is one.
-    async fn wait_for_shared_quota(&self) {
-        let Some(shared) = self.inner.config.shared_quota.clone() else {
-            return;
-        };
+    /// Waits for a slot of the quota shared with other processes, if there is one; returns
+    /// the slot to confirm once the request is answered.
+    async fn wait_for_shared_quota(&self) -> Option<i64> {
+        let shared = self.inner.config.shared_quota.clone()?;
         let limit = self.inner.limiter.limit();
         match tokio::task::spawn_blocking(move || shared.reserve(limit)).await {
             // The ledger is a file other processes write: an implausible wait is a damaged
             // ledger, not a reason to hang.
-            Ok(Ok(wait)) if wait > MAX_SERVER_WAIT => {
+            Ok(Ok(reserved)) if reserved.wait > MAX_SERVER_WAIT => {
                 tracing::warn!(
-                    wait_s = wait.as_secs(),
+                    wait_s = reserved.wait.as_secs(),
                     "the shared rate limit asks for an implausible wait; limiting this process alone"
                 );
+                reserved.slot
             }
-            Ok(Ok(wait)) if !wait.is_zero() => tokio::time::sleep(wait).await,
-            Ok(Ok(_)) => {}
+            Ok(Ok(reserved)) => {
+                if !reserved.wait.is_zero() {
+                    tokio::time::sleep(reserved.wait).await;
+                }
+                reserved.slot
+            }
             Ok(Err(error)) => {
                 tracing::warn!(%error, "the shared rate limit is unavailable; limiting this process alone");
+                None
             }
             Err(error) => {
                 tracing::warn!(%error, "the shared rate limit is unavailable; limiting this process alone");
+                None
             }
         }
     }
 
-    /// Tells the shared quota, if there is one, that the request it gave a slot to has been
-    /// answered (or failed): the slot moves to now if the request left late (see the ledger).
-    async fn shared_quota_sent(&self) {
+    /// Tells the shared quota that the request of `slot` has been answered (or failed): the
+    /// slot moves to now if the request left late (see the ledger).
+    async fn shared_quota_sent(&self, slot: i64) {
         let Some(shared) = self.inner.config.shared_quota.clone() else {
             return;
         };
-        match tokio::task::spawn_blocking(move || shared.sent()).await {
+        match tokio::task::spawn_blocking(move || shared.sent(slot)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 tracing::warn!(%error, "could not record a request in the shared rate limit");
@@ -309,7 +315,7 @@ impl Client {
         loop {
             attempt += 1;
             inner.limiter.acquire().await;
-            self.wait_for_shared_quota().await;
+            let slot = self.wait_for_shared_quota().await;
             let request = self.build(&method, url, body.clone(), limit)?;
             let counter = if method == Method::GET {
                 &inner.reads
@@ -319,7 +325,9 @@ impl Client {
             counter.fetch_add(1, Ordering::Relaxed);
             let outcome =
                 tokio::time::timeout(inner.config.timeout, inner.transport.send(request)).await;
-            self.shared_quota_sent().await;
+            if let Some(slot) = slot {
+                self.shared_quota_sent(slot).await;
+            }
             let (kind_of_attempt, result) = match outcome {
                 // A transport that ignores the limit is held to it here.
                 Ok(Ok(resp)) if resp.status().is_success() && over(resp.body(), limit.0) => {

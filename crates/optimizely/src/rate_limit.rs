@@ -357,15 +357,25 @@ impl fmt::Debug for LimiterRegistry {
 /// in-process limiter, and waits as long as it says. It may block (it is called off the
 /// async workers).
 pub trait SharedQuota: Send + Sync + fmt::Debug {
-    /// Reserves a slot for one request under `limit`; returns how long to wait before
-    /// sending. An error is logged and the request goes on under the in-process limit alone.
-    fn reserve(&self, limit: RateLimit) -> Result<Duration, String>;
+    /// Reserves a slot for one request under `limit`: how long to wait before sending, and
+    /// the slot to confirm with [`SharedQuota::sent`] once the request is answered. An error
+    /// is logged and the request goes on under the in-process limit alone.
+    fn reserve(&self, limit: RateLimit) -> Result<Reservation, String>;
 
-    /// Tells the quota that the request of the slot reserved last has been answered now (it
-    /// may have left later than its slot). The default does nothing.
-    fn sent(&self) -> Result<(), String> {
+    /// Tells the quota that the request of `slot` has been answered now (it may have left
+    /// later than its slot). The default does nothing.
+    fn sent(&self, _slot: i64) -> Result<(), String> {
         Ok(())
     }
+}
+
+/// What [`SharedQuota::reserve`] hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation {
+    /// How long to wait before sending.
+    pub wait: Duration,
+    /// The slot to confirm once the request is answered, if the quota tracks them.
+    pub slot: Option<i64>,
 }
 
 #[cfg(test)]

@@ -311,8 +311,11 @@ async fn the_real_transport_refuses_a_content_length_over_the_limit_before_readi
 struct DamagedLedger;
 
 impl optisync_optimizely::SharedQuota for DamagedLedger {
-    fn reserve(&self, _limit: RateLimit) -> Result<Duration, String> {
-        Ok(Duration::MAX)
+    fn reserve(&self, _limit: RateLimit) -> Result<optisync_optimizely::Reservation, String> {
+        Ok(optisync_optimizely::Reservation {
+            wait: Duration::MAX,
+            slot: None,
+        })
     }
 }
 

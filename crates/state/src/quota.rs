@@ -60,7 +60,7 @@ struct Owner {
 
 /// A reserved slot, as [`RequestLedger::reserve_slot`] hands it out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SlotId(i64);
+pub struct SlotId(pub i64);
 
 /// One reserved slot as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
