@@ -8,22 +8,23 @@
 
 mod duration;
 mod secret;
+mod sync;
 mod syntax;
 
 pub use duration::{DurationRange, REQUEST_TIMEOUT, STATEMENT_TIMEOUT, parse_duration};
 pub use secret::{MAX_SECRET_FILE, SecretKind};
+pub use sync::Sync;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use optisync_core::SyncKind;
 use optisync_optimizely::{ApiToken, DEFAULT_API_URL, RateLimit, validate_api_url};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use url::Url;
 
-use crate::error::ConfigError;
+use crate::error::{CliError, ConfigError};
 
 /// The file as written by the user.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -190,15 +191,6 @@ impl JsonSchema for ModeName {
     }
 }
 
-impl SyncConfig {
-    /// What the sync writes and how. Every sync's kind is checked when the config is loaded,
-    /// so after [`Config::load`] this fails only for a `SyncConfig` built by hand.
-    pub fn kind(&self) -> Result<SyncKind, ConfigError> {
-        SyncKind::parse(self.object.0, self.mode.0)
-            .map_err(|e| ConfigError::Invalid(format!("sync {}: {e}", self.name)))
-    }
-}
-
 /// One `[[sync]]` table.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -279,8 +271,8 @@ pub struct Config {
     pub optimizely: Optimizely,
     /// The warehouse; `None` means the embedded in-memory DuckDB.
     pub source: Option<Warehouse>,
-    /// The syncs.
-    pub syncs: Vec<SyncConfig>,
+    /// The syncs, in the order they run.
+    pub syncs: Vec<Sync>,
     /// The state directory.
     pub state_dir: PathBuf,
 }
@@ -345,19 +337,7 @@ impl Config {
             })
             .transpose()?;
         secret::check_reference(&raw.optimizely.token, SecretKind::Token)?;
-        let mut seen = std::collections::BTreeSet::new();
-        for sync in &raw.syncs {
-            if sync.name.trim().is_empty() {
-                return Err(ConfigError::Invalid("a [[sync]] has an empty name".into()));
-            }
-            if !seen.insert(sync.name.as_str()) {
-                return Err(ConfigError::Invalid(format!(
-                    "two syncs are named {}; sync names must be unique",
-                    secret::shown(&sync.name)
-                )));
-            }
-            validate_target(sync)?;
-        }
+        let syncs = sync::parse_all(raw.syncs).map_err(ConfigError::Problems)?;
         let state_dir = match raw.state_dir {
             Some(dir) if dir.is_absolute() => dir,
             Some(dir) => base.join(dir),
@@ -377,28 +357,53 @@ impl Config {
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?,
             },
             source: raw.source.map(|s| validate_source(s, &base)).transpose()?,
-            syncs: raw.syncs,
+            syncs,
             state_dir,
         })
     }
 
-    /// The syncs named on the command line, or all of them when none is named.
-    pub fn select_syncs(&self, names: &[String]) -> Result<Vec<&SyncConfig>, ConfigError> {
+    /// The syncs named on the command line, or all of them when none is named. A name that
+    /// is not in the config is a usage error.
+    pub fn select_syncs(&self, names: &[String]) -> Result<Vec<&Sync>, CliError> {
         if names.is_empty() {
             return Ok(self.syncs.iter().collect());
         }
         names
             .iter()
             .map(|name| {
-                self.syncs.iter().find(|s| &s.name == name).ok_or_else(|| {
-                    ConfigError::UnknownSync {
-                        name: name.clone(),
-                        known: self.syncs.iter().map(|s| s.name.clone()).collect(),
-                    }
-                })
+                self.syncs
+                    .iter()
+                    .find(|s| s.name() == name)
+                    .ok_or_else(|| unknown_sync(name, &self.syncs))
             })
             .collect()
     }
+
+    /// The specs of the syncs named on the command line (all when none is named).
+    pub fn select_specs(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<optisync_engine::SyncSpec>, CliError> {
+        Ok(self
+            .select_syncs(names)?
+            .into_iter()
+            .map(|s| s.spec.clone())
+            .collect())
+    }
+}
+
+/// A sync named on the command line that the config does not have. The name came from the
+/// command line, not the file, so it is quoted.
+fn unknown_sync(name: &str, syncs: &[Sync]) -> CliError {
+    let known: Vec<&str> = syncs.iter().map(Sync::name).collect();
+    CliError::usage(
+        format!("no sync named {name:?} in the config"),
+        if known.is_empty() {
+            "the config has no [[sync]] yet".to_owned()
+        } else {
+            format!("name one of: {}", known.join(", "))
+        },
+    )
 }
 
 impl Optimizely {
@@ -566,60 +571,6 @@ fn validate_rate_limit(raw: RateLimitConfig) -> Result<RateLimit, ConfigError> {
     })
 }
 
-/// Checks the target settings a sync's object type needs, offline.
-fn validate_target(sync: &SyncConfig) -> Result<(), ConfigError> {
-    let name = &sync.name;
-    let kind = sync.kind()?;
-    let named = optisync_engine::destination::object_rules(kind).named_by_template;
-    match kind {
-        SyncKind::List { .. } => match sync.list_attribute_id {
-            None => {
-                return Err(ConfigError::Invalid(format!(
-                    "sync {name}: list_attribute_id is required for object = \"list_attribute\"; create the list attribute under Audiences > Attributes and copy its id"
-                )));
-            }
-            Some(id) if id <= 0 => {
-                return Err(ConfigError::Invalid(format!(
-                    "sync {name}: list_attribute_id {id} is not an id; copy the list attribute's id (a positive number) from Audiences > Attributes"
-                )));
-            }
-            Some(_) => {}
-        },
-        SyncKind::Definition { .. } => {
-            if sync.list_attribute_id.is_some() {
-                return Err(ConfigError::Invalid(format!(
-                    "sync {name}: list_attribute_id only applies to object = \"list_attribute\""
-                )));
-            }
-        }
-    }
-    if named
-        && sync
-            .audience_name
-            .as_deref()
-            .is_none_or(|n| n.trim().is_empty())
-    {
-        return Err(ConfigError::Invalid(format!(
-            "sync {name}: audience_name is required for object = \"{}\" (a fixed name, or a template such as \"{{segment_name}}\")",
-            kind.object()
-        )));
-    }
-    if !named && sync.audience_name.is_some() {
-        return Err(ConfigError::Invalid(format!(
-            "sync {name}: audience_name only applies to object = \"audience\""
-        )));
-    }
-    // NaN and the infinities are outside the range too.
-    if let Some(p) = sync.max_removal_percent
-        && !(p.is_finite() && (0.0..=100.0).contains(&p))
-    {
-        return Err(ConfigError::Invalid(format!(
-            "sync {name}: max_removal_percent must be a number from 0 to 100, not {p}"
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -764,9 +715,59 @@ mod tests {
         assert!(err.contains("list_attribute_id only applies"), "{err}");
         assert!(
             parse(&sync(
-                "object = \"list_attribute\"\nmode = \"add\"\nlist_attribute_id = 3\n"
+                "object = \"list_attribute\"\nmode = \"add\"\nlist_attribute_id = 3\nmapping = { user_id = \"u\" }\n"
             ))
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn every_problem_of_every_sync_is_reported_at_once() {
+        let text = format!(
+            "{}[[sync]]\nname = \"t\"\nobject = \"custom_event\"\nmode = \"upsert\"\nmodel = \"x\"\nmapping = {{ key = \"k\", conditions = \"c\" }}\nmax_removal_percent = 101.0\n",
+            sync(
+                "object = \"list_attribute\"\nmode = \"mirror\"\nmax_creates = 5\nmapping = { user_id = \"u\" }\n"
+            )
+        );
+        let err = parse(&text).unwrap_err();
+        let ConfigError::Problems(problems) = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(problems.len(), 4, "{err}");
+        for expected in [
+            "sync s: list_attribute_id is required",
+            "sync s: max_creates only applies",
+            "sync t: max_removal_percent must be a number from 0 to 100",
+            "sync t: mapping:",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(expected)),
+                "{expected}: {err}"
+            );
+        }
+        assert!(
+            err.to_string()
+                .starts_with("invalid config: 4 problems:\n  - "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_parsed_sync_holds_its_spec() {
+        let config = parse(&sync(
+            "object = \"audience\"\nmode = \"upsert\"\naudience_name = \"{segment}\"\nmapping = { conditions = \"c\" }\n",
+        ))
+        .unwrap();
+        let spec = &config.syncs[0].spec;
+        assert_eq!(spec.kind.object(), "audience");
+        assert!(spec.audience_name.is_some());
+        assert_eq!(
+            spec.max_removal_percent,
+            optisync_core::DEFAULT_MAX_REMOVAL_PERCENT
+        );
+        assert_eq!(
+            spec.max_creates,
+            optisync_core::planner::DEFAULT_MAX_CREATES
         );
     }
 
@@ -782,14 +783,17 @@ mod tests {
                 .to_string()
                 .contains("two syncs are named \"s\"")
         );
-        let config = parse(&sync("object = \"attribute\"\nmode = \"upsert\"\n")).unwrap();
+        let config = parse(&sync(
+            "object = \"attribute\"\nmode = \"upsert\"\nmapping = { key = \"k\" }\n",
+        ))
+        .unwrap();
         assert_eq!(config.select_syncs(&[]).unwrap().len(), 1);
         let err = config
             .select_syncs(&["nope".into()])
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("no sync named \"nope\"") && err.contains("known syncs: s"),
+            err.contains("no sync named \"nope\"") && err.contains("name one of: s"),
             "{err}"
         );
     }
@@ -837,7 +841,7 @@ mod tests {
                 .to_string();
             assert!(err.contains(&format!("from 1 to {max}")), "{err}");
         }
-        let list = "object = \"list_attribute\"\nmode = \"mirror\"\nlist_attribute_id = 3\n";
+        let list = "object = \"list_attribute\"\nmode = \"mirror\"\nlist_attribute_id = 3\nmapping = { user_id = \"u\" }\n";
         for p in ["nan", "inf", "-inf", "-0.5", "100.5"] {
             let err = parse(&sync(&format!("{list}max_removal_percent = {p}\n")))
                 .unwrap_err()

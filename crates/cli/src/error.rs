@@ -40,18 +40,21 @@ pub enum ConfigError {
         /// What to do about it.
         hint: String,
     },
-    /// A sync named on the command line does not exist.
-    #[error("no sync named {name:?} in the config; known syncs: {}", if known.is_empty() { "none".to_owned() } else { known.join(", ") })]
-    UnknownSync {
-        /// The name given.
-        name: String,
-        /// The names in the config.
-        known: Vec<String>,
-    },
+    /// Several values are wrong (every `[[sync]]` is parsed, and all their problems reported
+    /// at once); one line per problem, each naming where it is and how to fix it.
+    #[error("invalid config: {}", problems_text(.0))]
+    Problems(Vec<String>),
     /// The state folder or file cannot be used as it is (unsafe permissions, damaged, from a
     /// newer optisync); the message says what to do.
     #[error("{0}")]
     State(String),
+}
+
+fn problems_text(problems: &[String]) -> String {
+    match problems {
+        [one] => one.clone(),
+        many => format!("{} problems:\n  - {}", many.len(), many.join("\n  - ")),
+    }
 }
 
 /// Why a duration written in the config (`timeout`, `statement_timeout`) is refused. The
@@ -82,6 +85,18 @@ pub enum CliError {
     /// Exit 3.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The command line is wrong: a sync or run id that names nothing, a file `init` would
+    /// overwrite, `--yes` missing where no one can answer (exit 64).
+    #[error("{message}; {hint}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// What to type instead.
+        hint: String,
+    },
+    /// A saved plan no longer applies or is not a plan file (exit 3): plan again.
+    #[error("{0}")]
+    StalePlan(String),
     /// Exit 1.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -94,7 +109,8 @@ impl CliError {
     /// The exit code for this error.
     pub fn exit(&self) -> Exit {
         match self {
-            Self::Config(_) => Exit::InvalidConfig,
+            Self::Config(_) | Self::StalePlan(_) => Exit::InvalidConfig,
+            Self::Usage { .. } => Exit::Usage,
             Self::Internal(_) => Exit::Internal,
             Self::Locked(_) => Exit::Locked,
         }
@@ -107,11 +123,14 @@ impl CliError {
                 (ErrorKind::InvalidConfig, Some(hint.clone()))
             }
             Self::Config(_) => (ErrorKind::InvalidConfig, None),
+            Self::Usage { hint, .. } => (ErrorKind::Usage, Some(hint.clone())),
+            Self::StalePlan(_) => (ErrorKind::StalePlan, None),
             Self::Internal(_) => (ErrorKind::Internal, None),
             Self::Locked(_) => (ErrorKind::Locked, None),
         };
         let message = match self {
             Self::Config(ConfigError::Fix { message, .. }) => format!("invalid config: {message}"),
+            Self::Usage { message, .. } => message.clone(),
             // `{:#}` keeps anyhow's chain of causes, as the text output does.
             _ => format!("{self:#}"),
         };
@@ -124,12 +143,23 @@ impl CliError {
         }
     }
 
+    /// A usage error: what is wrong, and what to type instead.
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::Usage {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
     /// Maps an engine error to its exit code: a held lock exits 6, a problem whose fix is in
-    /// the config or a stale saved plan 3, anything else 1.
+    /// the config (or the model, the warehouse, the project) or a stale saved plan 3,
+    /// anything else 1.
     pub fn from_engine(error: optisync_engine::Error) -> Self {
         if error.is_locked() {
             Self::Locked(error.to_string())
-        } else if error.is_config() || error.is_stale_plan() {
+        } else if error.is_stale_plan() {
+            Self::StalePlan(error.to_string())
+        } else if error.is_config() {
             Self::Config(ConfigError::Invalid(error.to_string()))
         } else {
             Self::Internal(anyhow::Error::new(error))
@@ -149,6 +179,9 @@ pub enum ErrorKind {
     StalePlan,
     /// Another run holds the sync's lock (exit code 6).
     Locked,
+    /// The command line names something that does not exist, or lacks `--yes` where no one
+    /// can answer (exit code 64).
+    Usage,
     /// A signal stopped the sync at a safe point; run it again to send the rest (exit code
     /// 130 or 143).
     Interrupted,

@@ -22,6 +22,10 @@ pub enum Exit {
     Locked = 6,
     /// A guardrail blocked the run, or it was refused before any request.
     Guardrail = 7,
+    /// The command line is wrong: an unknown flag, a missing argument, an id that names
+    /// nothing, or `--yes` missing where no one can answer (64, `EX_USAGE` of sysexits.h; not
+    /// clap's 2, which `plan --detailed-exitcode` uses for "changes present").
+    Usage = 64,
     /// SIGINT (Ctrl-C) stopped the run at a safe point (128 + 2, as shells report it).
     Interrupted = 130,
     /// SIGTERM stopped the run at a safe point (128 + 15).
@@ -42,7 +46,7 @@ impl From<Exit> for ExitCode {
 }
 
 /// The more serious of two outcomes, for verbs that handle several syncs: a stop by a signal
-/// (which ends everything), internal errors, then config problems, locks, guardrails, rejected
+/// (which ends everything), internal errors, usage errors, then config problems, locks, guardrails, rejected
 /// rows and changes.
 pub fn worst(a: Exit, b: Exit) -> Exit {
     fn rank(e: Exit) -> u8 {
@@ -54,8 +58,9 @@ pub fn worst(a: Exit, b: Exit) -> Exit {
             Exit::Guardrail => 4,
             Exit::Locked => 5,
             Exit::InvalidConfig => 6,
-            Exit::Internal => 7,
-            Exit::Interrupted | Exit::Terminated => 8,
+            Exit::Usage => 7,
+            Exit::Internal => 8,
+            Exit::Interrupted | Exit::Terminated => 9,
         }
     }
     if rank(b) > rank(a) { b } else { a }

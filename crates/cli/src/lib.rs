@@ -7,7 +7,7 @@
 //! - [`commands`]: the verbs, one file each (`init`, `validate`, `check`, `demo`, `plan`,
 //!   `sync`, `status`, `runs`, `reset`), and the dispatch from a parsed command line to them
 //! - [`warehouse`]: opening the configured source
-//! - [`plan_text`]: the plan as text; [`sync_spec`]: config → the engine's `SyncSpec`, and
+//! - [`plan_text`]: the plan as text; [`connect`]: config → the engine's `SyncSpec`, and
 //!   opening the engine
 //! - [`output`]: `--output` and printing results as text or JSON; [`schemas`]: the JSON Schema
 //!   of each verb's JSON document (docs/output-schemas/); [`progress`]: progress bars on a
@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod connect;
 pub mod error;
 pub mod exit;
 pub mod output;
@@ -26,7 +27,6 @@ pub mod progress;
 pub mod schemas;
 pub mod signals;
 pub mod stdout;
-pub mod sync_spec;
 pub mod warehouse;
 
 use std::io::Write;
@@ -40,7 +40,19 @@ use crate::output::OutputFormat;
 
 /// Runs the program with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout and exit 0; a wrong command line exits 64, never
+            // clap's 2, which `plan --detailed-exitcode` uses for "changes present".
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Success.into()
+            };
+        }
+    };
     let bars = init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -71,16 +71,8 @@ async fn a_verb_that_fails_early_still_prints_one_error_document() {
     let case = Case::new(WEB, "", &list_sync("mirror")).await;
     case.write("users.csv", "user_id\nu1\n");
     for (args, code, kind) in [
-        (
-            vec!["--output", "json", "plan", "nope"],
-            3,
-            "invalid_config",
-        ),
-        (
-            vec!["--output", "json", "sync", "nope"],
-            3,
-            "invalid_config",
-        ),
+        (vec!["--output", "json", "plan", "nope"], 64, "usage"),
+        (vec!["--output", "json", "sync", "nope"], 64, "usage"),
         (
             vec!["--output", "json", "status", "--config", "missing.toml"],
             3,
@@ -88,13 +80,14 @@ async fn a_verb_that_fails_early_still_prints_one_error_document() {
         ),
         (
             vec!["--output", "json", "runs", "show", "no-such-run"],
-            3,
-            "invalid_config",
+            64,
+            "usage",
         ),
+        (vec!["--output", "json", "reset", "members"], 64, "usage"),
         (
-            vec!["--output", "json", "reset", "members"],
+            vec!["--output", "json", "sync", "--plan", "missing-plan.json"],
             3,
-            "invalid_config",
+            "stale_plan",
         ),
     ] {
         let document = json(&case, &args, code).await;
@@ -105,11 +98,11 @@ async fn a_verb_that_fails_early_still_prints_one_error_document() {
     let document = json(
         &case,
         &["--output", "json", "runs", "show", "no-such-run"],
-        3,
+        64,
     )
     .await;
     assert_eq!(
-        document["error"]["hint"], "list runs with `optisync runs`",
+        document["error"]["hint"], "list runs and their ids with `optisync runs`",
         "{document}"
     );
     case.stop().await;
@@ -144,9 +137,15 @@ async fn runs_show_is_a_subcommand_with_typed_write_outcomes() {
         "{text}"
     );
 
-    // `runs show` without an id is a usage error, not a sync named "show".
+    // `runs show` without an id is a usage error, not a sync named "show"; it exits 64, not
+    // clap's 2, which `plan --detailed-exitcode` gives to "changes present".
     let out = case.run(&["runs", "show"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(64));
+    let typo = case.run(&["plan", "--detailed-exitcodes"]).await;
+    assert_eq!(typo.status.code(), Some(64));
+    let help = case.run(&["plan", "--help"]).await;
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--detailed-exitcode"));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("<RUN_ID>"),
         "{}",

@@ -35,7 +35,7 @@ fn example_config_is_valid_and_init_refuses_to_overwrite() {
         text(&out)
     );
     let out = optisync(dir.path(), &["init"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
     assert!(text(&out).contains("already exists"), "{}", text(&out));
 }
 
@@ -71,14 +71,16 @@ fn field_the_object_type_does_not_have_is_reported() {
         dir.path(),
         "object = \"custom_event\"\nmode = \"upsert\"\nmodel = \"select user_id as k from read_csv_auto('users.csv')\"\nmapping = { key = \"k\", conditions = \"k\" }\n",
     );
+    // A mapping is parsed when the config is read: every verb refuses it, naming the sync.
     let out = optisync(dir.path(), &["validate", "--output", "json"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let problem = v["syncs"][0]["problems"][0].as_str().expect("problem");
+    let problem = v["error"]["message"].as_str().expect("message");
     assert!(
-        problem.contains("sync s:") && problem.contains("conditions"),
+        problem.contains("sync s: mapping:") && problem.contains("conditions"),
         "{problem}"
     );
+    assert_eq!(v["error"]["kind"], "invalid_config", "{v}");
 }
 
 #[test]

@@ -85,8 +85,14 @@ impl Client {
     pub fn with_proxy(config: ClientConfig, policy: &ProxyPolicy) -> Result<Client, Error> {
         config.validate()?;
         let chosen = proxy::choose(policy, &config.api_url, |name| std::env::var(name).ok())?;
+        // Not the user's doing (the TLS backend or the system's certificates): internal.
         let transport = ReqwestTransport::build(config.timeout, chosen.as_ref()).map_err(|e| {
-            Error::config(format!("cannot set up the HTTP client: {e}")).with_source(e)
+            Error::new(
+                ErrorKind::Internal,
+                Phase::NotSent,
+                format!("cannot set up the HTTP client: {e}"),
+            )
+            .with_source(e)
         })?;
         Client::with_transport(config, Arc::new(transport))
     }

@@ -136,9 +136,19 @@ impl RequestLedger {
         per_second: Option<u32>,
         per_minute: Option<u32>,
     ) -> Result<(Duration, SlotId)> {
+        self.reserve_slot_at(clock::to_millis(clock::now()), per_second, per_minute)
+    }
+
+    /// [`RequestLedger::reserve_slot`] as if the clock read `now` (Unix milliseconds): the
+    /// tests' deterministic clock.
+    fn reserve_slot_at(
+        &self,
+        now: i64,
+        per_second: Option<u32>,
+        per_minute: Option<u32>,
+    ) -> Result<(Duration, SlotId)> {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = clock::to_millis(clock::now());
         tx.execute(
             "DELETE FROM request_slots WHERE quota = ?1 AND at_ms < ?2",
             params![self.quota, now.saturating_sub(61_000)],
@@ -376,20 +386,25 @@ mod tests {
         let a = RequestLedger::open(&store, "token-a").unwrap_or_else(|e| panic!("{e}"));
         let b = RequestLedger::open(&store, "token-a").unwrap_or_else(|e| panic!("{e}"));
         let other = RequestLedger::open(&store, "token-b").unwrap_or_else(|e| panic!("{e}"));
-        let waits: Vec<Duration> = [&a, &b, &a, &b]
+        // One instant for every reservation, so the waits are exact whatever the machine's load.
+        let now = clock::to_millis(clock::now());
+        let waits: Vec<u128> = [&a, &b, &a, &b]
             .iter()
-            .map(|l| l.reserve(Some(2), None).unwrap_or_else(|e| panic!("{e}")))
+            .map(|l| {
+                l.reserve_slot_at(now, Some(2), None)
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .0
+                    .as_millis()
+            })
             .collect();
-        // Each slot half a second after the one before, whichever ledger reserves it. (Upper
-        // bounds are not checked: on a loaded machine the clock moves between two calls.)
-        for (n, wait) in waits.iter().enumerate().skip(1) {
-            let at_least = Duration::from_millis(513 * n as u64 - 100);
-            assert!(*wait >= at_least, "{waits:?}");
-        }
+        // Each slot half a second (and its guard) after the one before, whichever ledger
+        // reserves it.
+        let spacing = spacing_ms(Some(2), None) as u128;
+        assert_eq!(waits, [0, spacing, 2 * spacing, 3 * spacing]);
         // Another token has its own quota.
-        let free = other
-            .reserve(Some(2), None)
+        let (free, _) = other
+            .reserve_slot_at(now, Some(2), None)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(free < waits[1], "{free:?} {waits:?}");
+        assert_eq!(free, Duration::ZERO);
     }
 }

@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::{Config, SecretConfig};
-use crate::error::ConfigError;
+use crate::error::CliError;
 use crate::output::{OutputFormat, print_json};
 
 /// How serious a finding is.
@@ -132,22 +132,22 @@ async fn check_source(config: &Config, report: &mut CheckReport) {
         format!("warehouse ({}) answers", source.kind()),
     );
     for sync in &config.syncs {
-        match source.describe(&sync.model).await {
+        match source.describe(&sync.spec.model).await {
             Ok(columns) => report.push(
                 Level::Ok,
-                Some(&sync.name),
+                Some(&sync.spec.name),
                 format!(
                     "sync {}: model accepted ({})",
-                    sync.name,
+                    sync.spec.name,
                     crate::output::count(columns.len() as u64, "column")
                 ),
             ),
             Err(error) => report.push(
                 Level::Problem,
-                Some(&sync.name),
+                Some(&sync.spec.name),
                 format!(
                     "sync {}: model: {error}; fix the model in the config",
-                    sync.name
+                    sync.spec.name
                 ),
             ),
         }
@@ -169,7 +169,7 @@ const CHECK_ATTEMPTS: u32 = 3;
 
 /// Runs every check. Config errors (unreadable token, bad id) are returned as errors: they
 /// exit 3 like in every verb.
-pub async fn run(config: &Config) -> Result<CheckReport, ConfigError> {
+pub async fn run(config: &Config) -> Result<CheckReport, CliError> {
     // The untouched starter config would send its example ids to the real API.
     crate::commands::init::refuse_placeholders(config)?;
     let mut report = CheckReport::default();
@@ -187,7 +187,7 @@ pub async fn run(config: &Config) -> Result<CheckReport, ConfigError> {
     // A diagnosis should answer within seconds: retry a flaky network, but not for a minute.
     client_config.max_attempts = CHECK_ATTEMPTS;
     let client = Client::with_proxy(client_config, &config.optimizely.proxy)
-        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        .map_err(crate::connect::client_error)?;
 
     let project = match client.get_project(project_id).await {
         Ok(project) => project,
@@ -202,10 +202,10 @@ pub async fn run(config: &Config) -> Result<CheckReport, ConfigError> {
     report.product = Some(product_name(product).to_owned());
 
     for sync in &config.syncs {
-        let Ok(kind @ SyncKind::List { .. }) = sync.kind() else {
+        let kind @ SyncKind::List { .. } = sync.spec.kind else {
             continue;
         };
-        let Some(list_id) = sync.list_attribute_id else {
+        let Some(list_id) = sync.spec.list_attribute_id else {
             continue;
         };
         check_list_attribute(
@@ -213,7 +213,7 @@ pub async fn run(config: &Config) -> Result<CheckReport, ConfigError> {
             project_id,
             kind,
             product,
-            &sync.name,
+            sync.name(),
             list_id,
             &mut report,
         )

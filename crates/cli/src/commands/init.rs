@@ -142,10 +142,10 @@ pub fn refuse_placeholders(config: &Config) -> Result<(), ConfigError> {
         ));
     }
     for sync in &config.syncs {
-        if sync.list_attribute_id == Some(PLACEHOLDER_LIST_ATTRIBUTE_ID) {
+        if sync.spec.list_attribute_id == Some(PLACEHOLDER_LIST_ATTRIBUTE_ID) {
             keys.push(format!(
                 "sync {}: list_attribute_id is the example's {PLACEHOLDER_LIST_ATTRIBUTE_ID}: create the list attribute under Audiences > Attributes and write its id",
-                sync.name
+                sync.spec.name
             ));
         }
     }
@@ -175,12 +175,10 @@ pub fn run(config_path: &Path, example: bool) -> Result<Vec<String>, CliError> {
     }
     for (path, _) in &files {
         if path.exists() {
-            return Err(CliError::Config(crate::error::ConfigError::Invalid(
-                format!(
-                    "{} already exists; move it away or pass --config with another path",
-                    path.display()
-                ),
-            )));
+            return Err(CliError::usage(
+                format!("{} already exists", path.display()),
+                "move it away, or pass --config with another path",
+            ));
         }
     }
     let mut written = Vec::new();

@@ -13,11 +13,11 @@ use serde::Serialize;
 
 use crate::commands::run_flags::RunFlags;
 use crate::config::Config;
+use crate::connect;
 use crate::error::{CliError, ErrorObject};
 use crate::exit::Exit;
 use crate::output::{OutputFormat, print_json};
 use crate::plan_text;
-use crate::sync_spec;
 
 /// `optisync plan`.
 #[derive(Debug, Args)]
@@ -93,9 +93,9 @@ pub async fn plan(
     format: OutputFormat,
 ) -> Result<(PlanOutput, Exit), CliError> {
     let config = Config::load(config_path)?;
-    let specs = sync_spec::select_specs(&config, &args.flags.syncs)?;
+    let specs = config.select_specs(&args.flags.syncs)?;
     crate::commands::init::refuse_placeholders(&config)?;
-    let mut engine = sync_spec::connect(&config, "optisync plan").await?;
+    let mut engine = connect::connect(&config, "optisync plan").await?;
     let limit = engine.client().limiter().limit();
     let mut plans: Vec<PreparedPlan> = Vec::new();
     let mut errors = Vec::new();

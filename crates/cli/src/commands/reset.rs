@@ -10,10 +10,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::error::{CliError, ConfigError};
+use crate::connect::open_store;
+use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output::{OutputFormat, print_json};
-use crate::sync_spec::open_store;
 
 /// `optisync reset`.
 #[derive(Debug, Args)]
@@ -44,11 +44,13 @@ pub fn run(
     config.select_syncs(std::slice::from_ref(&args.sync))?;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
-            return Err(ConfigError::Fix {
-                message: format!("reset of sync {} needs confirmation", args.sync),
-                hint: "pass --yes".to_owned(),
-            }
-            .into());
+            return Err(CliError::usage(
+                format!(
+                    "reset of sync {} needs confirmation, and stdin is not a terminal",
+                    args.sync
+                ),
+                "pass --yes",
+            ));
         }
         crate::out!(
             "Forget everything sync {} delivered? Its next run starts fresh. [y/N] ",

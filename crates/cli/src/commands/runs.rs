@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use crate::commands::status::RunSummary;
 use crate::config::Config;
-use crate::error::{CliError, ConfigError};
+use crate::connect::open_store_read_only;
+use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output::{OutputFormat, print_json};
-use crate::sync_spec::open_store_read_only;
 
 /// `optisync runs`.
 #[derive(Debug, Args)]
@@ -205,13 +205,13 @@ fn listed(run: &RunRecord) -> RunListed {
     }
 }
 
-/// One run in full; an id that is not in the state store is an error (exit code 3).
+/// One run in full; an id that is not in the state store is a usage error (exit code 64).
 fn show_run(store: Option<&Store>, run_id: &str) -> Result<RunShowOutput, CliError> {
     let not_found = || {
-        CliError::from(ConfigError::Fix {
-            message: format!("no run {run_id:?} in the state store"),
-            hint: "list runs with `optisync runs`".to_owned(),
-        })
+        CliError::usage(
+            format!("no run {run_id:?} in the state store"),
+            "list runs and their ids with `optisync runs`",
+        )
     };
     let store = store.ok_or_else(not_found)?;
     let run = store.run(run_id).map_err(internal)?.ok_or_else(not_found)?;

@@ -9,10 +9,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::connect::open_store_read_only;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output::{OutputFormat, print_json};
-use crate::sync_spec::open_store_read_only;
 
 /// The `--output json` document of `status`.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -129,13 +129,13 @@ pub fn run(config_path: &std::path::Path, format: OutputFormat) -> Result<Exit, 
 /// One sync's status; without a store (no run recorded anything yet) it has never run.
 fn status_of(
     store: Option<&Store>,
-    sync: &crate::config::SyncConfig,
+    sync: &crate::config::Sync,
 ) -> Result<SyncStatus, optisync_state::Error> {
     let Some(store) = store else {
         return Ok(SyncStatus {
-            sync: sync.name.clone(),
-            object: sync.object.0.to_owned(),
-            mode: sync.mode.0.to_owned(),
+            sync: sync.name().to_owned(),
+            object: sync.spec.kind.object().to_owned(),
+            mode: sync.spec.kind.mode().to_owned(),
             last_run: None,
             pending_rejected: 0,
             delivered: 0,
@@ -143,23 +143,23 @@ fn status_of(
             schedule: sync.schedule.clone(),
         });
     };
-    let last_run = store.last_run(&sync.name)?;
-    let delivered = match store.delivered_list_summary(&sync.name)? {
+    let last_run = store.last_run(sync.name())?;
+    let delivered = match store.delivered_list_summary(sync.name())? {
         Some(list) => list.member_count,
-        None => store.definitions(&sync.name)?.len() as u64,
+        None => store.definitions(sync.name())?.len() as u64,
     };
-    let locked_by = store.lock_info(&sync.name)?.map(|l| {
+    let locked_by = store.lock_info(sync.name())?.map(|l| {
         format!(
             "{} (pid {} on {}) since {}",
             l.holder, l.pid, l.host, l.acquired_at
         )
     });
     Ok(SyncStatus {
-        sync: sync.name.clone(),
-        object: sync.object.0.to_owned(),
-        mode: sync.mode.0.to_owned(),
+        sync: sync.name().to_owned(),
+        object: sync.spec.kind.object().to_owned(),
+        mode: sync.spec.kind.mode().to_owned(),
         last_run: last_run.as_ref().map(RunSummary::from),
-        pending_rejected: store.pending_rejected_rows(&sync.name)?.len(),
+        pending_rejected: store.pending_rejected_rows(sync.name())?.len(),
         delivered,
         locked_by,
         schedule: sync.schedule.clone(),

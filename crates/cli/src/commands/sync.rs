@@ -12,10 +12,10 @@ use serde::Serialize;
 
 use crate::commands::run_flags::RunFlags;
 use crate::config::Config;
-use crate::error::{CliError, ConfigError, ErrorKind, ErrorObject};
+use crate::connect;
+use crate::error::{CliError, ErrorKind, ErrorObject};
 use crate::exit::{Exit, worst};
 use crate::output::{OutputFormat, print_json};
-use crate::sync_spec;
 
 /// `optisync sync`.
 #[derive(Debug, Args)]
@@ -118,9 +118,9 @@ pub async fn sync(
         (Some(saved), true) => saved.syncs.iter().map(|p| p.plan.sync.clone()).collect(),
         _ => args.flags.syncs.clone(),
     };
-    let specs = sync_spec::select_specs(&config, &names)?;
+    let specs = config.select_specs(&names)?;
     crate::commands::init::refuse_placeholders(&config)?;
-    let mut engine = sync_spec::connect(&config, "optisync sync").await?;
+    let mut engine = connect::connect(&config, "optisync sync").await?;
     let mut exit = Exit::Success;
     let mut runs = Vec::new();
     let mut errors = Vec::new();
@@ -180,12 +180,8 @@ const MAX_PLAN_FILE_BYTES: u64 = 1 << 30;
 /// older optisync wrote, is a problem the user fixes by planning again (exit code 3).
 fn read_plan_file(path: &Path) -> Result<SavedPlan, CliError> {
     use std::io::Read;
-    let invalid = |what: String| {
-        CliError::Config(ConfigError::Invalid(format!(
-            "plan file {}: {what}",
-            path.display()
-        )))
-    };
+    let invalid =
+        |what: String| CliError::StalePlan(format!("plan file {}: {what}", path.display()));
     let unreadable = |e: std::io::Error| {
         invalid(format!(
             "cannot be read ({e}); pass the file `optisync plan --out FILE` wrote"

@@ -1,16 +1,14 @@
-//! `optisync validate`: checks the config offline, before anything runs: syntax and unknown
-//! keys (done by loading), each sync's mapping against its object type, the audience name
-//! template, and, by describing each model on the warehouse without running it, that every
-//! mapped and primary-key column exists.
+//! `optisync validate`: checks the config before anything is sent. Loading it already checks
+//! syntax, unknown keys and each sync's kind, target settings, mapping and audience name
+//! template (every problem at once); then each model is described on the warehouse, without
+//! running it, to check that every mapped and primary-key column exists.
 
 use clap::Args;
-use optisync_core::{Mapping, NameTemplate};
-use optisync_engine::destination::object_rules;
 use optisync_sources::Source;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::config::SyncConfig;
+use crate::config::Sync;
 use crate::output::{OutputFormat, print_json};
 
 /// `optisync validate`.
@@ -90,7 +88,7 @@ pub fn print(report: &ValidationReport, format: OutputFormat) {
 }
 
 /// Validates every selected sync against the source.
-pub async fn run(source: &Source, syncs: &[&SyncConfig]) -> ValidationReport {
+pub async fn run(source: &Source, syncs: &[&Sync]) -> ValidationReport {
     let mut report = ValidationReport::default();
     for sync in syncs {
         report.syncs.push(validate_sync(source, sync).await);
@@ -98,42 +96,16 @@ pub async fn run(source: &Source, syncs: &[&SyncConfig]) -> ValidationReport {
     report
 }
 
-async fn validate_sync(source: &Source, sync: &SyncConfig) -> SyncValidation {
-    let name = &sync.name;
+/// The model's columns, and whether the sync's (already parsed) mapping binds to them.
+async fn validate_sync(source: &Source, sync: &Sync) -> SyncValidation {
+    let spec = &sync.spec;
+    let name = &spec.name;
     let mut result = SyncValidation {
         sync: name.clone(),
         columns: Vec::new(),
         problems: Vec::new(),
     };
-    let rules = match sync.kind() {
-        Ok(kind) => object_rules(kind),
-        Err(e) => {
-            result.problems.push(e.to_string());
-            return result;
-        }
-    };
-    let mapping = match Mapping::new(rules, &sync.mapping) {
-        Ok(mapping) => Some(mapping),
-        Err(errors) => {
-            result
-                .problems
-                .extend(errors.0.iter().map(|e| format!("sync {name}: {e}")));
-            None
-        }
-    };
-    let template = match &sync.audience_name {
-        Some(text) if rules.named_by_template => match NameTemplate::parse(text) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                result
-                    .problems
-                    .push(format!("sync {name}: audience_name: {e}"));
-                None
-            }
-        },
-        _ => None,
-    };
-    let columns = match source.describe(&sync.model).await {
+    let columns = match source.describe(&spec.model).await {
         Ok(columns) => columns,
         Err(e) => {
             result
@@ -146,14 +118,14 @@ async fn validate_sync(source: &Source, sync: &SyncConfig) -> SyncValidation {
         .iter()
         .map(|c| (c.name.clone(), c.type_name.clone()))
         .collect();
-    if let Some(mapping) = mapping {
-        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-        let primary_key = sync.primary_key.clone().unwrap_or_default();
-        if let Err(errors) = mapping.bind(&names, &primary_key, template.as_ref()) {
-            result
-                .problems
-                .extend(errors.0.iter().map(|e| format!("sync {name}: {e}")));
-        }
+    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    if let Err(errors) = spec
+        .mapping
+        .bind(&names, &spec.primary_key, spec.audience_name.as_ref())
+    {
+        result
+            .problems
+            .extend(errors.0.iter().map(|e| format!("sync {name}: {e}")));
     }
     result
 }

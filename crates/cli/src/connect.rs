@@ -1,65 +1,14 @@
-//! From the config's raw `[[sync]]` tables to the engine's validated [`SyncSpec`]s, and the
-//! opening of everything a run needs (source, client, state store, project) as one
+//! The opening of everything a run needs (source, client, state store, project) as one
 //! [`Engine`]. The engine never sees the config types.
 
 use std::sync::Arc;
 
-use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, SyncKind};
-use optisync_engine::destination::object_rules;
-use optisync_engine::{Engine, SyncSpec};
+use optisync_engine::Engine;
 use optisync_optimizely::{Client, ClientConfig, RateLimit, Reservation, SharedQuota};
 use optisync_state::{RequestLedger, SlotId, Store};
 
-use crate::config::{Config, SyncConfig};
+use crate::config::Config;
 use crate::error::{CliError, ConfigError};
-
-/// Validates one sync into the engine's spec.
-pub fn to_spec(sync: &SyncConfig) -> Result<SyncSpec, ConfigError> {
-    let invalid = |what: String| ConfigError::Invalid(format!("sync {}: {what}", sync.name));
-    let kind = sync.kind()?;
-    let rules = object_rules(kind);
-    let mapping =
-        Mapping::new(rules, sync.mapping.iter()).map_err(|e| invalid(format!("mapping: {e}")))?;
-    let audience_name = match &sync.audience_name {
-        Some(template) if rules.named_by_template => Some(
-            NameTemplate::parse(template).map_err(|e| invalid(format!("audience_name: {e}")))?,
-        ),
-        _ => None,
-    };
-    // Checked when the config was read (0 to 100).
-    let max_removal_percent = sync
-        .max_removal_percent
-        .unwrap_or(DEFAULT_MAX_REMOVAL_PERCENT);
-    if sync.max_creates.is_some() && matches!(kind, SyncKind::List { .. }) {
-        return Err(invalid(
-            "max_creates only applies to audience, attribute and custom_event syncs; remove it"
-                .to_owned(),
-        ));
-    }
-    Ok(SyncSpec {
-        name: sync.name.clone(),
-        kind,
-        model: sync.model.clone(),
-        mapping,
-        primary_key: sync.primary_key.clone().unwrap_or_default(),
-        list_attribute_id: sync.list_attribute_id,
-        audience_name,
-        allow_pii: sync.allow_pii,
-        max_removal_percent,
-        max_creates: sync
-            .max_creates
-            .unwrap_or(optisync_core::planner::DEFAULT_MAX_CREATES),
-    })
-}
-
-/// The specs of the syncs named on the command line (all when none is named).
-pub fn select_specs(config: &Config, names: &[String]) -> Result<Vec<SyncSpec>, ConfigError> {
-    config
-        .select_syncs(names)?
-        .into_iter()
-        .map(to_spec)
-        .collect()
-}
 
 /// Opens the state store of `config` for a verb that records state (`plan`, `sync`,
 /// `reset`). The state lives in `state_dir` when optisync creates it (owner-only) or it
@@ -105,11 +54,24 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
         client_config.timeout = timeout;
     }
     client_config.shared_quota = Some(Arc::new(LedgerQuota(ledger)));
-    let client = Client::with_proxy(client_config, &config.optimizely.proxy)
-        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let client =
+        Client::with_proxy(client_config, &config.optimizely.proxy).map_err(client_error)?;
     Engine::connect(source, client, store, config.optimizely.project_id, holder)
         .await
         .map_err(CliError::from_engine)
+}
+
+/// A client that cannot be built: a config problem (a proxy, a token with characters no
+/// header can carry) exits 3, anything else (the TLS backend) is internal.
+pub fn client_error(error: optisync_optimizely::Error) -> CliError {
+    if error.kind() == optisync_optimizely::ErrorKind::Config {
+        CliError::Config(ConfigError::Invalid(format!(
+            "[optimizely] {}",
+            error.message()
+        )))
+    } else {
+        CliError::Internal(anyhow::Error::new(error))
+    }
 }
 
 /// The state store's request ledger as the client's shared quota.

@@ -1,0 +1,158 @@
+//! `[[sync]]` tables parsed into the engine's [`SyncSpec`] when the config is read: the kind,
+//! the target settings, the mapping and the audience name template are checked once, here,
+//! and every problem of every sync is reported at once. Nothing after loading checks them
+//! again.
+
+use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, SyncKind};
+use optisync_engine::SyncSpec;
+use optisync_engine::destination::object_rules;
+
+use super::{SyncConfig, secret};
+
+/// A validated `[[sync]]`.
+#[derive(Debug, Clone)]
+pub struct Sync {
+    /// Everything a run of the sync needs.
+    pub spec: SyncSpec,
+    /// The `schedule` as written; nothing runs on a schedule yet, so it is only shown by
+    /// `status`.
+    pub schedule: Option<String>,
+}
+
+impl Sync {
+    /// The sync's name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+}
+
+/// Parses every sync, collecting all problems: empty and repeated names, then each sync's
+/// own (see [`parse`]).
+pub(super) fn parse_all(raw: Vec<SyncConfig>) -> Result<Vec<Sync>, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut syncs = Vec::with_capacity(raw.len());
+    for sync in raw {
+        if sync.name.trim().is_empty() {
+            problems.push("a [[sync]] has an empty name; give every sync a unique name".into());
+            continue;
+        }
+        if !seen.insert(sync.name.clone()) {
+            problems.push(format!(
+                "two syncs are named {}; sync names must be unique",
+                secret::shown(&sync.name)
+            ));
+            continue;
+        }
+        match parse(sync) {
+            Ok(sync) => syncs.push(sync),
+            Err(mut found) => problems.append(&mut found),
+        }
+    }
+    if problems.is_empty() {
+        Ok(syncs)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Parses one sync: its kind, the settings its object type needs and refuses, its
+/// guardrails, its mapping and its audience name template. Every problem is named with the
+/// sync and the key, and says what to write instead.
+fn parse(raw: SyncConfig) -> Result<Sync, Vec<String>> {
+    // Each problem as said after "sync NAME: ".
+    let mut problems: Vec<String> = Vec::new();
+    let named = |problems: Vec<String>| {
+        problems
+            .into_iter()
+            .map(|p| format!("sync {}: {p}", raw.name))
+            .collect::<Vec<_>>()
+    };
+    let kind = match SyncKind::parse(raw.object.0, raw.mode.0) {
+        Ok(kind) => kind,
+        Err(e) => {
+            return Err(named(vec![e.to_string()]));
+        }
+    };
+    let rules = object_rules(kind);
+    match (kind, raw.list_attribute_id) {
+        (SyncKind::List { .. }, None) => problems.push(
+            "list_attribute_id is required for object = \"list_attribute\"; create the list attribute under Audiences > Attributes and copy its id".into(),
+        ),
+        (SyncKind::List { .. }, Some(id)) if id <= 0 => problems.push(format!(
+            "list_attribute_id {id} is not an id; copy the list attribute's id (a positive number) from Audiences > Attributes"
+        )),
+        (SyncKind::Definition { .. }, Some(_)) => problems.push(
+            "list_attribute_id only applies to object = \"list_attribute\"; remove it".into(),
+        ),
+        _ => {}
+    }
+    if raw.max_creates.is_some() && matches!(kind, SyncKind::List { .. }) {
+        problems.push(
+            "max_creates only applies to audience, attribute and custom_event syncs; remove it"
+                .into(),
+        );
+    }
+    // NaN and the infinities are outside the range too.
+    if let Some(p) = raw.max_removal_percent
+        && !(p.is_finite() && (0.0..=100.0).contains(&p))
+    {
+        problems.push(format!(
+            "max_removal_percent must be a number from 0 to 100, not {p}"
+        ));
+    }
+    let audience_name = match raw.audience_name.as_deref() {
+        Some(text) if rules.named_by_template && !text.trim().is_empty() => {
+            match NameTemplate::parse(text) {
+                Ok(template) => Some(template),
+                Err(e) => {
+                    problems.push(format!("audience_name: {e}"));
+                    None
+                }
+            }
+        }
+        _ if rules.named_by_template => {
+            problems.push(format!(
+                "audience_name is required for object = \"{}\" (a fixed name, or a template such as \"{{segment_name}}\")",
+                kind.object()
+            ));
+            None
+        }
+        Some(_) => {
+            problems.push("audience_name only applies to object = \"audience\"; remove it".into());
+            None
+        }
+        None => None,
+    };
+    let mapping = match Mapping::new(rules, raw.mapping.iter()) {
+        Ok(mapping) => Some(mapping),
+        Err(errors) => {
+            for e in &errors.0 {
+                problems.push(format!("mapping: {e}"));
+            }
+            None
+        }
+    };
+    match mapping {
+        Some(mapping) if problems.is_empty() => Ok(Sync {
+            spec: SyncSpec {
+                name: raw.name,
+                kind,
+                model: raw.model,
+                mapping,
+                primary_key: raw.primary_key.unwrap_or_default(),
+                list_attribute_id: raw.list_attribute_id,
+                audience_name,
+                allow_pii: raw.allow_pii,
+                max_removal_percent: raw
+                    .max_removal_percent
+                    .unwrap_or(DEFAULT_MAX_REMOVAL_PERCENT),
+                max_creates: raw
+                    .max_creates
+                    .unwrap_or(optisync_core::planner::DEFAULT_MAX_CREATES),
+            },
+            schedule: raw.schedule,
+        }),
+        _ => Err(named(problems)),
+    }
+}
