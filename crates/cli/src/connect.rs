@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use optisync_engine::Engine;
-use optisync_optimizely::{Client, ClientConfig, RateLimit, Reservation, SharedQuota};
+use optisync_optimizely::{Client, ClientConfig, Product, RateLimit, Reservation, SharedQuota};
 use optisync_state::{RequestLedger, SlotId, Store};
 
 use crate::config::Config;
@@ -43,22 +43,56 @@ fn state_error(config: &Config, error: optisync_state::Error) -> CliError {
 /// same state directory and token.
 pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> {
     let source = crate::warehouse::open(config)?;
-    let token = config.optimizely.token()?;
     let store = open_store(config)?;
-    let ledger = RequestLedger::open(&store, &quota_name(token.expose()))
-        .map_err(|e| CliError::Internal(anyhow::anyhow!("cannot open the request ledger: {e}")))?;
+    let client = client(config, Some(&store), None)?;
+    Engine::connect(source, client, store, config.optimizely.project_id, holder)
+        .await
+        .map_err(CliError::from_engine)
+}
+
+/// The client every verb that calls the API uses: the config's URL, timeout, proxy and
+/// quota, and, with a `store`, the quota shared through its request ledger with every other
+/// optisync process on the same token, paced from the start by the product a previous run
+/// saw for the project. `max_attempts` overrides the client's default.
+pub fn client(
+    config: &Config,
+    store: Option<&Store>,
+    max_attempts: Option<u32>,
+) -> Result<Client, CliError> {
+    let token = config.optimizely.token()?;
+    let shared_quota = match store {
+        Some(store) => {
+            let ledger = RequestLedger::open(store, &quota_name(token.expose())).map_err(|e| {
+                CliError::Internal(anyhow::anyhow!("cannot open the request ledger: {e}"))
+            })?;
+            Some(Arc::new(LedgerQuota(ledger)) as Arc<dyn SharedQuota>)
+        }
+        None => None,
+    };
     let mut client_config = ClientConfig::new(token);
     client_config.api_url = config.optimizely.api_url.clone();
     client_config.rate_limit = config.optimizely.rate_limit;
     if let Some(timeout) = config.optimizely.timeout {
         client_config.timeout = timeout;
     }
-    client_config.shared_quota = Some(Arc::new(LedgerQuota(ledger)));
-    let client =
-        Client::with_proxy(client_config, &config.optimizely.proxy).map_err(client_error)?;
-    Engine::connect(source, client, store, config.optimizely.project_id, holder)
-        .await
-        .map_err(CliError::from_engine)
+    if let Some(attempts) = max_attempts {
+        client_config.max_attempts = attempts;
+    }
+    client_config.shared_quota = shared_quota;
+    let client = Client::with_proxy(client_config, &config.optimizely.proxy).map_err(client_error)?;
+    let remembered = store.and_then(|store| {
+        store
+            .remembered_product(config.optimizely.project_id)
+            .map_err(|error| {
+                tracing::warn!(%error, "could not read the project's product from the state store");
+            })
+            .ok()
+            .flatten()
+    });
+    if let Some(product) = remembered.as_deref().and_then(Product::from_name) {
+        client.assume_product(product);
+    }
+    Ok(client)
 }
 
 /// A client that cannot be built: a config problem (a proxy, a token with characters no

@@ -99,6 +99,11 @@ impl Engine {
             });
         }
         let product = project.product();
+        // The next process paces its first requests by this product's quota. Losing this
+        // costs only a slower start, never correctness.
+        if let Err(error) = store.remember_product(project_id, product.as_str()) {
+            tracing::warn!(%error, "could not remember the project's product in the state store");
+        }
         Ok(Self {
             source,
             client,

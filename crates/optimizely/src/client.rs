@@ -23,6 +23,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::config::ClientConfig;
+use crate::model::Product;
 use crate::error::{Error, ErrorKind, Phase, TransportError};
 use crate::proxy::{self, ProxyPolicy};
 use crate::rate_limit::{LimiterRegistry, RateLimit, RateLimiter};
@@ -35,6 +36,10 @@ const BEFORE_PRODUCT_IS_KNOWN: RateLimit = RateLimit {
     per_second: Some(2),
     per_minute: Some(100),
 };
+
+/// A wait for the rate limit longer than this is logged with its cause; shorter ones are the
+/// ordinary pacing of a run.
+const WAIT_WORTH_SAYING: Duration = Duration::from_secs(1);
 
 /// Longest error body kept in a message when the body is not Optimizely's envelope.
 const MAX_BODY_IN_MESSAGE: usize = 300;
@@ -169,6 +174,21 @@ impl Client {
         }
     }
 
+    /// Paces requests by `product`'s quota before the project has been read (the product
+    /// a previous run saw, remembered in state), unless the config chose a quota. Until
+    /// then the client assumes the strictest numbers of every product. Reading the project
+    /// ([`Client::get_project`]) sets the quota from what the API says, whatever was assumed.
+    pub fn assume_product(&self, product: Product) {
+        let limit = RateLimit::for_product(product);
+        if self.inner.config.rate_limit.is_none() && self.inner.limiter.set_default_limit(limit) {
+            tracing::debug!(
+                ?limit,
+                product = product.as_str(),
+                "rate limit set from the product a previous run saw"
+            );
+        }
+    }
+
     /// The URL of an API path: `segments` appended to `api_url`, then `query`.
     pub(crate) fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url, Error> {
         let mut url = self.inner.config.api_url.clone();
@@ -272,6 +292,13 @@ impl Client {
                 reserved.slot
             }
             Ok(Ok(reserved)) => {
+                if reserved.wait > WAIT_WORTH_SAYING {
+                    tracing::info!(
+                        wait_ms = u64::try_from(reserved.wait.as_millis()).unwrap_or(u64::MAX),
+                        %limit,
+                        "waiting for the rate limit shared with other optisync runs on this token: their requests of the last minute used the quota"
+                    );
+                }
                 if !reserved.wait.is_zero() {
                     tokio::time::sleep(reserved.wait).await;
                 }
@@ -320,7 +347,17 @@ impl Client {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            let asked = Instant::now();
             inner.limiter.acquire().await;
+            let waited = asked.elapsed();
+            if waited > WAIT_WORTH_SAYING {
+                tracing::info!(
+                    wait_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                    limit = %inner.limiter.limit(),
+                    paused = inner.limiter.paused_until().is_some(),
+                    "waited for the rate limit: this process's requests of the last minute used the quota"
+                );
+            }
             let slot = self.wait_for_shared_quota().await;
             let request = self.build(&method, url, body.clone(), limit)?;
             let counter = if method == Method::GET {

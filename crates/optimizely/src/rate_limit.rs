@@ -85,6 +85,17 @@ impl RateLimit {
     }
 }
 
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.per_second, self.per_minute) {
+            (Some(s), Some(m)) => write!(f, "{s}/s and {m}/min"),
+            (Some(s), None) => write!(f, "{s}/s"),
+            (None, Some(m)) => write!(f, "{m}/min"),
+            (None, None) => f.write_str("no quota"),
+        }
+    }
+}
+
 /// A shared rate limiter; cloning it is cheap and clones share the quota.
 #[derive(Clone)]
 pub struct RateLimiter {

@@ -27,6 +27,8 @@
 //! - [`lock`]: the per-sync run lock ([`LockGuard`]) and how a gone holder is detected;
 //!   private helpers read process liveness from `/proc` (`process`) and store instants as
 //!   Unix milliseconds (`clock`).
+//! - [`projects`]: the product of each project seen, so a process paces its first requests by
+//!   the project's own quota.
 //! - [`quota`]: [`RequestLedger`], request slots that keep every process using this state
 //!   directory under one token's rate limit together.
 //! - [`private_file`]: writing a file only its owner can read, replacing an older one
@@ -44,6 +46,7 @@ pub mod lists;
 pub mod lock;
 pub mod private_file;
 mod process;
+pub mod projects;
 pub mod quota;
 pub mod runs;
 pub mod schema;

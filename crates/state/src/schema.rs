@@ -140,6 +140,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN updates INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE runs ADD COLUMN reads INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: the product of each project seen, so that the next process paces its first
+    // requests by the product's quota instead of the stricter one used before it is known.
+    r#"
+    CREATE TABLE projects (
+        project_id INTEGER PRIMARY KEY NOT NULL,
+        product    TEXT NOT NULL,
+        seen_at    INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes and understands.

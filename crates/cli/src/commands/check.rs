@@ -157,13 +157,6 @@ async fn check_source(config: &Config, report: &mut CheckReport) {
 /// The message for an SDK key pasted where a personal token belongs.
 pub const SDK_KEY_WARNING: &str = "this looks like an SDK key; the REST API needs a personal access token from Profile > API Access";
 
-/// Requests made by `check` are few; pace them like the strictest product so the same token's
-/// quota is safe whatever the project turns out to be.
-const CHECK_RATE_LIMIT: RateLimit = RateLimit {
-    per_second: Some(2),
-    per_minute: Some(120),
-};
-
 /// Attempts per request made by `check` (1 s + 2 s of backoff at most).
 const CHECK_ATTEMPTS: u32 = 3;
 
@@ -178,17 +171,18 @@ pub async fn run(config: &Config) -> Result<CheckReport, CliError> {
     let token = config.optimizely.token()?;
     token_warnings(&config.optimizely.token, &token, &mut report);
 
-    let mut client_config = ClientConfig::new(token);
-    client_config.api_url = config.optimizely.api_url.clone();
-    client_config.rate_limit = Some(config.optimizely.rate_limit.unwrap_or(CHECK_RATE_LIMIT));
-    if let Some(timeout) = config.optimizely.timeout {
-        client_config.timeout = timeout;
-    }
+    // Through the state store's request ledger, like every verb that calls the API, so that
+    // a `plan` right after shares the same quota. A state folder that cannot be used is a
+    // problem of its own; the checks go on with this process's own quota.
+    let store = match crate::connect::open_store(config) {
+        Ok(store) => Some(store),
+        Err(error) => {
+            report.push(Level::Problem, None, format!("state: {error}"));
+            None
+        }
+    };
     // A diagnosis should answer within seconds: retry a flaky network, but not for a minute.
-    client_config.max_attempts = CHECK_ATTEMPTS;
-    let client = Client::with_proxy(client_config, &config.optimizely.proxy)
-        .map_err(crate::connect::client_error)?;
-
+    let client = crate::connect::client(config, store.as_ref(), Some(CHECK_ATTEMPTS))?;
     let project = match client.get_project(project_id).await {
         Ok(project) => project,
         Err(err) => {
@@ -196,6 +190,11 @@ pub async fn run(config: &Config) -> Result<CheckReport, CliError> {
             return Ok(report);
         }
     };
+    if let Some(store) = &store
+        && let Err(error) = store.remember_product(project_id, project.product().as_str())
+    {
+        tracing::warn!(%error, "could not remember the project's product in the state store");
+    }
     let Some(product) = check_project(&project, &mut report) else {
         return Ok(report);
     };

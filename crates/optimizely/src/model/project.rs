@@ -44,6 +44,33 @@ pub enum Product {
     Classic,
 }
 
+impl Product {
+    /// Every product.
+    pub const ALL: [Product; 5] = [
+        Product::Web,
+        Product::FeatureExperimentation,
+        Product::LegacyFullStack,
+        Product::Mobile,
+        Product::Classic,
+    ];
+
+    /// A stable name, as the state store keeps it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Product::Web => "web",
+            Product::FeatureExperimentation => "feature_experimentation",
+            Product::LegacyFullStack => "legacy_full_stack",
+            Product::Mobile => "mobile",
+            Product::Classic => "classic",
+        }
+    }
+
+    /// The product named `name` by [`Product::as_str`].
+    pub fn from_name(name: &str) -> Option<Product> {
+        Product::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
 /// `GET /projects/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Project {
@@ -109,6 +136,14 @@ impl Project {
 #[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {
     use super::*;
+
+    #[test]
+    fn product_names_round_trip() {
+        for product in Product::ALL {
+            assert_eq!(Product::from_name(product.as_str()), Some(product));
+        }
+        assert_eq!(Product::from_name("Web"), None);
+    }
 
     fn project(json: &str) -> Project {
         serde_json::from_str(json).unwrap()
