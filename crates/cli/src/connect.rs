@@ -79,7 +79,8 @@ pub fn client(
         client_config.max_attempts = attempts;
     }
     client_config.shared_quota = shared_quota;
-    let client = Client::with_proxy(client_config, &config.optimizely.proxy).map_err(client_error)?;
+    let client =
+        Client::with_proxy(client_config, &config.optimizely.proxy).map_err(client_error)?;
     let remembered = store.and_then(|store| {
         store
             .remembered_product(config.optimizely.project_id)

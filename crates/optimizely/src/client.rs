@@ -23,8 +23,8 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::config::ClientConfig;
-use crate::model::Product;
 use crate::error::{Error, ErrorKind, Phase, TransportError};
+use crate::model::Product;
 use crate::proxy::{self, ProxyPolicy};
 use crate::rate_limit::{LimiterRegistry, RateLimit, RateLimiter};
 use crate::retry::{self, Attempt, MAX_SERVER_WAIT, ServerWait, Verdict};

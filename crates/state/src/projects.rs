@@ -32,11 +32,7 @@ impl Store {
                 "INSERT INTO projects (project_id, product, seen_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (project_id) DO UPDATE SET product = ?2, seen_at = ?3",
             )?
-            .execute(params![
-                project_id,
-                product,
-                clock::to_millis(clock::now())
-            ])?;
+            .execute(params![project_id, product, clock::to_millis(clock::now())])?;
         Ok(())
     }
 }
@@ -51,7 +47,9 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.remembered_product(7).unwrap(), None);
         store.remember_product(7, "web").unwrap();
-        store.remember_product(8, "feature_experimentation").unwrap();
+        store
+            .remember_product(8, "feature_experimentation")
+            .unwrap();
         assert_eq!(store.remembered_product(7).unwrap().as_deref(), Some("web"));
         store.remember_product(7, "classic").unwrap();
         assert_eq!(

@@ -7,9 +7,7 @@
 
 use optisync_core::SyncKind;
 use optisync_engine::policy::{kind_refusal, product_name, project_refusal};
-use optisync_optimizely::{
-    ApiToken, Client, ClientConfig, Error as ApiError, ErrorKind, Product, Project, RateLimit,
-};
+use optisync_optimizely::{ApiToken, Client, Error as ApiError, ErrorKind, Product, Project};
 use schemars::JsonSchema;
 use serde::Serialize;
 
