@@ -125,8 +125,16 @@ impl SharedQuota for LedgerQuota {
         })
     }
 
-    fn sent(&self, slot: i64) -> Result<(), String> {
-        self.0.sent(SlotId(slot)).map_err(|e| e.to_string())
+    fn sent(&self, slot: i64, departed: std::time::SystemTime) -> Result<(), String> {
+        // Before 1970 or past the year 292 million: the slot keeps its reserved time.
+        let Some(millis) = departed
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_millis()).ok())
+        else {
+            return Ok(());
+        };
+        self.0.sent(SlotId(slot), millis).map_err(|e| e.to_string())
     }
 }
 

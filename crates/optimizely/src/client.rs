@@ -277,7 +277,7 @@ impl Client {
     }
 
     /// Waits for a slot of the quota shared with other processes, if there is one; returns
-    /// the slot to confirm once the request is answered.
+    /// the slot to confirm once the request has left.
     async fn wait_for_shared_quota(&self) -> Option<i64> {
         let shared = self.inner.config.shared_quota.clone()?;
         let limit = self.inner.limiter.limit();
@@ -315,13 +315,14 @@ impl Client {
         }
     }
 
-    /// Tells the shared quota that the request of `slot` has been answered (or failed): the
-    /// slot moves to now if the request left late (see the ledger).
-    async fn shared_quota_sent(&self, slot: i64) {
+    /// Tells the shared quota when the request of `slot` left: its slot moves there if it
+    /// left late (see the ledger). Called once the request is answered, so that recording it
+    /// never delays the request; the next request of this process is reserved after that.
+    async fn shared_quota_sent(&self, slot: i64, departed: SystemTime) {
         let Some(shared) = self.inner.config.shared_quota.clone() else {
             return;
         };
-        match tokio::task::spawn_blocking(move || shared.sent(slot)).await {
+        match tokio::task::spawn_blocking(move || shared.sent(slot, departed)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 tracing::warn!(%error, "could not record a request in the shared rate limit");
@@ -348,7 +349,7 @@ impl Client {
         loop {
             attempt += 1;
             let asked = Instant::now();
-            inner.limiter.acquire().await;
+            let permit = inner.limiter.acquire_permit().await;
             let waited = asked.elapsed();
             if waited > WAIT_WORTH_SAYING {
                 tracing::info!(
@@ -366,10 +367,13 @@ impl Client {
                 &inner.writes
             };
             counter.fetch_add(1, Ordering::Relaxed);
+            // The request leaves now, which may be later than its slot (see `departed`).
+            inner.limiter.departed(permit, Instant::now());
+            let departed = SystemTime::now();
             let outcome =
                 tokio::time::timeout(inner.config.timeout, inner.transport.send(request)).await;
             if let Some(slot) = slot {
-                self.shared_quota_sent(slot).await;
+                self.shared_quota_sent(slot, departed).await;
             }
             let (kind_of_attempt, result) = match outcome {
                 // A transport that ignores the limit is held to it here.

@@ -61,7 +61,7 @@ pub use model::{
     NewAudience, NewCustomEvent, NewListAttribute, Platform, Product, Project, ProjectStatus,
 };
 pub use proxy::{ProxyPolicy, ProxyUrl};
-pub use rate_limit::{LimiterRegistry, RateLimit, RateLimiter, Reservation, SharedQuota};
+pub use rate_limit::{LimiterRegistry, Permit, RateLimit, RateLimiter, Reservation, SharedQuota};
 pub use resource::{Object, Paging, Resource, WriteScope};
 pub use retry::{
     Backoff, Jitter, MAX_SERVER_WAIT, ServerWait, parse_rate_limit_reset, parse_retry_after,

@@ -127,6 +127,24 @@ struct Slot {
     ticket: u64,
 }
 
+impl Slot {
+    fn permit(self) -> Permit {
+        Permit {
+            at: self.at,
+            ticket: self.ticket,
+        }
+    }
+}
+
+/// A granted slot: when it starts, and the ticket that identifies it to
+/// [`RateLimiter::departed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permit {
+    /// The slot's start.
+    pub at: Instant,
+    ticket: u64,
+}
+
 impl RateLimiter {
     /// Margin the registry's limiters keep against jitter in arrival times.
     pub const NETWORK_GUARD: Duration = Duration::from_millis(10);
@@ -194,6 +212,12 @@ impl RateLimiter {
     /// Dropping the future while it waits keeps its slot reserved: the quota stays
     /// conservative rather than risking a burst.
     pub async fn acquire(&self) -> Instant {
+        self.acquire_permit().await.at
+    }
+
+    /// [`RateLimiter::acquire`], also returning the slot's ticket for
+    /// [`RateLimiter::departed`].
+    pub async fn acquire_permit(&self) -> Permit {
         loop {
             let (slot, mut pauses) = {
                 let mut state = self.state();
@@ -201,7 +225,7 @@ impl RateLimiter {
                 (slot, self.inner.pauses.subscribe())
             };
             if slot.at <= Instant::now() {
-                return slot.at;
+                return slot.permit();
             }
             tokio::select! {
                 () = tokio::time::sleep_until(slot.at) => {}
@@ -214,10 +238,27 @@ impl RateLimiter {
                 // Woken by a pause that left this slot in place (it was already due when the
                 // pause came): it stands, so wait for it if not yet reached.
                 tokio::time::sleep_until(slot.at).await;
-                return slot.at;
+                return slot.permit();
             }
             // The slot was cancelled by a pause: queue again.
         }
+    }
+
+    /// Records that the request of `permit` left at `at`. A task is not always scheduled the
+    /// moment its slot comes (a loaded machine wakes it tens of milliseconds late), and the
+    /// server counts the request when it arrives: the slot moves to the real departure, so
+    /// the slots handed out after it keep their spacing from when it really left.
+    pub fn departed(&self, permit: Permit, at: Instant) {
+        let mut state = self.state();
+        let Some(slot) = state.slots.iter_mut().find(|s| s.ticket == permit.ticket) else {
+            return;
+        };
+        if at <= slot.at {
+            return;
+        }
+        slot.at = at;
+        // The window check needs the slots in time order.
+        state.slots.make_contiguous().sort_by_key(|s| s.at);
     }
 
     /// Stops every caller until `until`: no slot starts before it. Slots that were handed out
@@ -369,13 +410,13 @@ impl fmt::Debug for LimiterRegistry {
 /// async workers).
 pub trait SharedQuota: Send + Sync + fmt::Debug {
     /// Reserves a slot for one request under `limit`: how long to wait before sending, and
-    /// the slot to confirm with [`SharedQuota::sent`] once the request is answered. An error
+    /// the slot to confirm with [`SharedQuota::sent`] once the request has left. An error
     /// is logged and the request goes on under the in-process limit alone.
     fn reserve(&self, limit: RateLimit) -> Result<Reservation, String>;
 
-    /// Tells the quota that the request of `slot` has been answered now (it may have left
-    /// later than its slot). The default does nothing.
-    fn sent(&self, _slot: i64) -> Result<(), String> {
+    /// Tells the quota that the request of `slot` left at `departed` (later than its slot
+    /// when the process was not scheduled in time). The default does nothing.
+    fn sent(&self, _slot: i64, _departed: std::time::SystemTime) -> Result<(), String> {
         Ok(())
     }
 }
@@ -385,7 +426,7 @@ pub trait SharedQuota: Send + Sync + fmt::Debug {
 pub struct Reservation {
     /// How long to wait before sending.
     pub wait: Duration,
-    /// The slot to confirm once the request is answered, if the quota tracks them.
+    /// The slot to confirm once the request has left, if the quota tracks them.
     pub slot: Option<i64>,
 }
 
@@ -396,6 +437,30 @@ mod tests {
 
     fn secs(start: Instant, at: Instant) -> f64 {
         (at - start).as_secs_f64()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_departure_moves_its_slot_and_keeps_the_window_exact() {
+        let limiter = RateLimiter::new(RateLimit {
+            per_second: Some(2),
+            per_minute: Some(3),
+        });
+        let start = Instant::now();
+        let first = limiter.acquire_permit().await;
+        assert_eq!(first.at, start);
+        // Woken 80 ms late: the next slot keeps its 500 ms from the real departure.
+        tokio::time::advance(Duration::from_millis(80)).await;
+        limiter.departed(first, Instant::now());
+        let second = limiter.acquire_permit().await;
+        assert_eq!(second.at - start, Duration::from_millis(580));
+        limiter.departed(second, second.at);
+        let third = limiter.acquire_permit().await;
+        assert_eq!(third.at - start, Duration::from_millis(1080));
+        // A departure reported for an earlier time than the slot moves nothing.
+        limiter.departed(third, start);
+        // Three per minute: the fourth waits for the (moved) first to leave the window.
+        let fourth = limiter.acquire().await;
+        assert_eq!(fourth - start, Duration::from_millis(60_080));
     }
 
     /// Asserts no half-open window of `window` holds more than `max` instants.

@@ -109,21 +109,21 @@ impl RequestLedger {
             .map(|(wait, _)| wait)
     }
 
-    /// Records that the request of slot `id` (from [`RequestLedger::reserve_slot`]) has been
-    /// answered now. A request leaves later than its slot when the process was not scheduled
-    /// in time, and the server counts it when it arrives, which is before its answer; the slot
-    /// then moves to the moment of the answer, so that the slots reserved after it keep a full
-    /// window from its arrival and a late request cannot squeeze a later one into its second.
+    /// Records that the request of slot `id` (from [`RequestLedger::reserve_slot`]) left at
+    /// `departed` (Unix milliseconds). A request leaves later than its slot when the process
+    /// was not scheduled in time, and the server counts it when it arrives; the slot then
+    /// moves to its real departure, so that the slots reserved after it keep a full window
+    /// from it and a late request cannot squeeze a later one into its second. Moving it to
+    /// the answer instead would cost every request its latency.
     ///
     /// # Errors
     /// [`Error::Sqlite`](crate::Error::Sqlite) when the database cannot be written.
-    pub fn sent(&self, id: SlotId) -> Result<()> {
+    pub fn sent(&self, id: SlotId, departed: i64) -> Result<()> {
         let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = clock::to_millis(clock::now());
         conn.prepare_cached(
             "UPDATE request_slots SET at_ms = max(at_ms, ?2) WHERE rowid = ?1 AND quota = ?3",
         )?
-        .execute(params![id.0, now, self.quota])?;
+        .execute(params![id.0, departed, self.quota])?;
         Ok(())
     }
 
@@ -377,6 +377,33 @@ mod tests {
             .collect();
         let (kept, dropped) = sift(slots, now, spacing_ms(Some(2), Some(120)), |_| false);
         assert_eq!((kept.len(), dropped.len()), (400, 0));
+    }
+
+    #[test]
+    fn a_late_departure_moves_its_slot_and_the_next_one_with_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let ledger = RequestLedger::open(&store, "token-a").unwrap_or_else(|e| panic!("{e}"));
+        let now = clock::to_millis(clock::now());
+        let spacing = spacing_ms(Some(2), None);
+        let (wait, first) = ledger
+            .reserve_slot_at(now, Some(2), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(wait, Duration::ZERO);
+        // The request left 80 ms after its slot: the next slot keeps its spacing from then.
+        ledger
+            .sent(first, now + 80)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (wait, second) = ledger
+            .reserve_slot_at(now, Some(2), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(wait, Duration::from_millis((80 + spacing) as u64));
+        // A request that left on time (or a stale report of an earlier time) moves nothing.
+        ledger.sent(second, now).unwrap_or_else(|e| panic!("{e}"));
+        let (wait, _) = ledger
+            .reserve_slot_at(now, Some(2), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(wait, Duration::from_millis((80 + 2 * spacing) as u64));
     }
 
     #[test]
