@@ -40,6 +40,8 @@ pub struct PlanOutput {
     pub plans: Vec<PlanEntry>,
     /// Syncs that could not be planned.
     pub errors: Vec<ErrorObject>,
+    /// Read requests made to plan (the project, each list, each page of objects).
+    pub reads: u64,
     /// Write requests all the plans need together.
     pub requests: u64,
     /// How long sending them takes at the rate limit, in seconds.
@@ -120,11 +122,13 @@ pub async fn plan(
     }
     let requests: u64 = plans.iter().map(|p| p.plan.request_count()).sum();
     let changes = plans.iter().any(|p| p.plan.has_changes());
+    let reads = engine.client().request_counts().reads;
     if format == OutputFormat::Text {
         crate::outln!(
-            "Plan: {} sync{}, {}",
+            "Plan: {} sync{} ({}), {}",
             plans.len(),
             if plans.len() == 1 { "" } else { "s" },
+            crate::output::count(reads, "read"),
             plan_text::requests_line(requests, limit)
         );
     }
@@ -146,6 +150,7 @@ pub async fn plan(
     let output = PlanOutput {
         plans: plans.into_iter().map(PlanEntry::from).collect(),
         errors,
+        reads,
         requests,
         estimated_seconds: plan_text::estimate(requests, limit).as_secs(),
         changes,
