@@ -1,6 +1,8 @@
-//! `optisync plan` and `sync` on a list-attribute mirror sync, next to DuckDB reading the
-//! same model on its own in the same run. Run on demand (it needs a release build of
-//! DuckDB): `cargo bench --workspace --bench plan`.
+//! `optisync plan` and `sync` on a list-attribute mirror sync, next to the reads a plan
+//! cannot avoid, each done by the fastest tool on its own in the same run: DuckDB reading the
+//! same model in-process, plus `curl` fetching the same list attribute from the same fake as
+//! a whole process. Run on demand (it needs a release build of DuckDB):
+//! `cargo bench --workspace --bench plan`.
 //!
 //! For each size a DuckDB file holds a `users` table of 17-character ids; the model is
 //! `select user_id from users`. The fake Optimizely serves over loopback with its rate
@@ -13,7 +15,8 @@
 //!   read and planned in full.
 //!
 //! Printed per size: the median of [`ROUNDS`] timings of DuckDB reading the model (Arrow,
-//! rows counted) and of `optisync plan`, their ratio, and the peak resident memory of the
+//! rows counted), of `curl` fetching the list attribute, and of `optisync plan`; the ratio of
+//! the plan to the two reads together (target 1.5 at most), and the peak resident memory of the
 //! `optisync` process: its `VmHWM` (the kernel's high-water mark of resident memory) read
 //! from `/proc` every 2 ms until it exits. The mark only grows, so sampling can miss at most
 //! the last 2 ms of a run, when it is writing its output and freeing memory.
@@ -44,8 +47,8 @@ fn main() {
     let base_url = running.base_url();
 
     println!(
-        "{:>10}  {:>9}  {:>14}  {:>13}  {:>6}  {:>12}  step",
-        "rows", "list MB", "duckdb read", "optisync", "ratio", "peak memory"
+        "{:>10}  {:>8}  {:>9}  {:>9}  {:>9}  {:>9}  {:>6}  {:>9}  {:>8}  step",
+        "rows", "list MB", "duckdb", "curl", "baseline", "optisync", "ratio", "peak", "B/member"
     );
     for (i, &rows) in sizes.iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
@@ -59,6 +62,7 @@ fn main() {
             bench.write_users(rows, true);
         }
         let read = median((0..ROUNDS).map(|_| bench.duckdb_read(rows)).collect());
+        let fetch = median((0..ROUNDS).map(|_| curl_list(&base_url)).collect());
         let mut plans = Vec::new();
         let mut peak = 0;
         for _ in 0..ROUNDS {
@@ -80,7 +84,7 @@ fn main() {
         } else {
             "plan from nothing (over 5 MB: send refused)"
         };
-        row(rows, Some(read), plan, peak, step);
+        row(rows, Some((read, fetch)), plan, peak, step);
         if i == 0 {
             let writes = fake.stats().writes;
             let sync = bench.optisync(&["sync"]);
@@ -95,21 +99,50 @@ fn main() {
     runtime.block_on(running.shutdown());
 }
 
-/// One result line: optisync's time, DuckDB's read and their ratio when measured, peak memory.
-fn row(rows: u64, read: Option<Duration>, optisync: Duration, peak_kib: u64, step: &str) {
-    let (read, ratio) = match read {
-        Some(read) => (
-            format!("{:.3} s", read.as_secs_f64()),
-            format!("{:.2}", optisync.as_secs_f64() / read.as_secs_f64()),
+/// One result line: optisync's time; DuckDB's read, curl's fetch and the ratio of optisync to
+/// their sum when measured; peak memory, in all and per member.
+fn row(
+    rows: u64,
+    reads: Option<(Duration, Duration)>,
+    optisync: Duration,
+    peak_kib: u64,
+    step: &str,
+) {
+    let secs = |d: Duration| format!("{:.3} s", d.as_secs_f64());
+    let (read, fetch, baseline, ratio) = match reads {
+        Some((read, fetch)) => (
+            secs(read),
+            secs(fetch),
+            secs(read + fetch),
+            format!(
+                "{:.2}",
+                optisync.as_secs_f64() / (read + fetch).as_secs_f64()
+            ),
         ),
-        None => (String::new(), String::new()),
+        None => Default::default(),
     };
     println!(
-        "{rows:>10}  {:>9.2}  {read:>14}  {:>11.3} s  {ratio:>6}  {:>9} MB  {step}",
+        "{rows:>10}  {:>8.2}  {read:>9}  {fetch:>9}  {baseline:>9}  {:>9}  {ratio:>6}  {:>6} MB  {:>8.1}  {step}",
         list_megabytes(rows),
-        optisync.as_secs_f64(),
-        peak_kib / 1024
+        secs(optisync),
+        peak_kib / 1024,
+        (peak_kib * 1024) as f64 / rows as f64,
     );
+}
+
+/// `curl` fetching the bench's list attribute from the fake, as a whole process, as a user
+/// would: its wall time.
+fn curl_list(base_url: &str) -> Duration {
+    let start = Instant::now();
+    let status = std::process::Command::new("curl")
+        .args(["-sS", "--fail", "-o", "/dev/null", "-H"])
+        .arg(format!("Authorization: Bearer {}", support::TOKEN))
+        .arg(format!("{base_url}/list_attributes/{}", support::LIST))
+        .status()
+        .expect("curl runs (apt-get install curl)");
+    let elapsed = start.elapsed();
+    assert!(status.success(), "curl could not fetch the list attribute");
+    elapsed
 }
 
 /// `user-` and 12 digits, plus the comma between members.

@@ -91,13 +91,18 @@ pub async fn prepare(
         }
         SyncKind::Definition { kind, mode } => {
             let rules = crate::destination::definition(kind).rules();
-            let remote = list_objects(client, spec, target).await?;
-            let ModelRows::Definitions(rows) = read_model(source, spec, &mapping).await? else {
-                return Err(Error::Target {
-                    sync: spec.name.clone(),
-                    message: "the model did not yield definition rows".to_owned(),
-                });
+            // Optimizely's objects and the model are read at the same time: a no-op run
+            // then takes as long as the slower of the two, not both.
+            let model = async {
+                match read_model(source, spec, &mapping).await? {
+                    ModelRows::Definitions(rows) => Ok(rows),
+                    ModelRows::List(_) => Err(Error::Target {
+                        sync: spec.name.clone(),
+                        message: "the model did not yield definition rows".to_owned(),
+                    }),
+                }
             };
+            let (remote, rows) = tokio::try_join!(list_objects(client, spec, target), model)?;
             let delivered = if options.full_resync {
                 DeliveredDefinitions::new()
             } else {
