@@ -5,6 +5,7 @@
 //! values into it as they are read, turning the invalid ones into rejected rows on the way.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
@@ -13,17 +14,51 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::validate::check_list_id;
 use crate::value::Value;
 
-/// A sequence of ids, in one buffer. Serialized as a JSON array of strings.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// A sequence of ids over one shared text buffer. Serialized as a JSON array of strings.
+///
+/// The sequence is either the buffer's ids in buffer order, or a selection of them in an
+/// order of its own (`order`, four bytes per id). Sorting ([`Ids::into_sorted_set`]) and
+/// taking a subset ([`Ids::subset`]) build such a selection instead of copying the text, so
+/// a ten-million-member model, its sorted set and the members a plan adds share one buffer.
+#[derive(Clone, Default)]
 #[cfg_attr(
     feature = "schema",
     derive(schemars::JsonSchema),
     schemars(with = "Vec<String>")
 )]
 pub struct Ids {
+    buffer: Arc<Buffer>,
+    /// Which ids of the buffer, in which order; `None` for all of them in buffer order.
+    order: Option<Vec<u32>>,
+    /// The bytes of the ids in the sequence, together.
+    bytes: usize,
+}
+
+/// The ids' text, one after another, and where each ends.
+#[derive(Clone, Default)]
+struct Buffer {
     text: String,
     /// The end of each id in `text`; id `i` starts where id `i - 1` ends.
     ends: Vec<usize>,
+}
+
+impl Buffer {
+    fn get(&self, index: usize) -> Option<&str> {
+        let end = *self.ends.get(index)?;
+        let start = match index {
+            0 => 0,
+            _ => self.ends[index - 1],
+        };
+        self.text.get(start..end)
+    }
+}
+
+/// A sort key and the buffer index it belongs to, packed in 12 bytes.
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
+struct Keyed {
+    key: u64,
+    index: u32,
 }
 
 impl Ids {
@@ -35,35 +70,47 @@ impl Ids {
     /// An empty sequence with room for `ids` ids totalling `bytes` bytes.
     pub fn with_capacity(ids: usize, bytes: usize) -> Self {
         Self {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(ids),
+            buffer: Arc::new(Buffer {
+                text: String::with_capacity(bytes),
+                ends: Vec::with_capacity(ids),
+            }),
+            order: None,
+            bytes: 0,
         }
     }
 
     /// Appends an id.
     pub fn push(&mut self, id: &str) {
-        self.text.push_str(id);
-        self.ends.push(self.text.len());
+        if self.order.is_some() || Arc::strong_count(&self.buffer) > 1 {
+            // A selection, or a buffer shared with another sequence: from now on this one
+            // owns a buffer of its own holding exactly its ids.
+            *self = self.iter().collect();
+        }
+        let buffer = Arc::make_mut(&mut self.buffer);
+        buffer.text.push_str(id);
+        buffer.ends.push(buffer.text.len());
+        self.bytes += id.len();
     }
 
     /// How many ids.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        match &self.order {
+            Some(order) => order.len(),
+            None => self.buffer.ends.len(),
+        }
     }
 
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len() == 0
     }
 
     /// The id at `index`.
     pub fn get(&self, index: usize) -> Option<&str> {
-        let end = *self.ends.get(index)?;
-        let start = match index {
-            0 => 0,
-            _ => self.ends[index - 1],
-        };
-        self.text.get(start..end)
+        match &self.order {
+            Some(order) => self.buffer.get(*order.get(index)? as usize),
+            None => self.buffer.get(index),
+        }
     }
 
     /// The ids in order.
@@ -73,7 +120,7 @@ impl Ids {
 
     /// The length of the ids joined by commas, without joining them.
     pub fn joined_len(&self) -> usize {
-        self.text.len() + self.len().saturating_sub(1)
+        self.bytes + self.len().saturating_sub(1)
     }
 
     /// The ids joined by `separator`.
@@ -103,42 +150,99 @@ impl Ids {
         true
     }
 
-    /// The ids sorted by bytes, each once.
+    /// The ids sorted by bytes, each once, as a selection over the same buffer (no text is
+    /// copied).
     ///
     /// Ids usually share a prefix (`user-000…`), so each id is sorted by a key: the 8 bytes
     /// after the prefix all ids share, as a big-endian number (zero-padded). Keys compare
     /// without touching the text; only ids whose keys tie are compared in full. Equal keys
     /// mean equal bytes up to the key's end (or a shorter id padded with zeros), so the order
-    /// is exactly the ids' byte order.
+    /// is exactly the ids' byte order. The keys take 12 bytes per id while sorting, and that
+    /// memory then holds the selection's four bytes per id.
     pub fn into_sorted_set(self) -> Ids {
         if self.is_sorted_set() {
             return self;
         }
-        let shared = self.shared_prefix_len();
-        let mut order: Vec<(u64, usize)> = self
-            .iter()
-            .enumerate()
-            .map(|(index, id)| {
-                let rest = id.as_bytes().get(shared..).unwrap_or_default();
-                let mut key = [0u8; 8];
-                let n = rest.len().min(8);
-                key[..n].copy_from_slice(&rest[..n]);
-                (u64::from_be_bytes(key), index)
-            })
-            .collect();
-        order.sort_unstable_by(|(a, i), (b, j)| {
-            a.cmp(b).then_with(|| self.get(*i).cmp(&self.get(*j)))
+        let Some(mut keyed) = self.keyed() else {
+            // More ids than a selection can index: a copy, sorted.
+            let mut all: Vec<&str> = self.iter().collect();
+            all.sort_unstable();
+            all.dedup();
+            return all.into_iter().collect();
+        };
+        let buffer = &self.buffer;
+        let text = |k: &Keyed| buffer.get(k.index as usize).unwrap_or_default();
+        keyed.sort_unstable_by(|a, b| {
+            let (ka, kb) = (a.key, b.key);
+            ka.cmp(&kb).then_with(|| text(a).cmp(text(b)))
         });
-        let mut sorted = Ids::with_capacity(self.len(), self.text.len());
-        let mut last: Option<&str> = None;
-        for (_, index) in order {
-            let id = self.get(index).unwrap_or_default();
-            if last != Some(id) {
-                sorted.push(id);
-                last = Some(id);
-            }
+        keyed.dedup_by(|later, kept| {
+            let (kl, kk) = (later.key, kept.key);
+            kl == kk && text(later) == text(kept)
+        });
+        let bytes = keyed.iter().map(|k| text(k).len()).sum();
+        // Reuses the keys' memory, then gives back what the indexes do not need.
+        let mut order: Vec<u32> = keyed.into_iter().map(|k| k.index).collect();
+        order.shrink_to_fit();
+        Ids {
+            buffer: self.buffer,
+            order: Some(order),
+            bytes,
         }
-        sorted
+    }
+
+    /// The sort keys of the sequence (see [`Ids::into_sorted_set`]), or `None` when the
+    /// buffer holds more ids than a `u32` can index.
+    fn keyed(&self) -> Option<Vec<Keyed>> {
+        u32::try_from(self.buffer.ends.len()).ok()?;
+        let shared = self.shared_prefix_len();
+        let key = |id: &str| {
+            let rest = id.as_bytes().get(shared..).unwrap_or_default();
+            let mut key = [0u8; 8];
+            let n = rest.len().min(8);
+            key[..n].copy_from_slice(&rest[..n]);
+            u64::from_be_bytes(key)
+        };
+        let buffer_index = |position: usize| match &self.order {
+            Some(order) => order[position],
+            // Below the buffer's length, which fits a u32 (checked above).
+            None => position as u32,
+        };
+        Some(
+            (0..self.len())
+                .map(|position| Keyed {
+                    key: key(self.get(position).unwrap_or_default()),
+                    index: buffer_index(position),
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether [`Ids::select`] can take positions of this sequence as `u32`s.
+    pub fn selectable(&self) -> bool {
+        u32::try_from(self.len()).is_ok()
+    }
+
+    /// The ids at `positions` (positions of this sequence, as [`Ids::selectable`] allows), as
+    /// a selection over the same buffer: no text is copied, and `positions` becomes the
+    /// selection's memory.
+    pub fn select(&self, mut positions: Vec<u32>) -> Ids {
+        let mut bytes = 0;
+        positions.retain_mut(|position| {
+            let Some(id) = self.get(*position as usize) else {
+                return false;
+            };
+            bytes += id.len();
+            if let Some(order) = &self.order {
+                *position = order[*position as usize];
+            }
+            true
+        });
+        Ids {
+            buffer: Arc::clone(&self.buffer),
+            order: Some(positions),
+            bytes,
+        }
     }
 
     /// How many leading bytes every id shares.
@@ -161,6 +265,14 @@ impl Ids {
         self.iter().map(str::to_owned).collect()
     }
 }
+
+impl PartialEq for Ids {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Ids {}
 
 impl fmt::Debug for Ids {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -333,6 +445,37 @@ mod tests {
             let sorted = items.iter().collect::<Ids>().into_sorted_set();
             proptest::prop_assert!(sorted.is_sorted_set());
             proptest::prop_assert_eq!(sorted.to_vec(), expected);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn selections_share_the_buffer_and_behave_as_copies(
+            items in proptest::collection::vec("[a-d]{0,3}", 0..30),
+            keep in proptest::collection::vec(proptest::bool::ANY, 30),
+            extra in "[a-d]{0,3}",
+        ) {
+            let sorted = items.iter().collect::<Ids>().into_sorted_set();
+            let positions: Vec<u32> = (0..sorted.len() as u32).filter(|p| keep[*p as usize]).collect();
+            let expected: Vec<String> = positions.iter().map(|p| sorted.to_vec()[*p as usize].clone()).collect();
+            let selected = sorted.select(positions);
+            proptest::prop_assert_eq!(selected.to_vec(), expected.clone());
+            proptest::prop_assert_eq!(selected.joined_len(), expected.join(",").len());
+            proptest::prop_assert_eq!(&selected, &expected.iter().collect::<Ids>());
+            // A selection of a selection, then a push: each stays what its ids say.
+            let again = selected.select((0..selected.len() as u32).step_by(2).collect());
+            let mut pushed = again.clone();
+            pushed.push(&extra);
+            let mut expected_pushed: Vec<String> = expected.iter().step_by(2).cloned().collect();
+            proptest::prop_assert_eq!(again.to_vec(), expected_pushed.clone());
+            expected_pushed.push(extra.clone());
+            proptest::prop_assert_eq!(pushed.to_vec(), expected_pushed.clone());
+            proptest::prop_assert_eq!(pushed.joined_len(), expected_pushed.join(",").len());
+            // The sorted set still reads the same after its selections were changed.
+            let mut all = items.clone();
+            all.sort();
+            all.dedup();
+            proptest::prop_assert_eq!(sorted.to_vec(), all);
         }
     }
 

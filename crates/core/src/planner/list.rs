@@ -268,32 +268,33 @@ fn check_pii(plan: &mut SyncPlan, ids: &Ids, allow_pii: bool) {
     }
 }
 
-/// Walks two sorted sets together, calling `each` with every id and which sides hold it.
-fn merge<'a>(a: &'a Ids, b: &'a Ids, mut each: impl FnMut(&'a str, bool, bool)) {
+/// Walks two sorted sets together, calling `each` with every id, its position on the side
+/// that holds it (`a`'s when both do), and which sides hold it.
+fn merge<'a>(a: &'a Ids, b: &'a Ids, mut each: impl FnMut(&'a str, usize, bool, bool)) {
     let (mut i, mut j) = (0, 0);
     loop {
         match (a.get(i), b.get(j)) {
             (Some(x), Some(y)) => match x.cmp(y) {
                 Ordering::Less => {
-                    each(x, true, false);
+                    each(x, i, true, false);
                     i += 1;
                 }
                 Ordering::Greater => {
-                    each(y, false, true);
+                    each(y, j, false, true);
                     j += 1;
                 }
                 Ordering::Equal => {
-                    each(x, true, true);
+                    each(x, i, true, true);
                     i += 1;
                     j += 1;
                 }
             },
             (Some(x), None) => {
-                each(x, true, false);
+                each(x, i, true, false);
                 i += 1;
             }
             (None, Some(y)) => {
-                each(y, false, true);
+                each(y, j, false, true);
                 j += 1;
             }
             (None, None) => break,
@@ -304,33 +305,41 @@ fn merge<'a>(a: &'a Ids, b: &'a Ids, mut each: impl FnMut(&'a str, bool, bool)) 
 /// `a ∪ b` of two sorted sets.
 fn union(a: &Ids, b: &Ids) -> Ids {
     let mut out = Ids::with_capacity(a.len() + b.len(), a.joined_len() + b.joined_len());
-    merge(a, b, |id, _, _| out.push(id));
+    merge(a, b, |id, _, _, _| out.push(id));
     out
 }
 
-/// `a − b` of two sorted sets.
+/// `a − b` of two sorted sets: a selection of `a`'s ids, sharing its buffer (four bytes per
+/// id, however long the ids).
 fn difference(a: &Ids, b: &Ids) -> Ids {
-    if a.is_empty() {
-        return Ids::new();
-    }
     if b.is_empty() {
-        // One copy of two buffers rather than an id at a time (a first run on an empty list).
         return a.clone();
     }
-    let mut out = Ids::new();
-    merge(a, b, |id, in_a, in_b| {
+    if !a.selectable() {
+        let mut out = Ids::new();
+        merge(a, b, |id, _, in_a, in_b| {
+            if in_a && !in_b {
+                out.push(id);
+            }
+        });
+        return out;
+    }
+    // Reserved, not touched: only the positions written take memory.
+    let mut positions = Vec::with_capacity(a.len());
+    merge(a, b, |_, position, in_a, in_b| {
         if in_a && !in_b {
-            out.push(id);
+            // `a` is selectable: every position fits.
+            positions.push(position as u32);
         }
     });
-    out
+    a.select(positions)
 }
 
 /// Counts and samples `a − b` without keeping the whole difference.
 fn difference_summary(a: &Ids, b: &Ids) -> (u64, Vec<String>) {
     let mut count = 0u64;
     let mut sample = Vec::new();
-    merge(a, b, |id, in_a, in_b| {
+    merge(a, b, |id, _, in_a, in_b| {
         if in_a && !in_b {
             count += 1;
             if sample.len() < SAMPLE {
