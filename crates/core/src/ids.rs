@@ -14,12 +14,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::validate::check_list_id;
 use crate::value::Value;
 
-/// A sequence of ids over one shared text buffer. Serialized as a JSON array of strings.
-///
-/// The sequence is either the buffer's ids in buffer order, or a selection of them in an
-/// order of its own (`order`, four bytes per id). Sorting ([`Ids::into_sorted_set`]) and
-/// taking a subset ([`Ids::subset`]) build such a selection instead of copying the text, so
-/// a ten-million-member model, its sorted set and the members a plan adds share one buffer.
+/// A sequence of ids, in one buffer. Serialized as a JSON array of strings.
+//
+// The sequence is either the buffer's ids in buffer order, or a selection of them in an
+// order of its own (`order`, four bytes per id). Sorting (`into_sorted_set`) and taking a
+// subset (`select`) build such a selection instead of copying the text, so a
+// ten-million-member model, its sorted set and the members a plan adds share one buffer.
 #[derive(Clone, Default)]
 #[cfg_attr(
     feature = "schema",
