@@ -116,19 +116,9 @@ fn write_attributes(warehouse: &Path) {
 
 /// DuckDB on its own: the model over the same file, rows counted.
 fn duckdb_read(warehouse: &Path) -> Duration {
-    let start = Instant::now();
-    let config = duckdb::Config::default()
-        .access_mode(duckdb::AccessMode::ReadOnly)
-        .unwrap();
-    let connection = duckdb::Connection::open_with_flags(warehouse, config).unwrap();
-    let mut statement = connection.prepare(MODEL).unwrap();
-    let read: usize = statement
-        .stream_arrow([])
-        .unwrap()
-        .map(|batch| batch.unwrap().num_rows())
-        .sum();
-    assert_eq!(read as u64, ATTRIBUTES);
-    start.elapsed()
+    let (elapsed, read) = support::duckdb_read(warehouse, MODEL);
+    assert_eq!(read, ATTRIBUTES);
+    elapsed
 }
 
 /// `curl` GETting each URL as its own process, each starting no sooner than half a second
@@ -141,13 +131,7 @@ fn paced_curl(urls: &[String]) -> Duration {
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        let status = std::process::Command::new("curl")
-            .args(["-sS", "--fail", "-o", "/dev/null", "-H"])
-            .arg(format!("Authorization: Bearer {TOKEN}"))
-            .arg(url)
-            .status()
-            .expect("curl runs (apt-get install curl)");
-        assert!(status.success(), "curl could not GET {url}");
+        support::curl_get(url);
     }
     start.elapsed()
 }

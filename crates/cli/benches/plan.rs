@@ -28,7 +28,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fake_optimizely::FakeOptimizely;
 use support::{MODEL, Measured, ROUNDS, median, seed};
@@ -130,19 +130,9 @@ fn row(
     );
 }
 
-/// `curl` fetching the bench's list attribute from the fake, as a whole process, as a user
-/// would: its wall time.
+/// `curl` fetching the bench's list attribute from the fake, as a whole process.
 fn curl_list(base_url: &str) -> Duration {
-    let start = Instant::now();
-    let status = std::process::Command::new("curl")
-        .args(["-sS", "--fail", "-o", "/dev/null", "-H"])
-        .arg(format!("Authorization: Bearer {}", support::TOKEN))
-        .arg(format!("{base_url}/list_attributes/{}", support::LIST))
-        .status()
-        .expect("curl runs (apt-get install curl)");
-    let elapsed = start.elapsed();
-    assert!(status.success(), "curl could not fetch the list attribute");
-    elapsed
+    support::curl_get(&format!("{base_url}/list_attributes/{}", support::LIST))
 }
 
 /// `user-` and 12 digits, plus the comma between members.
@@ -187,19 +177,8 @@ impl Bench {
 
     /// DuckDB on its own: the same model over the same file, Arrow batches counted.
     fn duckdb_read(&self, rows: u64) -> Duration {
-        let start = Instant::now();
-        let config = duckdb::Config::default()
-            .access_mode(duckdb::AccessMode::ReadOnly)
-            .unwrap();
-        let connection = duckdb::Connection::open_with_flags(&self.warehouse, config).unwrap();
-        let mut statement = connection.prepare(MODEL).unwrap();
-        let read: usize = statement
-            .stream_arrow([])
-            .unwrap()
-            .map(|batch| batch.unwrap().num_rows())
-            .sum();
-        let elapsed = start.elapsed();
-        assert_eq!(read as u64, rows);
+        let (elapsed, read) = support::duckdb_read(&self.warehouse, MODEL);
+        assert_eq!(read, rows);
         elapsed
     }
 

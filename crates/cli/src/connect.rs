@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use optisync_engine::Engine;
-use optisync_optimizely::{Client, ClientConfig, Product, RateLimit, Reservation, SharedQuota};
+use optisync_optimizely::{
+    ApiToken, Client, ClientConfig, Product, RateLimit, Reservation, SharedQuota,
+};
 use optisync_state::{RequestLedger, SlotId, Store};
 
 use crate::config::Config;
@@ -44,7 +46,7 @@ fn state_error(config: &Config, error: optisync_state::Error) -> CliError {
 pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> {
     let source = crate::warehouse::open(config)?;
     let store = open_store(config)?;
-    let client = client(config, Some(&store), None)?;
+    let client = client(config, config.optimizely.token()?, Some(&store), None)?;
     Engine::connect(source, client, store, config.optimizely.project_id, holder)
         .await
         .map_err(CliError::from_engine)
@@ -53,13 +55,14 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
 /// The client every verb that calls the API uses: the config's URL, timeout, proxy and
 /// quota, and, with a `store`, the quota shared through its request ledger with every other
 /// optisync process on the same token, paced from the start by the product a previous run
-/// saw for the project. `max_attempts` overrides the client's default.
+/// saw for the project. `token` is the config's, resolved; `max_attempts` overrides the
+/// client's default.
 pub fn client(
     config: &Config,
+    token: ApiToken,
     store: Option<&Store>,
     max_attempts: Option<u32>,
 ) -> Result<Client, CliError> {
-    let token = config.optimizely.token()?;
     let shared_quota = match store {
         Some(store) => {
             let ledger = RequestLedger::open(store, &quota_name(token.expose())).map_err(|e| {

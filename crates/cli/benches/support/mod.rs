@@ -128,6 +128,38 @@ pub(crate) fn trace(dir: &Path, args: &[&str]) {
     );
 }
 
+/// DuckDB on its own: `model` over the file at `warehouse`, read-only, Arrow batches
+/// counted. Its wall time and the rows it read.
+pub(crate) fn duckdb_read(warehouse: &Path, model: &str) -> (Duration, u64) {
+    let start = Instant::now();
+    let config = duckdb::Config::default()
+        .access_mode(duckdb::AccessMode::ReadOnly)
+        .unwrap();
+    let connection = duckdb::Connection::open_with_flags(warehouse, config).unwrap();
+    let mut statement = connection.prepare(model).unwrap();
+    let read: usize = statement
+        .stream_arrow([])
+        .unwrap()
+        .map(|batch| batch.unwrap().num_rows())
+        .sum();
+    (start.elapsed(), read as u64)
+}
+
+/// `curl` GETting `url` with the bench's token as a whole process, as a user would: its
+/// wall time.
+pub(crate) fn curl_get(url: &str) -> Duration {
+    let start = Instant::now();
+    let status = Command::new("curl")
+        .args(["-sS", "--fail", "-o", "/dev/null", "-H"])
+        .arg(format!("Authorization: Bearer {TOKEN}"))
+        .arg(url)
+        .status()
+        .expect("curl runs (apt-get install curl)");
+    let elapsed = start.elapsed();
+    assert!(status.success(), "curl could not GET {url}");
+    elapsed
+}
+
 /// `VmHWM` of a running process, in KiB.
 fn high_water_mark_kib(status_file: &str) -> Option<u64> {
     let status = std::fs::read_to_string(status_file).ok()?;

@@ -180,7 +180,7 @@ pub async fn run(config: &Config) -> Result<CheckReport, CliError> {
         }
     };
     // A diagnosis should answer within seconds: retry a flaky network, but not for a minute.
-    let client = crate::connect::client(config, store.as_ref(), Some(CHECK_ATTEMPTS))?;
+    let client = crate::connect::client(config, token, store.as_ref(), Some(CHECK_ATTEMPTS))?;
     let project = match client.get_project(project_id).await {
         Ok(project) => project,
         Err(err) => {
