@@ -1,14 +1,14 @@
 //! The rate limit across processes, through the real binary: every verb that calls the API
 //! reserves its requests in the state store's ledger (`check` too), and a process paces its
 //! first requests by the product a previous run saw for the project instead of assuming the
-//! strictest quota of every product.
+//! strictest quota of every product, and reads the project only when it has something to send.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::{Case, FX, definition_sync};
-use fake_optimizely::RateLimits;
+use fake_optimizely::{FaultAction, FaultRule, RateLimits};
 
 const ROWS: &str = "key\nplan\n";
 
@@ -66,5 +66,38 @@ async fn a_run_paces_its_first_requests_by_the_product_a_previous_run_saw() {
     let first_request = second.find("optimizely request").expect(&second);
     assert!(remembered < first_request, "{second}");
     assert!(!second.contains(FROM_PROJECT), "{second}");
+    case.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_nothing_to_do_makes_only_its_own_reads() {
+    let case = Case::new(FX, "", &attribute_case_sync()).await;
+    case.write("rows.csv", ROWS);
+    case.expect(&["sync"], 0).await;
+    let before = case.fake.stats();
+    let plan = case.expect(&["plan"], 0).await;
+    assert!(plan.contains("(1 read)"), "{plan}");
+    case.expect(&["sync"], 0).await;
+    let after = case.fake.stats();
+    assert_eq!(
+        after.total_requests - before.total_requests,
+        2,
+        "one page of attributes for each process, no read of the project: {after:?}"
+    );
+
+    // A token revoked since: the first read is refused as a token problem (exit 3), as it is
+    // when the project is read first.
+    case.fake.add_fault(FaultRule {
+        method: "GET".to_owned(),
+        path_template: "*".to_owned(),
+        times: u32::MAX,
+        action: FaultAction::Status {
+            status: 401,
+            retry_after: None,
+        },
+    });
+    let out = case.expect(&["sync"], 3).await;
+    assert!(out.contains("token"), "names the token\n{out}");
+    assert!(!out.contains("internal"), "{out}");
     case.stop().await;
 }

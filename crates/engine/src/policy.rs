@@ -36,6 +36,11 @@ pub fn project_refusal(project: &Project) -> Option<String> {
     }
 }
 
+/// Whether optisync writes to projects of `product` (when they are not archived).
+pub fn is_writable(product: Product) -> bool {
+    matches!(product, Product::Web | Product::FeatureExperimentation)
+}
+
 /// The message for a list-attribute sync on a project that cannot have list attributes.
 pub const LIST_ON_FX: &str = "list attributes are not available in Feature Experimentation; use an attribute and an audience condition instead";
 

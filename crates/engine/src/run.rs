@@ -5,7 +5,7 @@
 
 use optisync_core::{Change, SyncPlan};
 use optisync_core::{RejectedRow, RunStats};
-use optisync_optimizely::Client;
+use optisync_optimizely::{Client, Product};
 use optisync_sources::Source;
 use optisync_state::{LockHolder, RunFinish, RunStatus, Store};
 use serde::Serialize;
@@ -57,13 +57,20 @@ pub struct Engine {
     client: Client,
     store: Store,
     target: Target,
+    /// Whether this process has read the project (its product, whether it is archived). A
+    /// project whose product an earlier run read is trusted until a plan has something to
+    /// send (ADR 0013).
+    project_read: bool,
     holder: String,
 }
 
 impl Engine {
-    /// Reads the project (its product decides rate limits and what is allowed) and returns
-    /// an engine ready to plan and run syncs. `holder` describes this process in lock
-    /// messages (e.g. `optisync sync`).
+    /// Returns an engine ready to plan and run syncs on `project_id`. The project's product
+    /// decides rate limits and what is allowed: when the state store remembers it from an
+    /// earlier run, it is used as it is and the project is read only before the first plan
+    /// with something to send (so a run with nothing to do costs only its own reads);
+    /// otherwise the project is read now. `holder` describes this process in lock messages
+    /// (e.g. `optisync sync`).
     pub async fn connect(
         source: Source,
         client: Client,
@@ -71,39 +78,10 @@ impl Engine {
         project_id: i64,
         holder: impl Into<String>,
     ) -> Result<Self> {
-        let project = client.get_project(project_id).await.map_err(|e| {
-            let (message, in_config) = if e.is_not_found() {
-                (
-                    "not found: check the numeric id in Settings > Project".to_owned(),
-                    true,
-                )
-            } else if e.kind() == optisync_optimizely::ErrorKind::Auth {
-                (
-                    format!("authentication failed: the token is invalid, revoked, or has no access to project {project_id}; SDK keys and datafile access tokens cannot be used"),
-                    true,
-                )
-            } else {
-                (format!("cannot be read: {e}"), false)
-            };
-            Error::Project {
-                project_id,
-                message,
-                in_config,
-            }
-        })?;
-        if let Some(message) = crate::policy::project_refusal(&project) {
-            return Err(Error::Project {
-                project_id,
-                message,
-                in_config: true,
-            });
-        }
-        let product = project.product();
-        // The next process paces its first requests by this product's quota. Losing this
-        // costs only a slower start, never correctness.
-        if let Err(error) = store.remember_product(project_id, product.as_str()) {
-            tracing::warn!(%error, "could not remember the project's product in the state store");
-        }
+        let (product, project_read) = match remembered_product(&store, project_id) {
+            Some(product) => (product, false),
+            None => (read_project(&client, &store, project_id).await?, true),
+        };
         Ok(Self {
             source,
             client,
@@ -112,8 +90,32 @@ impl Engine {
                 project_id,
                 product,
             },
+            project_read,
             holder: holder.into(),
         })
+    }
+
+    /// Reads the project, unless this process already did: refuses one that was archived
+    /// since an earlier run read it, or whose product is no longer the one remembered.
+    async fn confirm_project(&mut self) -> Result<()> {
+        if self.project_read {
+            return Ok(());
+        }
+        let project_id = self.target.project_id;
+        let product = read_project(&self.client, &self.store, project_id).await?;
+        if product != self.target.product {
+            return Err(Error::Project {
+                project_id,
+                message: format!(
+                    "is now a {} project, not the {} project an earlier run read; run again to plan for it",
+                    crate::policy::product_name(product),
+                    crate::policy::product_name(self.target.product),
+                ),
+                in_config: false,
+            });
+        }
+        self.project_read = true;
+        Ok(())
     }
 
     /// The project.
@@ -132,8 +134,12 @@ impl Engine {
     }
 
     /// Plans one sync without sending or recording anything.
+    ///
+    /// A plan with something to send reads the project first if this process has not (see
+    /// [`Engine::connect`]), so that a project archived since is refused here, as it would
+    /// be by the run.
     pub async fn plan(&mut self, spec: &SyncSpec, options: RunOptions) -> Result<PreparedPlan> {
-        prepare(
+        let prepared = prepare(
             &self.source,
             &self.client,
             &self.store,
@@ -141,7 +147,11 @@ impl Engine {
             self.target,
             options,
         )
-        .await
+        .await?;
+        if prepared.plan.request_count() > 0 {
+            self.confirm_project().await?;
+        }
+        Ok(prepared)
     }
 
     /// Runs one sync: plans it (or applies `saved`, refused when stale) and sends the plan.
@@ -287,6 +297,11 @@ impl Engine {
             ));
         }
 
+        // A saved plan was made by another process: the project is read before its first
+        // write here too.
+        if plan.request_count() > 0 {
+            self.confirm_project().await?;
+        }
         // A safe point: nothing of this plan was sent yet.
         if crate::interrupt::requested().is_some() {
             let planned = plan.request_count();
@@ -349,6 +364,59 @@ impl Engine {
             settled_intents,
         }
     }
+}
+
+/// The product an earlier run read for `project_id`, when it is one optisync writes to (the
+/// store remembers whatever `check` saw, refused products included).
+fn remembered_product(store: &Store, project_id: i64) -> Option<Product> {
+    let name = store
+        .remembered_product(project_id)
+        .map_err(|error| {
+            tracing::warn!(%error, "could not read the project's product from the state store");
+        })
+        .ok()
+        .flatten()?;
+    Product::from_name(&name).filter(|product| crate::policy::is_writable(*product))
+}
+
+/// Reads the project: refuses one optisync does not write to, remembers its product for the
+/// next process, and returns it.
+async fn read_project(client: &Client, store: &Store, project_id: i64) -> Result<Product> {
+    let project = client.get_project(project_id).await.map_err(|e| {
+        let (message, in_config) = if e.is_not_found() {
+            (
+                "not found: check the numeric id in Settings > Project".to_owned(),
+                true,
+            )
+        } else if e.kind() == optisync_optimizely::ErrorKind::Auth {
+            (
+                format!("authentication failed: the token is invalid, revoked, or has no access to project {project_id}; SDK keys and datafile access tokens cannot be used"),
+                true,
+            )
+        } else {
+            (format!("cannot be read: {e}"), false)
+        };
+        Error::Project {
+            project_id,
+            message,
+            in_config,
+        }
+    })?;
+    if let Some(message) = crate::policy::project_refusal(&project) {
+        return Err(Error::Project {
+            project_id,
+            message,
+            in_config: true,
+        });
+    }
+    let product = project.product();
+    // The next process paces its first requests by this product's quota, and need not read
+    // the project before it has something to send. Losing this costs only a slower start
+    // and one read, never correctness.
+    if let Err(error) = store.remember_product(project_id, product.as_str()) {
+        tracing::warn!(%error, "could not remember the project's product in the state store");
+    }
+    Ok(product)
 }
 
 /// The error of a run stopped by a signal at a safe point.

@@ -21,10 +21,10 @@ const MODEL: &str = "select * from model";
 
 struct Case {
     fake: FakeOptimizely,
-    _running: RunningFake,
+    running: RunningFake,
     warehouse: MemorySource,
     engine: Engine,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Case {
@@ -39,29 +39,31 @@ impl Case {
         .unwrap();
         let fake = FakeOptimizely::new(seed).unwrap();
         let running = fake.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
-        let mut config = ClientConfig::new(ApiToken::new(TOKEN.to_owned()));
-        config.api_url = running.base_url().parse().unwrap();
-        config.rate_limit = Some(RateLimit::UNLIMITED);
-        let client = Client::new(config).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
         let warehouse = MemorySource::new();
-        let engine = Engine::connect(
-            Source::Memory(warehouse.clone()),
-            client,
-            store,
-            WEB,
-            "tests",
-        )
-        .await
-        .unwrap();
+        let engine = connect(&running, &dir, &warehouse).await.unwrap();
         Case {
             fake,
-            _running: running,
+            running,
             warehouse,
             engine,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// Another process on the same state folder.
+    async fn reconnect(&mut self) {
+        self.engine = connect(&self.running, &self.dir, &self.warehouse)
+            .await
+            .unwrap();
+    }
+
+    fn project_reads(&self) -> usize {
+        self.fake
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path_template == "/v2/projects/{id}")
+            .count()
     }
 
     fn rows(&self, columns: &[&str], rows: &[&[&str]]) {
@@ -86,6 +88,26 @@ impl Case {
             .filter(|r| r.method != "GET")
             .count()
     }
+}
+
+async fn connect(
+    running: &RunningFake,
+    dir: &tempfile::TempDir,
+    warehouse: &MemorySource,
+) -> optisync_engine::Result<Engine> {
+    let mut config = ClientConfig::new(ApiToken::new(TOKEN.to_owned()));
+    config.api_url = running.base_url().parse().unwrap();
+    config.rate_limit = Some(RateLimit::UNLIMITED);
+    let client = Client::new(config).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    Engine::connect(
+        Source::Memory(warehouse.clone()),
+        client,
+        store,
+        WEB,
+        "tests",
+    )
+    .await
 }
 
 fn spec(object: &str, mode: &str, mapping: &[(&str, &str)]) -> SyncSpec {
@@ -193,6 +215,57 @@ async fn a_list_sync_sends_one_patch_per_change_and_none_when_nothing_changed() 
     let more = case.sync(&spec).await;
     assert_eq!((more.counts.list_added, more.counts.list_removed), (2, 0));
     assert_eq!(case.writes(), 2);
+}
+
+#[tokio::test]
+async fn a_process_that_remembers_the_project_reads_it_only_before_sending() {
+    let mut case = Case::new().await;
+    let spec = spec("list_attribute", "mirror", &[("user_id", "id")]);
+    case.rows(&["id"], &[&["u1"], &["u2"]]);
+    assert_eq!(
+        case.project_reads(),
+        1,
+        "a new state folder: the project is read first"
+    );
+    case.sync(&spec).await;
+
+    // A scheduled no-op run in a new process costs one read in all: the list.
+    case.reconnect().await;
+    let noop = case.sync(&spec).await;
+    assert_eq!(noop.counts.requests_sent, 0);
+    assert_eq!(noop.counts.reads, 1, "the list only");
+    assert_eq!(case.project_reads(), 1, "the remembered product is enough");
+
+    // With something to send, the project is read (once per process) before the first write:
+    // a project archived since the last read is refused and nothing is written.
+    let archived: Seed = serde_json::from_value(json!({
+        "projects": [{"id": WEB, "name": "Web", "platform": "web", "status": "archived"}],
+        "rate_limits": {"fx_per_second": null, "fx_per_minute": null, "web_per_minute": null}
+    }))
+    .unwrap();
+    case.fake.seed(archived).unwrap();
+    case.rows(&["id"], &[&["u1"], &["u2"], &["u3"]]);
+    let error = case
+        .engine
+        .sync(&spec, RunOptions::default(), None)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("is archived"), "{error}");
+    assert!(
+        error.is_config(),
+        "the fix is the project id or the project"
+    );
+    assert_eq!(case.project_reads(), 2);
+    assert_eq!(case.writes(), 1, "only the first run's write");
+
+    // `plan` refuses it the same way.
+    let error = case
+        .engine
+        .plan(&spec, RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("is archived"), "{error}");
+    assert_eq!(case.writes(), 1);
 }
 
 #[tokio::test]
