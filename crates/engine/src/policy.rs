@@ -24,21 +24,22 @@ pub fn project_refusal(project: &Project) -> Option<String> {
             "is archived; optisync does not write to archived projects: unarchive it in Optimizely or use another project_id".to_owned(),
         );
     }
-    match project.product() {
+    product_refusal(project.product())
+}
+
+/// Why optisync does not write to projects of `product`, if it does not: the products the
+/// v2 API cannot change or that are sunset.
+pub fn product_refusal(product: Product) -> Option<String> {
+    match product {
         Product::Web | Product::FeatureExperimentation => None,
         Product::Classic => Some(
             "is an Optimizely Classic project, which the REST API v2 cannot change; use a Web or Feature Experimentation project".to_owned(),
         ),
-        product @ (Product::LegacyFullStack | Product::Mobile) => Some(format!(
+        Product::LegacyFullStack | Product::Mobile => Some(format!(
             "is a {} project, which optisync does not write to; use a Web or Feature Experimentation project",
             product_name(product)
         )),
     }
-}
-
-/// Whether optisync writes to projects of `product` (when they are not archived).
-pub fn is_writable(product: Product) -> bool {
-    matches!(product, Product::Web | Product::FeatureExperimentation)
 }
 
 /// The message for a list-attribute sync on a project that cannot have list attributes.

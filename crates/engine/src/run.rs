@@ -376,7 +376,7 @@ fn remembered_product(store: &Store, project_id: i64) -> Option<Product> {
         })
         .ok()
         .flatten()?;
-    Product::from_name(&name).filter(|product| crate::policy::is_writable(*product))
+    Product::from_name(&name).filter(|product| crate::policy::product_refusal(*product).is_none())
 }
 
 /// Reads the project: refuses one optisync does not write to, remembers its product for the
