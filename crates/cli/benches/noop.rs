@@ -1,7 +1,8 @@
 //! A no-op rerun right after a full sync, on a Feature Experimentation project whose quota
 //! the fake enforces (2/s, 120/min), next to the reads that rerun cannot avoid, each done by
-//! the fastest tool on its own in the same run: DuckDB reading the model in-process, and
-//! `curl` making the rerun's GETs as whole processes, paced at the real per-second limit.
+//! the fastest tool on its own in the same run: DuckDB reading the model (timed in-process,
+//! in a fresh process as optisync is), and `curl` making the rerun's GETs as whole
+//! processes, paced at the real per-second limit.
 //! Run on demand (it needs a release build of DuckDB): `cargo bench --workspace --bench noop`.
 //!
 //! The full sync creates 100 attributes (about 50 s at 2/s); the rerun then finds nothing to
@@ -27,6 +28,7 @@ const ATTRIBUTES: u64 = 100;
 const MODEL: &str = "select key from attributes";
 
 fn main() {
+    support::serve_duckdb_read();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let seed = serde_json::from_value(json!({
         "tokens": [{"token": TOKEN, "project_ids": [FX]}],

@@ -1,7 +1,7 @@
 //! `optisync plan` and `sync` on a list-attribute mirror sync, next to the reads a plan
 //! cannot avoid, each done by the fastest tool on its own in the same run: DuckDB reading the
-//! same model in-process, plus `curl` fetching the same list attribute from the same fake as
-//! a whole process. Run on demand (it needs a release build of DuckDB):
+//! same model (timed in-process, in a fresh process as optisync is), plus `curl` fetching the
+//! same list attribute from the same fake as a whole process. Run on demand (it needs a release build of DuckDB):
 //! `cargo bench --workspace --bench plan`.
 //!
 //! For each size a DuckDB file holds a `users` table of 17-character ids; the model is
@@ -37,6 +37,7 @@ use support::{MODEL, Measured, ROUNDS, median, seed};
 const CHANGED_EVERY: u64 = 100;
 
 fn main() {
+    support::serve_duckdb_read();
     let sizes = support::sizes("250000,1000000,10000000");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -36,9 +36,28 @@ pub struct PreparedPlan {
     pub list: Option<ListAttribute>,
     /// What Optimizely held of what the plan builds on; a plan file keeps it beside the
     /// plan ([`SavedPlan`](crate::SavedPlan)), and `sync --plan` compares it with what
-    /// Optimizely holds then.
+    /// Optimizely holds then. [`RemoteSeen::Unrecorded`] for a list plan made here: see
+    /// [`PreparedPlan::seen`].
     #[serde(skip)]
     pub remote_seen: RemoteSeen,
+    /// For a list plan made here: whether the API returned the list's content.
+    #[serde(skip)]
+    pub list_content_known: Option<bool>,
+}
+
+impl PreparedPlan {
+    /// What Optimizely held of what the plan builds on, as a plan file records it:
+    /// [`PreparedPlan::remote_seen`], or for a list plan made here the count and hash of
+    /// the content it was measured against. That walks the whole list, so it is computed
+    /// only when a plan file is written, not for every plan.
+    pub fn seen(&self) -> RemoteSeen {
+        match self.list_content_known {
+            Some(known) if self.remote_seen == RemoteSeen::Unrecorded => {
+                list_seen(&self.plan, known)
+            }
+            _ => self.remote_seen.clone(),
+        }
+    }
 }
 
 /// Reads the model and Optimizely's current objects and plans one sync.
@@ -59,6 +78,7 @@ pub async fn prepare(
     let (mapping, mapping_warning) = spec.effective_mapping(target.product);
 
     let mut list = None;
+    let mut list_content_known = None;
     let remote_seen;
     let started = std::time::Instant::now();
     let mut plan = match spec.kind {
@@ -86,7 +106,8 @@ pub async fn prepare(
             list = Some(attribute);
             let content_known = matches!(input.remote, RemoteList::Known(_));
             let plan = plan_list(input);
-            remote_seen = list_seen(&plan, content_known);
+            remote_seen = RemoteSeen::Unrecorded;
+            list_content_known = Some(content_known);
             plan
         }
         SyncKind::Definition { kind, mode } => {
@@ -149,6 +170,7 @@ pub async fn prepare(
         plan,
         list,
         remote_seen,
+        list_content_known,
     })
 }
 
@@ -195,7 +217,7 @@ async fn read_list_inputs(
             .delivered_list(&spec.name)
             .map_err(Error::state(&spec.name))?
             .filter(|d| Some(d.list_attribute_id) == spec.list_attribute_id)
-            .map(|d| d.members.iter().collect()))
+            .map(|d| d.members))
     };
     let ((attribute, remote), ids, delivered) = tokio::try_join!(listing, model, delivered)?;
     Ok((attribute, remote, ids, delivered))

@@ -59,7 +59,7 @@ impl SavedPlan {
     pub fn new(syncs: Vec<PreparedPlan>) -> Self {
         let remote_seen = syncs
             .iter()
-            .map(|p| (p.plan.sync.clone(), p.remote_seen.clone()))
+            .map(|p| (p.plan.sync.clone(), p.seen()))
             .collect();
         Self {
             format_version: SAVED_PLAN_FORMAT,

@@ -86,6 +86,7 @@ fn create_plan(keys: &[&str]) -> PreparedPlan {
         plan,
         list: None,
         remote_seen: Default::default(),
+        list_content_known: None,
     }
 }
 

@@ -95,6 +95,30 @@ fn missing_file_names_the_path_and_the_fix() {
 }
 
 #[test]
+fn a_file_duckdb_cannot_open_is_unavailable_from_the_first_operation_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("warehouse.duckdb"),
+        "not a database, but a text file",
+    )
+    .unwrap();
+    // Opening starts DuckDB's own work in the background and returns.
+    let source = open(dir.path());
+    let path = dir.path().join("warehouse.duckdb").display().to_string();
+    for error in [
+        source.check().unwrap_err(),
+        source.describe("select 1").unwrap_err(),
+        run_error(&source, "select 1"),
+    ] {
+        let message = error.to_string();
+        assert!(
+            matches!(error, SourceError::Unavailable { .. }) && message.contains(&path),
+            "{message}"
+        );
+    }
+}
+
+#[test]
 fn sql_errors_carry_duckdbs_message() {
     let dir = tempfile::tempdir().unwrap();
     create_warehouse(dir.path());

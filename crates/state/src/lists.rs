@@ -10,6 +10,7 @@
 //! and checked on every read.
 
 use chrono::{DateTime, Utc};
+use optisync_core::Ids;
 use rusqlite::{OptionalExtension, params};
 
 use crate::clock;
@@ -28,8 +29,8 @@ pub struct DeliveredList {
     pub list_attribute_id: i64,
     /// The engine's content hash of the list.
     pub content_hash: String,
-    /// The members, in the order they were stored.
-    pub members: Vec<String>,
+    /// The members, in the order they were stored, in one buffer.
+    pub members: Ids,
     /// When the list was stored.
     pub updated_at: DateTime<Utc>,
 }
@@ -60,23 +61,31 @@ impl Store {
                  FROM delivered_lists WHERE sync = ?1",
             )?
             .query_row(params![sync], |row| {
+                // Decoded where SQLite holds it: the blob is not copied first.
+                let blob = row.get_ref(3)?.as_blob().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        3,
+                        rusqlite::types::Type::Blob,
+                        Box::new(e),
+                    )
+                })?;
+                let members = to_u64(row.get::<_, i64>(2)?, "member count")
+                    .and_then(|count| decode(blob, count));
                 Ok((
                     row.get::<_, i64>(0)?,
                     row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, Vec<u8>>(3)?,
+                    members,
                     row.get::<_, i64>(4)?,
                 ))
             })
             .optional()?;
-        let Some((list_attribute_id, content_hash, count, blob, updated_at)) = row else {
+        let Some((list_attribute_id, content_hash, members, updated_at)) = row else {
             return Ok(None);
         };
-        let members = decode(&blob, to_u64(count, "member count")?)?;
         Ok(Some(DeliveredList {
             list_attribute_id,
             content_hash,
-            members,
+            members: members?,
             updated_at: clock::from_millis(updated_at)?,
         }))
     }
@@ -191,7 +200,7 @@ where
 }
 
 /// Decodes a members blob, checking it holds exactly `expected` members.
-fn decode(blob: &[u8], expected: u64) -> Result<Vec<String>> {
+fn decode(blob: &[u8], expected: u64) -> Result<Ids> {
     let corrupt = |what: &str| Error::Corrupt(format!("delivered list: {what}"));
     let Some((&format, mut rest)) = blob.split_first() else {
         return Err(corrupt("empty blob"));
@@ -204,7 +213,7 @@ fn decode(blob: &[u8], expected: u64) -> Result<Vec<String>> {
     if capacity > rest.len() {
         return Err(corrupt("member count exceeds the blob"));
     }
-    let mut members = Vec::with_capacity(capacity);
+    let mut members = Ids::with_capacity(capacity, rest.len());
     while !rest.is_empty() {
         let mut len = 0usize;
         let mut shift = 0u32;
@@ -228,7 +237,7 @@ fn decode(blob: &[u8], expected: u64) -> Result<Vec<String>> {
         let (bytes, tail) = rest.split_at(len);
         rest = tail;
         let member = std::str::from_utf8(bytes).map_err(|_| corrupt("member is not UTF-8"))?;
-        members.push(member.to_owned());
+        members.push(member);
     }
     if members.len() != capacity {
         return Err(corrupt(&format!(
@@ -249,7 +258,7 @@ mod tests {
         let members = ["", "a", "é", "with,comma", "new\nline", long.as_str()];
         let (blob, count) = encode(members);
         assert_eq!(count, 6);
-        assert_eq!(decode(&blob, count).unwrap(), members);
+        assert_eq!(decode(&blob, count).unwrap().to_vec(), members);
     }
 
     #[test]

@@ -20,14 +20,14 @@ fn a_list_is_replaced_whole_and_read_back_in_order() {
     let list = store.delivered_list("beta").unwrap().unwrap();
     assert_eq!(list.list_attribute_id, 4567);
     assert_eq!(list.content_hash, "h1");
-    assert_eq!(list.members, ["c", "a", "b"]);
+    assert_eq!(list.members.to_vec(), ["c", "a", "b"]);
 
     let replacement: Vec<String> = vec!["z".into()];
     store
         .replace_delivered_list("beta", 4568, "h2", &replacement, &[])
         .unwrap();
     let list = store.delivered_list("beta").unwrap().unwrap();
-    assert_eq!(list.members, ["z"]);
+    assert_eq!(list.members.to_vec(), ["z"]);
     assert_eq!(list.list_attribute_id, 4568);
     let summary = store.delivered_list_summary("beta").unwrap().unwrap();
     assert_eq!(summary.member_count, 1);

@@ -32,7 +32,12 @@ fn reopening_keeps_what_was_stored() {
     };
     let store = Store::open(tmp.path()).unwrap();
     assert_eq!(
-        store.delivered_list("beta").unwrap().unwrap().members,
+        store
+            .delivered_list("beta")
+            .unwrap()
+            .unwrap()
+            .members
+            .to_vec(),
         ["u1", "u2"]
     );
     assert_eq!(store.run(&run_id).unwrap().unwrap().sync, "beta");

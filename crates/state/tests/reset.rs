@@ -128,7 +128,12 @@ fn reset_forgets_the_syncs_state_and_keeps_its_history_marked() {
     // Other syncs are untouched.
     assert_eq!(store.definitions("other").unwrap().len(), 1);
     assert_eq!(
-        store.delivered_list("other").unwrap().unwrap().members,
+        store
+            .delivered_list("other")
+            .unwrap()
+            .unwrap()
+            .members
+            .to_vec(),
         ["u1", "u2"]
     );
 }

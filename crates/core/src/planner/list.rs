@@ -100,7 +100,10 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
     plan.rows_read = ids.read;
 
     let ModelIds {
-        valid, rejected, ..
+        valid,
+        rejected,
+        looking_like_pii,
+        ..
     } = ids;
     for rejected in rejected {
         reject(&mut plan, rejected.id, "user_id", rejected.problem);
@@ -151,7 +154,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         ));
     }
 
-    if mode != ListMode::Remove {
+    if mode != ListMode::Remove && looking_like_pii > 0 {
         check_pii(&mut plan, &model, options.allow_pii);
     }
     let after = match mode {
@@ -168,7 +171,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
         ));
     }
     let (added, removed) = match current {
-        Some(current) => (difference(&after, current), difference(current, &after)),
+        Some(current) => differences(&after, current),
         None => (after.clone(), Ids::new()),
     };
     let patch = current.is_none() || !added.is_empty() || !removed.is_empty();
@@ -333,6 +336,25 @@ fn difference(a: &Ids, b: &Ids) -> Ids {
         }
     });
     a.select(positions)
+}
+
+/// `a − b` and `b − a` of two sorted sets, in one walk: selections of `a`'s and `b`'s ids.
+fn differences(a: &Ids, b: &Ids) -> (Ids, Ids) {
+    if a.is_empty() || b.is_empty() {
+        return (a.clone(), b.clone());
+    }
+    if !a.selectable() || !b.selectable() {
+        return (difference(a, b), difference(b, a));
+    }
+    // Reserved, not touched: only the positions written take memory.
+    let (mut only_a, mut only_b) = (Vec::with_capacity(a.len()), Vec::with_capacity(b.len()));
+    merge(a, b, |_, position, in_a, in_b| match (in_a, in_b) {
+        // Both are selectable: every position fits.
+        (true, false) => only_a.push(position as u32),
+        (false, true) => only_b.push(position as u32),
+        _ => {}
+    });
+    (a.select(only_a), b.select(only_b))
 }
 
 /// Counts and samples `a − b` without keeping the whole difference.
@@ -608,5 +630,33 @@ mod tests {
         assert_eq!(union(&a, &Ids::new()), a);
         assert_eq!(difference(&a, &b), strings(&["a", "e"]));
         assert_eq!(difference_summary(&b, &a), (2, strings(&["b", "d"])));
+    }
+
+    #[test]
+    fn both_differences_in_one_walk_are_the_two_differences() {
+        let sets = [
+            Ids::new(),
+            Ids::from(strings(&["a"])),
+            Ids::from(strings(&["a", "c", "e"])),
+            Ids::from(strings(&["b", "c", "d"])),
+            Ids::from(strings(&["a", "b", "c", "d", "e", "f"])),
+        ];
+        for a in &sets {
+            for b in &sets {
+                let (only_a, only_b) = differences(a, b);
+                assert_eq!(only_a, difference(a, b), "{a:?} − {b:?}");
+                assert_eq!(only_b, difference(b, a), "{b:?} − {a:?}");
+            }
+        }
+        // Over selections too: the sorted sets the planner works on.
+        let a = Ids::from(strings(&["e", "a", "c", "a"])).into_sorted_set();
+        let b = Ids::from(strings(&["d", "c", "b"])).into_sorted_set();
+        assert_eq!(
+            differences(&a, &b),
+            (
+                Ids::from(strings(&["a", "e"])),
+                Ids::from(strings(&["b", "d"]))
+            )
+        );
     }
 }

@@ -7,6 +7,11 @@
 //! several syncs can read concurrently. Reading runs on a thread of its own that owns its
 //! connection and feeds a bounded [`RowStream`].
 //!
+//! Opening a database takes DuckDB some 40 ms of work in a fresh process (its catalog of
+//! functions, then its SQL grammar on the first statement). It runs on a thread of its own
+//! too, so that a run's other first steps (the state store, the API's first requests) go on
+//! meanwhile; the first operation waits for it, and gets its error if it failed.
+//!
 //! Relative file paths in models are resolved against the base directory the caller gives
 //! (the config file's folder), through DuckDB's `file_search_path` setting: the process's
 //! working directory is never changed.
@@ -46,8 +51,8 @@ mod types;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::thread::{self, JoinHandle};
 
 use ::duckdb::{AccessMode, Config, Connection};
 use tracing::debug;
@@ -76,9 +81,11 @@ pub struct DuckDbSource {
 }
 
 struct Inner {
-    /// The connection new ones are cloned from; the mutex only guards the cloning
-    /// (`Connection` is not `Sync`).
-    root: Mutex<Connection>,
+    /// The connection new ones are cloned from, once the database is open (or why it could
+    /// not be opened); the mutex only guards the cloning (`Connection` is not `Sync`).
+    root: OnceLock<std::result::Result<Mutex<Connection>, String>>,
+    /// The thread opening the database, until the first operation (or the drop) joins it.
+    opening: Mutex<Option<JoinHandle<std::result::Result<Connection, String>>>>,
     /// `SET file_search_path` statement run on every new connection (a per-connection
     /// setting in DuckDB).
     search_path_sql: String,
@@ -96,48 +103,73 @@ impl fmt::Debug for DuckDbSource {
 }
 
 impl DuckDbSource {
-    /// Opens the database: the file read-only (a model can never change the warehouse), or
-    /// a new in-memory database. A missing file is [`SourceError::MissingDatabase`]; it is
-    /// never created.
+    /// Starts opening the database: the file read-only (a model can never change the
+    /// warehouse), or a new in-memory database. A missing file is
+    /// [`SourceError::MissingDatabase`] at once; it is never created. DuckDB's own work runs
+    /// on a thread of its own: a file it cannot open is [`SourceError::Unavailable`] from the
+    /// first operation, as when the database fails later.
     pub fn open(config: &DuckDbConfig) -> Result<Self> {
         let base_dir =
             std::path::absolute(&config.base_dir).unwrap_or_else(|_| config.base_dir.clone());
         let search_path = utf8(&base_dir, "base directory")?;
         let search_path_sql = format!("SET file_search_path = {}", sql_string(search_path));
-        let (root, label) = match &config.path {
+        let path = match &config.path {
             Some(path) => {
                 let path = base_dir.join(path);
                 if !path.exists() {
                     return Err(SourceError::MissingDatabase { path });
                 }
-                let label = format!("DuckDB database {}", path.display());
-                let unavailable = |e: ::duckdb::Error| SourceError::Unavailable {
-                    target: label.clone(),
-                    message: e.to_string(),
-                };
-                let flags = Config::default()
-                    .access_mode(AccessMode::ReadOnly)
-                    .map_err(unavailable)?;
-                let root = Connection::open_with_flags(&path, flags).map_err(unavailable)?;
-                (root, label)
+                Some(path)
             }
-            None => {
-                let label = "in-memory DuckDB".to_owned();
-                let root = Connection::open_in_memory().map_err(|e| SourceError::Unavailable {
-                    target: label.clone(),
-                    message: e.to_string(),
-                })?;
-                (root, label)
-            }
+            None => None,
         };
-        debug!(database = %label, base_dir = %base_dir.display(), "opened DuckDB");
+        let label = match &path {
+            Some(path) => format!("DuckDB database {}", path.display()),
+            None => "in-memory DuckDB".to_owned(),
+        };
+        let opening = {
+            let (search_path_sql, label) = (search_path_sql.clone(), label.clone());
+            let base_dir = base_dir.clone();
+            thread::Builder::new()
+                .name("optisync-duckdb-open".to_owned())
+                .spawn(move || {
+                    let root =
+                        open_root(path.as_deref(), &search_path_sql).map_err(|e| e.to_string())?;
+                    debug!(database = %label, base_dir = %base_dir.display(), "opened DuckDB");
+                    Ok(root)
+                })
+                .map_err(|e| SourceError::Unavailable {
+                    target: "a thread to open DuckDB".to_owned(),
+                    message: e.to_string(),
+                })?
+        };
         Ok(Self {
             inner: Arc::new(Inner {
-                root: Mutex::new(root),
+                root: OnceLock::new(),
+                opening: Mutex::new(Some(opening)),
                 search_path_sql,
                 label,
             }),
         })
+    }
+
+    /// The open database's root connection, once the thread opening it is done.
+    fn root(&self) -> Result<&Mutex<Connection>> {
+        if self.inner.root.get().is_none() {
+            self.inner.finish_opening();
+        }
+        match self.inner.root.get() {
+            Some(Ok(root)) => Ok(root),
+            Some(Err(message)) => Err(SourceError::Unavailable {
+                target: self.inner.label.clone(),
+                message: message.clone(),
+            }),
+            // `finish_opening` always leaves a result: never reached.
+            None => Err(SourceError::Unavailable {
+                target: self.inner.label.clone(),
+                message: "it was not opened".to_owned(),
+            }),
+        }
     }
 
     /// Checks that the database answers a trivial query.
@@ -212,8 +244,7 @@ impl DuckDbSource {
     /// A new connection to the database, with the file search path set.
     fn connect(&self) -> Result<Connection> {
         let connection = self
-            .inner
-            .root
+            .root()?
             .lock()
             // The guarded connection is only cloned, never left half-changed by a panic.
             .unwrap_or_else(PoisonError::into_inner)
@@ -231,6 +262,41 @@ impl DuckDbSource {
             message: error.to_string(),
         }
     }
+}
+
+impl Inner {
+    /// Waits for the thread opening the database and keeps what it opened. Callers that
+    /// come while another waits block on `opening` until it is done.
+    fn finish_opening(&self) {
+        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(thread) = opening.take() {
+            let opened = thread
+                .join()
+                .unwrap_or_else(|_| Err("the thread opening it stopped unexpectedly".to_owned()));
+            let _ = self.root.set(opened.map(Mutex::new));
+        }
+    }
+}
+
+impl Drop for Inner {
+    /// A source dropped before its first use (another part of the run failed to start)
+    /// still waits for DuckDB to finish opening: the process must not exit under it.
+    fn drop(&mut self) {
+        self.finish_opening();
+    }
+}
+
+/// Opens the database DuckDB-side, and sets the search path on the root connection: that
+/// first statement is the one that has DuckDB compile its SQL grammar, once per process.
+fn open_root(path: Option<&Path>, search_path_sql: &str) -> ::duckdb::Result<Connection> {
+    let root = match path {
+        Some(path) => {
+            Connection::open_with_flags(path, Config::default().access_mode(AccessMode::ReadOnly)?)?
+        }
+        None => Connection::open_in_memory()?,
+    };
+    root.execute_batch(search_path_sql)?;
+    Ok(root)
 }
 
 type Ready = std::sync::mpsc::SyncSender<Result<RowStream>>;
