@@ -39,15 +39,59 @@ pub struct Ids {
 struct Buffer {
     text: String,
     /// The end of each id in `text`; id `i` starts where id `i - 1` ends.
-    ends: Vec<usize>,
+    ends: Ends,
+}
+
+/// The ends of the ids in a buffer: four bytes each while the text is under 4 GiB (always,
+/// for a list: the API takes 5 MB), eight beyond.
+#[derive(Clone)]
+enum Ends {
+    Narrow(Vec<u32>),
+    Wide(Vec<usize>),
+}
+
+impl Default for Ends {
+    fn default() -> Self {
+        Ends::Narrow(Vec::new())
+    }
+}
+
+impl Ends {
+    fn len(&self) -> usize {
+        match self {
+            Ends::Narrow(ends) => ends.len(),
+            Ends::Wide(ends) => ends.len(),
+        }
+    }
+
+    fn get(&self, index: usize) -> Option<usize> {
+        match self {
+            Ends::Narrow(ends) => ends.get(index).map(|&end| end as usize),
+            Ends::Wide(ends) => ends.get(index).copied(),
+        }
+    }
+
+    fn push(&mut self, end: usize) {
+        match self {
+            Ends::Narrow(ends) => match u32::try_from(end) {
+                Ok(end) => ends.push(end),
+                Err(_) => {
+                    let mut wide: Vec<usize> = ends.iter().map(|&e| e as usize).collect();
+                    wide.push(end);
+                    *self = Ends::Wide(wide);
+                }
+            },
+            Ends::Wide(ends) => ends.push(end),
+        }
+    }
 }
 
 impl Buffer {
     fn get(&self, index: usize) -> Option<&str> {
-        let end = *self.ends.get(index)?;
+        let end = self.ends.get(index)?;
         let start = match index {
             0 => 0,
-            _ => self.ends[index - 1],
+            _ => self.ends.get(index - 1)?,
         };
         self.text.get(start..end)
     }
@@ -72,7 +116,7 @@ impl Ids {
         Self {
             buffer: Arc::new(Buffer {
                 text: String::with_capacity(bytes),
-                ends: Vec::with_capacity(ids),
+                ends: Ends::Narrow(Vec::with_capacity(ids)),
             }),
             order: None,
             bytes: 0,
@@ -432,6 +476,29 @@ impl FromIterator<Value> for ModelIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn ends_take_eight_bytes_only_past_four_gib_of_text() {
+        let mut ends = Ends::default();
+        ends.push(3);
+        ends.push(u32::MAX as usize);
+        assert!(matches!(ends, Ends::Narrow(_)));
+        ends.push(u32::MAX as usize + 1);
+        assert!(matches!(ends, Ends::Wide(_)));
+        ends.push(1 << 40);
+        assert_eq!(ends.len(), 4);
+        assert_eq!(
+            (0..5).map(|i| ends.get(i)).collect::<Vec<_>>(),
+            [
+                Some(3),
+                Some(u32::MAX as usize),
+                Some(u32::MAX as usize + 1),
+                Some(1 << 40),
+                None
+            ]
+        );
+    }
 
     fn ids(items: &[&str]) -> Ids {
         items.iter().collect()
