@@ -1,7 +1,7 @@
 //! List member ids held compactly: [`Ids`] keeps every id of a list in one text buffer with
-//! the end offset of each, instead of one heap string per id. A list of five million
-//! 17-character ids then takes about 125 MB instead of about 280 MB, allocates twice instead
-//! of five million times, and is freed at once. [`ModelIds`] gathers a list sync's model
+//! the end offset of each (four bytes), instead of one heap string per id. A list of five
+//! million 17-character ids then takes about 105 MB instead of about 280 MB, allocates twice
+//! instead of five million times, and is freed at once. [`ModelIds`] gathers a list sync's model
 //! values into it as they are read, turning the invalid ones into rejected rows on the way.
 
 use std::fmt;
