@@ -52,10 +52,8 @@ impl PreparedPlan {
     /// only when a plan file is written, not for every plan.
     pub fn seen(&self) -> RemoteSeen {
         match self.list_content_known {
-            Some(known) if self.remote_seen == RemoteSeen::Unrecorded => {
-                list_seen(&self.plan, known)
-            }
-            _ => self.remote_seen.clone(),
+            Some(known) => list_seen(&self.plan, known),
+            None => self.remote_seen.clone(),
         }
     }
 }

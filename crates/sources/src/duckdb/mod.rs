@@ -84,7 +84,8 @@ struct Inner {
     /// The connection new ones are cloned from, once the database is open (or why it could
     /// not be opened); the mutex only guards the cloning (`Connection` is not `Sync`).
     root: OnceLock<std::result::Result<Mutex<Connection>, String>>,
-    /// The thread opening the database, until the first operation (or the drop) joins it.
+    /// The thread opening the database, until the first operation (or the drop) joins it
+    /// and keeps its result in `root`.
     opening: Mutex<Option<JoinHandle<std::result::Result<Connection, String>>>>,
     /// `SET file_search_path` statement run on every new connection (a per-connection
     /// setting in DuckDB).
@@ -155,21 +156,13 @@ impl DuckDbSource {
 
     /// The open database's root connection, once the thread opening it is done.
     fn root(&self) -> Result<&Mutex<Connection>> {
-        if self.inner.root.get().is_none() {
-            self.inner.finish_opening();
-        }
-        match self.inner.root.get() {
-            Some(Ok(root)) => Ok(root),
-            Some(Err(message)) => Err(SourceError::Unavailable {
+        self.inner
+            .opened()
+            .as_ref()
+            .map_err(|message| SourceError::Unavailable {
                 target: self.inner.label.clone(),
                 message: message.clone(),
-            }),
-            // `finish_opening` always leaves a result: never reached.
-            None => Err(SourceError::Unavailable {
-                target: self.inner.label.clone(),
-                message: "it was not opened".to_owned(),
-            }),
-        }
+            })
     }
 
     /// Checks that the database answers a trivial query.
@@ -265,16 +258,26 @@ impl DuckDbSource {
 }
 
 impl Inner {
-    /// Waits for the thread opening the database and keeps what it opened. Callers that
-    /// come while another waits block on `opening` until it is done.
-    fn finish_opening(&self) {
-        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(thread) = opening.take() {
-            let opened = thread
-                .join()
-                .unwrap_or_else(|_| Err("the thread opening it stopped unexpectedly".to_owned()));
-            let _ = self.root.set(opened.map(Mutex::new));
-        }
+    /// What the thread opening the database opened, waiting for it the first time. Callers
+    /// that come while another waits block until it is done.
+    fn opened(&self) -> &std::result::Result<Mutex<Connection>, String> {
+        self.root.get_or_init(|| {
+            let thread = self
+                .opening
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            thread
+                .map_or_else(
+                    || Err("it was not opened".to_owned()),
+                    |thread| {
+                        thread.join().unwrap_or_else(|_| {
+                            Err("the thread opening it stopped unexpectedly".to_owned())
+                        })
+                    },
+                )
+                .map(Mutex::new)
+        })
     }
 }
 
@@ -282,7 +285,7 @@ impl Drop for Inner {
     /// A source dropped before its first use (another part of the run failed to start)
     /// still waits for DuckDB to finish opening: the process must not exit under it.
     fn drop(&mut self) {
-        self.finish_opening();
+        self.opened();
     }
 }
 
