@@ -11,7 +11,7 @@ use serde::de::{SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::validate::{check_list_id, looks_like_pii};
+use crate::validate::{check_list_id, is_plain_list_id, looks_like_pii};
 use crate::value::Value;
 
 /// A sequence of ids, in one buffer. Serialized as a JSON array of strings.
@@ -32,6 +32,9 @@ pub struct Ids {
     order: Option<Vec<u32>>,
     /// The bytes of the ids in the sequence, together.
     bytes: usize,
+    /// Known to be a sorted set (made by [`Ids::into_sorted_set`], or a selection of one in
+    /// its order), so sorting it again is free. `false` says nothing.
+    sorted_set: bool,
 }
 
 /// The ids' text, one after another, and where each ends.
@@ -64,6 +67,7 @@ impl Ends {
         }
     }
 
+    #[inline]
     fn get(&self, index: usize) -> Option<usize> {
         match self {
             Ends::Narrow(ends) => ends.get(index).map(|&end| end as usize),
@@ -87,6 +91,15 @@ impl Ends {
 }
 
 impl Buffer {
+    /// The byte order of ids `a` and `b`: what a sort compares when their keys tie.
+    #[cold]
+    #[inline(never)]
+    fn compare_at(&self, a: u32, b: u32) -> std::cmp::Ordering {
+        let text = |index: u32| self.get(index as usize).unwrap_or_default();
+        text(a).cmp(text(b))
+    }
+
+    #[inline]
     fn get(&self, index: usize) -> Option<&str> {
         let end = self.ends.get(index)?;
         let start = match index {
@@ -120,6 +133,7 @@ impl Ids {
             }),
             order: None,
             bytes: 0,
+            sorted_set: false,
         }
     }
 
@@ -130,6 +144,7 @@ impl Ids {
             // owns a buffer of its own holding exactly its ids.
             *self = self.iter().collect();
         }
+        self.sorted_set = false;
         let buffer = Arc::make_mut(&mut self.buffer);
         buffer.text.push_str(id);
         buffer.ends.push(buffer.text.len());
@@ -137,6 +152,7 @@ impl Ids {
     }
 
     /// How many ids.
+    #[inline]
     pub fn len(&self) -> usize {
         match &self.order {
             Some(order) => order.len(),
@@ -150,6 +166,7 @@ impl Ids {
     }
 
     /// The id at `index`.
+    #[inline]
     pub fn get(&self, index: usize) -> Option<&str> {
         match &self.order {
             Some(order) => self.buffer.get(*order.get(index)? as usize),
@@ -158,8 +175,12 @@ impl Ids {
     }
 
     /// The ids in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
-        (0..self.len()).map(|i| self.get(i).unwrap_or_default())
+    pub fn iter(&self) -> IdsIter<'_> {
+        IdsIter {
+            ids: self,
+            position: 0,
+            start: 0,
+        }
     }
 
     /// The length of the ids joined by commas, without joining them.
@@ -203,8 +224,9 @@ impl Ids {
     /// mean equal bytes up to the key's end (or a shorter id padded with zeros), so the order
     /// is exactly the ids' byte order. The keys take 12 bytes per id while sorting, and that
     /// memory then holds the selection's four bytes per id.
-    pub fn into_sorted_set(self) -> Ids {
-        if self.is_sorted_set() {
+    pub fn into_sorted_set(mut self) -> Ids {
+        if self.sorted_set || self.is_sorted_set() {
+            self.sorted_set = true;
             return self;
         }
         let Some(mut keyed) = self.keyed() else {
@@ -212,14 +234,21 @@ impl Ids {
             let mut all: Vec<&str> = self.iter().collect();
             all.sort_unstable();
             all.dedup();
-            return all.into_iter().collect();
+            let mut sorted: Ids = all.into_iter().collect();
+            sorted.sorted_set = true;
+            return sorted;
         };
-        let buffer = &self.buffer;
+        let buffer = &*self.buffer;
         let text = |k: &Keyed| buffer.get(k.index as usize).unwrap_or_default();
-        keyed.sort_unstable_by(|a, b| {
+        // Kept small, so that the sort inlines it: ties are rare and compared out of line.
+        let order = |a: &Keyed, b: &Keyed| {
             let (ka, kb) = (a.key, b.key);
-            ka.cmp(&kb).then_with(|| text(a).cmp(text(b)))
-        });
+            if ka == kb {
+                return buffer.compare_at(a.index, b.index);
+            }
+            ka.cmp(&kb)
+        };
+        sort_in_two(&mut keyed, order);
         let all = keyed.len();
         keyed.dedup_by(|later, kept| {
             let (kl, kk) = (later.key, kept.key);
@@ -237,6 +266,7 @@ impl Ids {
             buffer: self.buffer,
             order: Some(order),
             bytes,
+            sorted_set: true,
         }
     }
 
@@ -247,9 +277,11 @@ impl Ids {
         let shared = self.shared_prefix_len();
         let key = |id: &str| {
             let rest = id.as_bytes().get(shared..).unwrap_or_default();
+            if let Some(first) = rest.first_chunk::<8>() {
+                return u64::from_be_bytes(*first);
+            }
             let mut key = [0u8; 8];
-            let n = rest.len().min(8);
-            key[..n].copy_from_slice(&rest[..n]);
+            key[..rest.len()].copy_from_slice(rest);
             u64::from_be_bytes(key)
         };
         let buffer_index = |position: usize| match &self.order {
@@ -258,9 +290,10 @@ impl Ids {
             None => position as u32,
         };
         Some(
-            (0..self.len())
-                .map(|position| Keyed {
-                    key: key(self.get(position).unwrap_or_default()),
+            self.iter()
+                .enumerate()
+                .map(|(position, id)| Keyed {
+                    key: key(id),
                     index: buffer_index(position),
                 })
                 .collect(),
@@ -277,6 +310,7 @@ impl Ids {
     /// selection's memory.
     pub fn select(&self, mut positions: Vec<u32>) -> Ids {
         let mut bytes = 0;
+        let increasing = positions.is_sorted_by(|a, b| a < b);
         positions.retain_mut(|position| {
             let Some(id) = self.get(*position as usize) else {
                 return false;
@@ -291,6 +325,7 @@ impl Ids {
             buffer: Arc::clone(&self.buffer),
             order: Some(positions),
             bytes,
+            sorted_set: self.sorted_set && increasing,
         }
     }
 
@@ -316,9 +351,118 @@ impl Ids {
     }
 }
 
+/// Below this many keys one thread sorts them all: a second one would not pay for itself.
+const SORT_IN_TWO_FROM: usize = 1 << 15;
+
+/// Sorts `keyed` by `order`, on two threads when there are many keys and two cores: the keys
+/// are split around a pivot (the median of a sample) in place, and each part is sorted on a
+/// thread of its own. No memory is taken beyond the keys. If a thread cannot be started,
+/// this one sorts both parts.
+fn sort_in_two<F>(keyed: &mut [Keyed], order: F)
+where
+    F: Fn(&Keyed, &Keyed) -> std::cmp::Ordering + Sync,
+{
+    let two_cores = || std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if keyed.len() < SORT_IN_TWO_FROM || !two_cores() {
+        keyed.sort_unstable_by(&order);
+        return;
+    }
+    let step = keyed.len() / 64;
+    let mut sample: Vec<Keyed> = (0..64).map(|i| keyed[i * step]).collect();
+    sample.sort_unstable_by(&order);
+    let pivot = sample[32];
+    let split = partition(keyed, |k| order(k, &pivot) == std::cmp::Ordering::Less);
+    let (below, rest) = keyed.split_at_mut(split);
+    // Locked once by whichever thread sorts it.
+    let below = std::sync::Mutex::new(below);
+    let sort_below = || {
+        below
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .sort_unstable_by(&order);
+    };
+    std::thread::scope(|scope| {
+        let started = std::thread::Builder::new()
+            .name("optisync-sort".to_owned())
+            .spawn_scoped(scope, sort_below);
+        rest.sort_unstable_by(&order);
+        if started.is_err() {
+            sort_below();
+        }
+    });
+}
+
+/// Moves the keys for which `below` holds before the others, in place; returns how many.
+fn partition(keyed: &mut [Keyed], below: impl Fn(&Keyed) -> bool) -> usize {
+    let (mut front, mut back) = (0, keyed.len());
+    loop {
+        while front < back && below(&keyed[front]) {
+            front += 1;
+        }
+        while front < back && !below(&keyed[back - 1]) {
+            back -= 1;
+        }
+        if front >= back {
+            return front;
+        }
+        keyed.swap(front, back - 1);
+        front += 1;
+        back -= 1;
+    }
+}
+
+/// The ids of an [`Ids`] in order. Walking the buffer's own order, each id starts where the
+/// one before ended, so each takes one look-up of its end.
+#[derive(Clone, Debug)]
+pub struct IdsIter<'a> {
+    ids: &'a Ids,
+    position: usize,
+    /// Where the next id starts in the buffer, when walking it in its own order.
+    start: usize,
+}
+
+impl<'a> Iterator for IdsIter<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let buffer = &self.ids.buffer;
+        let id = match &self.ids.order {
+            Some(order) => buffer.get(*order.get(self.position)? as usize),
+            None => {
+                let end = buffer.ends.get(self.position)?;
+                let id = buffer.text.get(self.start..end);
+                self.start = end;
+                id
+            }
+        };
+        self.position += 1;
+        Some(id.unwrap_or_default())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.ids.len().saturating_sub(self.position);
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for IdsIter<'_> {}
+
 impl PartialEq for Ids {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
+        if self.len() != other.len() {
+            return false;
+        }
+        if let (None, None) = (&self.order, &other.order) {
+            // Two whole buffers of the same ids hold the same text with the same ends.
+            let (mine, theirs) = (&*self.buffer, &*other.buffer);
+            match (&mine.ends, &theirs.ends) {
+                (Ends::Narrow(a), Ends::Narrow(b)) => return mine.text == theirs.text && a == b,
+                (Ends::Wide(a), Ends::Wide(b)) => return mine.text == theirs.text && a == b,
+                _ => {}
+            }
+        }
+        self.iter().eq(other.iter())
     }
 }
 
@@ -421,6 +565,10 @@ impl ModelIds {
     /// Checks and keeps one text cell (`None` for a null), without a [`Value`] for it.
     pub fn push_text(&mut self, cell: Option<&str>) {
         self.read += 1;
+        if let Some(id) = cell.filter(|id| is_plain_list_id(id)) {
+            self.valid.push(id);
+            return;
+        }
         let Some(id) = cell.map(str::trim).filter(|t| !t.is_empty()) else {
             self.rejected.push(RejectedId {
                 id: None,
@@ -528,6 +676,52 @@ mod tests {
             proptest::prop_assert!(sorted.is_sorted_set());
             proptest::prop_assert_eq!(sorted.to_vec(), expected);
         }
+    }
+
+    /// Enough ids for the two-thread sort, with duplicates, ids whose keys tie (they differ
+    /// only after the key's 8 bytes) and a selection as input.
+    #[test]
+    fn a_sort_on_two_threads_matches_sorting_strings() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let items: Vec<String> = (0..3 * SORT_IN_TWO_FROM)
+            .map(|_| {
+                let n = next();
+                match n % 4 {
+                    0 => format!("user-{:06}", n % 5000),
+                    1 => format!("user-{:08}tail{}", n % 97, n % 13),
+                    2 => format!("user-{}", n % 100_000),
+                    _ => format!("u{n:x}"),
+                }
+            })
+            .collect();
+        let mut expected = items.clone();
+        expected.sort();
+        expected.dedup();
+        let sorted = items.iter().collect::<Ids>().into_sorted_set();
+        assert!(sorted.is_sorted_set());
+        assert_eq!(sorted.to_vec(), expected);
+        assert_eq!(sorted.joined_len(), expected.join(",").len());
+        // A selection in reverse order, sorted again.
+        let reversed = sorted.select((0..sorted.len() as u32).rev().collect());
+        assert!(!reversed.is_sorted_set());
+        assert_eq!(reversed.into_sorted_set().to_vec(), expected);
+    }
+
+    #[test]
+    fn whole_buffers_compare_by_their_text_and_ends() {
+        let ab: Ids = ["a", "b"].into_iter().collect();
+        assert_eq!(ab, ["a", "b"].into_iter().collect::<Ids>());
+        assert_ne!(ab, ["ab", ""].into_iter().collect::<Ids>());
+        assert_ne!(ab, ["a", "c"].into_iter().collect::<Ids>());
+        // A selection and a whole buffer with the same ids are equal.
+        let selected = ["b", "a"].into_iter().collect::<Ids>().into_sorted_set();
+        assert_eq!(selected, ab);
     }
 
     proptest::proptest! {

@@ -45,7 +45,7 @@ pub use delivered::{DeliveredDefinitions, DeliveredObject};
 pub use error::{ConditionsError, MappingError, MappingErrors, ParseNameError, RecordShapeError};
 pub use fields::{FieldValue, Fields};
 pub use hash::{ContentHash, content_hash};
-pub use ids::{Ids, ModelIds, RejectedId};
+pub use ids::{Ids, IdsIter, ModelIds, RejectedId};
 pub use kind::{DefinitionKind, DefinitionMode, KindError, ListMode, SyncKind};
 pub use mapping::{BoundMapping, DesiredRow, Field, Mapping, NameTemplate, RowProblem};
 pub use plan::{

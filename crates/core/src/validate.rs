@@ -94,6 +94,31 @@ pub fn check_list_id(id: &str) -> Result<(), ListIdProblem> {
     Ok(())
 }
 
+/// Whether `id` is an ordinary list id, one that [`check_list_id`] accepts and
+/// [`looks_like_pii`] does not flag, found in one pass over its bytes: 1 to
+/// [`MAX_LIST_ID_CHARS`] bytes of printable ASCII, no space at either end, no comma, no `@`,
+/// and either some byte no phone number holds or neither a `+` nor a separator. Nearly every
+/// id is; `false` only means the full checks must decide.
+pub fn is_plain_list_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if bytes.len() > MAX_LIST_ID_CHARS || first == b' ' || last == b' ' {
+        return false;
+    }
+    let mut printable = true;
+    let mut phone_bytes_only = true;
+    let mut plus_or_separator = false;
+    for &b in bytes {
+        printable &= (0x20..0x7f).contains(&b) && b != b',' && b != b'@';
+        let separator = matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+');
+        phone_bytes_only &= b.is_ascii_digit() || separator;
+        plus_or_separator |= separator;
+    }
+    printable && (!phone_bytes_only || !plus_or_separator)
+}
+
 /// Whether a character is a control character or invisible formatting: C0 and C1 controls
 /// (line feed, carriage return, NUL, tab, escape, …) and DEL; zero-width characters
 /// (U+200B to U+200D, U+2060, the byte order mark U+FEFF, the soft hyphen U+00AD); marks
@@ -368,6 +393,66 @@ mod tests {
         let message = check_list_id("a\u{202e}b").unwrap_err().to_string();
         assert!(message.contains("U+202E at character 2"), "{message}");
         assert!(!message.chars().any(is_hidden_char), "{message}");
+    }
+
+    /// Every string of up to four characters over an alphabet of the bytes the checks care
+    /// about, and longer ones built from them: a plain id is one the full checks accept
+    /// unchanged and do not flag.
+    #[test]
+    fn a_plain_list_id_passes_every_full_check() {
+        let alphabet = [
+            "a", "Z", "0", "7", " ", ",", "@", ".", "-", "(", ")", "+", "_", "~", "\t", "é",
+            "\u{7f}",
+        ];
+        let mut ids = vec![String::new()];
+        let mut frontier = vec![String::new()];
+        for _ in 0..4 {
+            frontier = frontier
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            ids.extend(frontier.iter().cloned());
+        }
+        for phone_like in [
+            "0123456789",
+            "+4915112345678",
+            "(030) 1234-5678",
+            "1234567890123456",
+        ] {
+            ids.push(phone_like.to_owned());
+        }
+        ids.extend(["a@b.co".to_owned(), "x".repeat(100), "x".repeat(101)]);
+        let mut plain = 0;
+        for id in &ids {
+            if is_plain_list_id(id) {
+                plain += 1;
+                assert_eq!(id.trim(), id, "{id:?}");
+                assert_eq!(check_list_id(id), Ok(()), "{id:?}");
+                assert_eq!(looks_like_pii(id), None, "{id:?}");
+            }
+        }
+        assert!(plain > ids.len() / 10, "{plain} of {}", ids.len());
+        for ordinary in [
+            "user_000123",
+            "0123456789",
+            "a1b2",
+            "x".repeat(100).as_str(),
+            "c-42.7",
+        ] {
+            assert!(is_plain_list_id(ordinary), "{ordinary}");
+        }
+        for other in [
+            "",
+            " u1",
+            "u1 ",
+            "a,b",
+            "a@b.co",
+            "+4915112345678",
+            "ü1",
+            "u\t1",
+        ] {
+            assert!(!is_plain_list_id(other), "{other:?}");
+        }
     }
 
     #[test]

@@ -188,9 +188,18 @@ async fn read_list_inputs(
     mapping: &Mapping,
     options: RunOptions,
 ) -> Result<(ListAttribute, RemoteList, ModelIds, Option<Ids>)> {
+    // Each side is made a sorted set where it is read, in parallel with the other reads,
+    // so the planner finds two of its three sets sorted already.
     let listing = tokio::spawn({
         let (client, spec) = (client.clone(), spec.clone());
-        async move { read_list(&client, &spec, target).await }
+        async move {
+            let (attribute, remote) = read_list(&client, &spec, target).await?;
+            let remote = match remote {
+                RemoteList::Known(members) => RemoteList::Known(members.into_sorted_set()),
+                RemoteList::Unknown => RemoteList::Unknown,
+            };
+            Ok((attribute, remote))
+        }
     });
     let listing = async {
         listing
@@ -215,7 +224,7 @@ async fn read_list_inputs(
             .delivered_list(&spec.name)
             .map_err(Error::state(&spec.name))?
             .filter(|d| Some(d.list_attribute_id) == spec.list_attribute_id)
-            .map(|d| d.members))
+            .map(|d| d.members.into_sorted_set()))
     };
     let ((attribute, remote), ids, delivered) = tokio::try_join!(listing, model, delivered)?;
     Ok((attribute, remote, ids, delivered))

@@ -202,7 +202,7 @@ where
 /// Decodes a members blob, checking it holds exactly `expected` members.
 fn decode(blob: &[u8], expected: u64) -> Result<Ids> {
     let corrupt = |what: &str| Error::Corrupt(format!("delivered list: {what}"));
-    let Some((&format, mut rest)) = blob.split_first() else {
+    let Some((&format, rest)) = blob.split_first() else {
         return Err(corrupt("empty blob"));
     };
     if format != FORMAT_V1 {
@@ -214,14 +214,19 @@ fn decode(blob: &[u8], expected: u64) -> Result<Ids> {
         return Err(corrupt("member count exceeds the blob"));
     }
     let mut members = Ids::with_capacity(capacity, rest.len());
-    while !rest.is_empty() {
+    // When every member is shorter than 128 bytes, each length is one ASCII byte and a blob
+    // of UTF-8 members is valid UTF-8 whole: checked once, the members are then cut from it
+    // (a cut off a character boundary is refused). Otherwise each member is checked alone.
+    let whole = std::str::from_utf8(rest).ok();
+    let mut at = 0;
+    while at < rest.len() {
         let mut len = 0usize;
         let mut shift = 0u32;
         loop {
-            let Some((&byte, tail)) = rest.split_first() else {
+            let Some(&byte) = rest.get(at) else {
                 return Err(corrupt("truncated length"));
             };
-            rest = tail;
+            at += 1;
             if shift >= usize::BITS {
                 return Err(corrupt("length overflows"));
             }
@@ -231,13 +236,16 @@ fn decode(blob: &[u8], expected: u64) -> Result<Ids> {
                 break;
             }
         }
-        if len > rest.len() {
-            return Err(corrupt("truncated member"));
-        }
-        let (bytes, tail) = rest.split_at(len);
-        rest = tail;
-        let member = std::str::from_utf8(bytes).map_err(|_| corrupt("member is not UTF-8"))?;
-        members.push(member);
+        let end = at
+            .checked_add(len)
+            .filter(|&end| end <= rest.len())
+            .ok_or_else(|| corrupt("truncated member"))?;
+        let member = match whole {
+            Some(text) => text.get(at..end),
+            None => std::str::from_utf8(&rest[at..end]).ok(),
+        };
+        members.push(member.ok_or_else(|| corrupt("member is not UTF-8"))?);
+        at = end;
     }
     if members.len() != capacity {
         return Err(corrupt(&format!(
@@ -290,5 +298,24 @@ mod tests {
             decode(&[FORMAT_V1, 0xff], 1),
             Err(Error::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_member_that_is_not_utf8_is_corrupt() {
+        // Not UTF-8 anywhere, so each member is checked alone.
+        assert!(matches!(
+            decode(&[FORMAT_V1, 1, 0xff], 1),
+            Err(Error::Corrupt(_))
+        ));
+        // UTF-8 whole ("\u{1}é"), but the one-byte member cuts "é" in two.
+        assert!(matches!(
+            decode(&[FORMAT_V1, 1, 0xc3, 0xa9], 1),
+            Err(Error::Corrupt(_))
+        ));
+        // The same member with its whole character decodes.
+        assert_eq!(
+            decode(&[FORMAT_V1, 2, 0xc3, 0xa9], 1).unwrap().to_vec(),
+            ["é"]
+        );
     }
 }

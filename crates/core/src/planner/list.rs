@@ -274,31 +274,39 @@ fn check_pii(plan: &mut SyncPlan, ids: &Ids, allow_pii: bool) {
 /// Walks two sorted sets together, calling `each` with every id, its position on the side
 /// that holds it (`a`'s when both do), and which sides hold it.
 fn merge<'a>(a: &'a Ids, b: &'a Ids, mut each: impl FnMut(&'a str, usize, bool, bool)) {
+    let (mut a_ids, mut b_ids) = (a.iter(), b.iter());
+    let (mut x, mut y) = (a_ids.next(), b_ids.next());
     let (mut i, mut j) = (0, 0);
     loop {
-        match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) => match x.cmp(y) {
+        match (x, y) {
+            (Some(p), Some(q)) => match p.cmp(q) {
                 Ordering::Less => {
-                    each(x, i, true, false);
+                    each(p, i, true, false);
                     i += 1;
+                    x = a_ids.next();
                 }
                 Ordering::Greater => {
-                    each(y, j, false, true);
+                    each(q, j, false, true);
                     j += 1;
+                    y = b_ids.next();
                 }
                 Ordering::Equal => {
-                    each(x, i, true, true);
+                    each(p, i, true, true);
                     i += 1;
                     j += 1;
+                    x = a_ids.next();
+                    y = b_ids.next();
                 }
             },
-            (Some(x), None) => {
-                each(x, i, true, false);
+            (Some(p), None) => {
+                each(p, i, true, false);
                 i += 1;
+                x = a_ids.next();
             }
-            (None, Some(y)) => {
-                each(y, j, false, true);
+            (None, Some(q)) => {
+                each(q, j, false, true);
                 j += 1;
+                y = b_ids.next();
             }
             (None, None) => break,
         }
