@@ -6,7 +6,7 @@
 use optisync_core::{Change, SyncPlan};
 use optisync_core::{RejectedRow, RunStats};
 use optisync_optimizely::{Client, Product};
-use optisync_sources::Source;
+use optisync_sources::{Source, SourceError};
 use optisync_state::{LockHolder, RunFinish, RunStatus, Store};
 use serde::Serialize;
 
@@ -50,10 +50,28 @@ pub struct RunReport {
     pub settled_intents: usize,
 }
 
+/// A thread closing the warehouse: the process must not end under it, so dropping this
+/// waits for it.
+#[derive(Debug, Default)]
+struct Closing(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take()
+            && thread.join().is_err()
+        {
+            tracing::warn!("closing the warehouse failed unexpectedly");
+        }
+    }
+}
+
 /// The engine: the source, the client and the state store of one process, and the project.
 #[derive(Debug)]
 pub struct Engine {
-    source: Source,
+    /// The warehouse; `None` once let go (see [`Engine::release_source_after_next_read`]).
+    source: Option<Source>,
+    /// Whether to let the warehouse go once the next plan has read its model.
+    release_after_read: bool,
     client: Client,
     store: Store,
     target: Target,
@@ -62,6 +80,9 @@ pub struct Engine {
     /// send (ADR 0013).
     project_read: bool,
     holder: String,
+    /// The warehouse being closed on a thread of its own; waited for when the engine is
+    /// dropped, last (fields drop in order), so the state store closes meanwhile.
+    closing: Closing,
 }
 
 impl Engine {
@@ -83,7 +104,8 @@ impl Engine {
             None => (read_project(&client, &store, project_id).await?, true),
         };
         Ok(Self {
-            source,
+            source: Some(source),
+            release_after_read: false,
             client,
             store,
             target: Target {
@@ -92,6 +114,7 @@ impl Engine {
             },
             project_read,
             holder: holder.into(),
+            closing: Closing::default(),
         })
     }
 
@@ -118,6 +141,29 @@ impl Engine {
         Ok(())
     }
 
+    /// Says that the next plan (of [`Engine::plan`] or [`Engine::sync`]) reads the last
+    /// model of this engine's life: once it is read, the warehouse is closed on a thread of
+    /// its own. Closing DuckDB frees its whole catalog, several milliseconds that then overlap
+    /// the rest of the run instead of following it. A later plan that needs the warehouse
+    /// fails as unavailable.
+    pub fn release_source_after_next_read(&mut self) {
+        self.release_after_read = true;
+    }
+
+    /// Closes the warehouse in the background (inline if no thread can be started).
+    fn release_source(&mut self) {
+        let Some(source) = self.source.take() else {
+            return;
+        };
+        // On failure the closure, and the source with it, is dropped here.
+        if let Ok(thread) = std::thread::Builder::new()
+            .name("optisync-close-source".to_owned())
+            .spawn(move || drop(source))
+        {
+            self.closing = Closing(Some(thread));
+        }
+    }
+
     /// The project.
     pub fn target(&self) -> Target {
         self.target
@@ -139,15 +185,28 @@ impl Engine {
     /// [`Engine::connect`]), so that a project archived since is refused here, as it would
     /// be by the run.
     pub async fn plan(&mut self, spec: &SyncSpec, options: RunOptions) -> Result<PreparedPlan> {
+        let Some(source) = &self.source else {
+            return Err(Error::Source {
+                sync: spec.name.clone(),
+                source: SourceError::Unavailable {
+                    target: "the warehouse".to_owned(),
+                    message: "it was closed after the last read this run announced".to_owned(),
+                },
+            });
+        };
         let prepared = prepare(
-            &self.source,
+            source,
             &self.client,
             &self.store,
             spec,
             self.target,
             options,
         )
-        .await?;
+        .await;
+        if std::mem::take(&mut self.release_after_read) {
+            self.release_source();
+        }
+        let prepared = prepared?;
         if prepared.plan.request_count() > 0 {
             self.confirm_project().await?;
         }

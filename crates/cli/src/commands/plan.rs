@@ -102,7 +102,11 @@ pub async fn plan(
     let mut plans: Vec<PreparedPlan> = Vec::new();
     let mut errors = Vec::new();
     let mut exit = Exit::Success;
-    for spec in &specs {
+    for (index, spec) in specs.iter().enumerate() {
+        // The last sync's model is the last read: the warehouse closes while it plans.
+        if index + 1 == specs.len() {
+            engine.release_source_after_next_read();
+        }
         match engine.plan(spec, args.flags.options()).await {
             Ok(prepared) => {
                 if format == OutputFormat::Text {

@@ -124,7 +124,7 @@ pub async fn sync(
     let mut exit = Exit::Success;
     let mut runs = Vec::new();
     let mut errors = Vec::new();
-    for spec in &specs {
+    for (index, spec) in specs.iter().enumerate() {
         // A signal stops every sync of the process: the next ones are not started.
         if let Some(signal) = optisync_engine::interrupt::requested() {
             exit = worst(exit, crate::signals::exit_for(signal));
@@ -152,6 +152,10 @@ pub async fn sync(
             },
             None => None,
         };
+        // The last sync's model is the last read: the warehouse closes while it runs.
+        if entry.is_none() && index + 1 == specs.len() {
+            engine.release_source_after_next_read();
+        }
         match engine.sync(spec, args.flags.options(), entry).await {
             Ok(report) => {
                 exit = worst(exit, exit_of(&report));
