@@ -27,6 +27,8 @@
 //! - [`lock`]: the per-sync run lock ([`LockGuard`]) and how a gone holder is detected;
 //!   private helpers read process liveness from `/proc` (`process`) and store instants as
 //!   Unix milliseconds (`clock`).
+//! - [`controls`]: what `serve` keeps across restarts: paused syncs and the scheduled ticks
+//!   it did not run, with why.
 //! - [`projects`]: the product of each project seen, so a process paces its first requests by
 //!   the project's own quota.
 //! - [`quota`]: [`RequestLedger`], request slots that keep every process using this state
@@ -39,6 +41,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod clock;
+pub mod controls;
 pub mod definitions;
 pub mod error;
 pub mod intents;
@@ -54,6 +57,7 @@ pub mod state_dir;
 pub mod store;
 pub mod sync_state;
 
+pub use controls::{Pause, SkippedTick};
 pub use definitions::{Batch, DefinitionChange, DefinitionRecord};
 pub use error::{Error, Result};
 pub use intents::{IntentId, IntentRecord, NewIntent, Operation, Outcome};

@@ -118,6 +118,8 @@ pub struct RunFilter {
     pub sync: Option<String>,
     /// At most this many, newest first; all when `None`.
     pub limit: Option<usize>,
+    /// Only runs that started before this run (by id): the next page after it.
+    pub before: Option<String>,
 }
 
 /// Statuses of runs that went through planning and sending, whose results stand.
@@ -314,14 +316,23 @@ impl Store {
             Some(limit) => i64::try_from(limit).unwrap_or(i64::MAX),
             None => -1,
         };
+        let before = match &filter.before {
+            Some(id) => self
+                .conn
+                .prepare_cached("SELECT seq FROM runs WHERE id = ?1")?
+                .query_row(params![id], |row| row.get::<_, i64>(0))
+                .optional()?
+                .ok_or_else(|| Error::RunNotFound(id.clone()))?,
+            None => i64::MAX,
+        };
         match &filter.sync {
             Some(sync) => self.query_runs(
-                &format!("{SELECT_RUN} WHERE sync = ?1 ORDER BY seq DESC LIMIT ?2"),
-                params![sync, limit],
+                &format!("{SELECT_RUN} WHERE sync = ?1 AND seq < ?3 ORDER BY seq DESC LIMIT ?2"),
+                params![sync, limit, before],
             ),
             None => self.query_runs(
-                &format!("{SELECT_RUN} ORDER BY seq DESC LIMIT ?1"),
-                params![limit],
+                &format!("{SELECT_RUN} WHERE seq < ?2 ORDER BY seq DESC LIMIT ?1"),
+                params![limit, before],
             ),
         }
     }

@@ -149,6 +149,23 @@ const MIGRATIONS: &[&str] = &[
         seen_at    INTEGER NOT NULL
     );
     "#,
+    // 6: what `serve` keeps across restarts: which syncs are paused (and by whom), and the
+    // scheduled ticks it did not run (a run in flight, a lock held elsewhere, a backoff),
+    // with the reason.
+    r#"
+    CREATE TABLE sync_pauses (
+        sync      TEXT PRIMARY KEY NOT NULL,
+        paused_at INTEGER NOT NULL,
+        paused_by TEXT NOT NULL
+    );
+    CREATE TABLE skipped_ticks (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        sync    TEXT NOT NULL,
+        tick_at INTEGER NOT NULL,
+        reason  TEXT NOT NULL
+    );
+    CREATE INDEX skipped_ticks_by_sync ON skipped_ticks (sync, seq);
+    "#,
 ];
 
 /// The schema version this build writes and understands.

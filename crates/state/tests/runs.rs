@@ -110,6 +110,7 @@ fn runs_are_listed_newest_first_per_sync_and_limited() {
         .runs(&RunFilter {
             sync: Some("a".into()),
             limit: None,
+            before: None,
         })
         .unwrap();
     assert_eq!(ids(only_a), [&a3, &a2, &a1].map(String::as_str));
@@ -117,9 +118,33 @@ fn runs_are_listed_newest_first_per_sync_and_limited() {
         .runs(&RunFilter {
             sync: Some("a".into()),
             limit: Some(2),
+            before: None,
         })
         .unwrap();
     assert_eq!(ids(limited), [&a3, &a2].map(String::as_str));
+    // The next page starts after the last run of the one before.
+    let next = store
+        .runs(&RunFilter {
+            sync: Some("a".into()),
+            limit: Some(2),
+            before: Some(a2.clone()),
+        })
+        .unwrap();
+    assert_eq!(ids(next), [&a1].map(String::as_str));
+    let next_of_all = store
+        .runs(&RunFilter {
+            before: Some(a2.clone()),
+            ..RunFilter::default()
+        })
+        .unwrap();
+    assert_eq!(ids(next_of_all), [&b1, &a1].map(String::as_str));
+    assert!(matches!(
+        store.runs(&RunFilter {
+            before: Some("no-such-run".into()),
+            ..RunFilter::default()
+        }),
+        Err(optisync_state::Error::RunNotFound(_))
+    ));
     assert_eq!(store.last_run("a").unwrap().unwrap().id, a3);
     assert_eq!(store.last_run("b").unwrap().unwrap().id, b1);
     assert!(store.last_run("c").unwrap().is_none());

@@ -191,6 +191,7 @@ fn list_runs(store: Option<&Store>, args: &RunsArgs) -> Result<RunsOutput, CliEr
         .runs(&RunFilter {
             sync: args.sync.clone(),
             limit: Some(args.limit),
+            before: None,
         })
         .map_err(internal)?;
     Ok(RunsOutput {
