@@ -360,6 +360,7 @@ impl Client {
                 );
             }
             let slot = self.wait_for_shared_quota().await;
+            crate::telemetry::waited(asked.elapsed());
             let request = self.build(&method, url, body.clone(), limit)?;
             let counter = if method == Method::GET {
                 &inner.reads
@@ -413,6 +414,18 @@ impl Client {
                 }
             };
             let status = result.as_ref().ok().map(|r| r.status().as_u16());
+            crate::telemetry::attempt(
+                if method == Method::GET {
+                    crate::telemetry::RequestClass::Read
+                } else {
+                    crate::telemetry::RequestClass::Write
+                },
+                status.map_or(
+                    crate::telemetry::Answer::None,
+                    crate::telemetry::Answer::Status,
+                ),
+                attempt > 1,
+            );
             let req_id = result.as_ref().ok().and_then(|r| request_id(r.headers()));
             tracing::debug!(
                 method = %method,

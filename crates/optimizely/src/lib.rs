@@ -26,6 +26,8 @@
 //!   read no further.
 //! - [`ProxyPolicy`] (`proxy.rs`): which proxy, if any: https only, as a CONNECT tunnel,
 //!   never for loopback, `HTTP_PROXY` ignored, `NO_PROXY` respected.
+//! - [`telemetry`]: process-wide counters of attempts by class and status, throttled
+//!   answers, retries and rate-limit waits, for `serve`'s metrics.
 //! - [`Error`] (`error.rs`): [`ErrorKind`] (config, auth, throttled, transient, rejected,
 //!   internal) and [`Phase`] (not sent, maybe sent, responded with Optimizely's `code`,
 //!   `message`, `uuid` and `x-request-id`).
@@ -50,6 +52,8 @@ mod resource;
 mod retry;
 mod token;
 mod transport;
+
+pub mod telemetry;
 
 pub use client::{Client, RequestCounts};
 pub use config::{ClientConfig, DEFAULT_API_URL, validate_api_url};

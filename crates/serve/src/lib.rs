@@ -8,7 +8,8 @@
 //!   run starts ([`Service::start_run`]), whoever asks.
 //! - [`scheduler`]: one task per scheduled sync: ticks, catch-up after downtime, skips.
 //! - [`clock`]: wall-clock time read through tokio, so schedules are tested on a paused clock.
-//! - [`http`]: the JSON API, health and readiness, and who may call what.
+//! - [`http`]: the JSON API, health and readiness, metrics, and who may call what.
+//! - [`metrics`]: runs, rows, requests, throttling and waits in Prometheus' text format.
 //! - [`error`]: schedules that cannot be read, addresses that cannot be bound.
 
 // unwrap is fine in tests: a panic there is the failure report.
@@ -17,6 +18,7 @@
 pub mod clock;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod runner;
 pub mod schedule;
 pub mod scheduler;

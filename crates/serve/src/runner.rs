@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use optisync_core::RunStats;
 use serde::Serialize;
 
 /// A future a runner returns.
@@ -73,6 +74,6 @@ pub struct RunOutcome {
     pub exit_code: u8,
     /// What went wrong, free of secrets (the same message the command line prints).
     pub message: Option<String>,
-    /// Rows rejected by the run.
-    pub rejected: u64,
+    /// What the run counted (zero when it did not get to plan).
+    pub counts: RunStats,
 }

@@ -20,6 +20,7 @@ use optisync_state::Store;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::runner::{Outcome, RunOutcome, Runner};
 use crate::schedule::Schedule;
 
@@ -206,6 +207,7 @@ pub struct Service {
     in_flight: AtomicUsize,
     idle: Notify,
     idempotency: Mutex<IdempotencyKeys>,
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for Service {
@@ -226,6 +228,7 @@ impl Service {
         store: Store,
         clock: Clock,
     ) -> Arc<Service> {
+        let metrics = Metrics::new(syncs.iter().map(|s| s.name.as_str()));
         let slots = syncs
             .into_iter()
             .map(|info| {
@@ -246,12 +249,18 @@ impl Service {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             idempotency: Mutex::new(IdempotencyKeys::default()),
+            metrics,
         })
     }
 
     /// The service's clock.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The service's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The syncs, in config order.
@@ -401,6 +410,7 @@ impl Service {
             live.running = Some((now, trigger));
             live.last_start = Some(now);
             self.in_flight.fetch_add(1, Ordering::SeqCst);
+            self.metrics.run_started();
         }
         slot.wake.notify_one();
         tracing::info!(sync, trigger = trigger.as_str(), "run starting");
@@ -417,7 +427,7 @@ impl Service {
                     run_id: None,
                     exit_code: 1,
                     message: Some(format!("the run ended unexpectedly: {error}")),
-                    rejected: 0,
+                    counts: Default::default(),
                 },
             };
             service.finish_run(&slot, now, outcome);
@@ -428,6 +438,14 @@ impl Service {
     fn finish_run(&self, slot: &Slot, started: DateTime<Utc>, outcome: RunOutcome) {
         let sync = slot.info.name.as_str();
         let ended = self.clock.now();
+        let took = (ended - started).to_std().unwrap_or_default();
+        self.metrics.run_finished(
+            sync,
+            outcome.outcome,
+            &outcome.counts,
+            took,
+            ended.timestamp_millis() as f64 / 1000.0,
+        );
         match outcome.outcome {
             Outcome::Locked => {
                 let reason = format!(
@@ -435,6 +453,7 @@ impl Service {
                     outcome.message.as_deref().unwrap_or("no details")
                 );
                 tracing::warn!(sync, %reason, "run skipped");
+                self.metrics.tick_skipped(sync);
                 if let Err(e) = self.store().record_skipped_tick(sync, started, &reason) {
                     tracing::warn!(sync, error = %e, "could not record the skipped run");
                 }
@@ -474,6 +493,7 @@ impl Service {
     pub(crate) fn record_skip(&self, sync: &str, tick: DateTime<Utc>, reason: &NotStarted) {
         let reason = reason.to_string();
         tracing::info!(sync, %reason, "scheduled run skipped");
+        self.metrics.tick_skipped(sync);
         if let Err(e) = self.store().record_skipped_tick(sync, tick, &reason) {
             tracing::warn!(sync, error = %e, "could not record the skipped tick");
         }

@@ -502,3 +502,18 @@ pub(crate) async fn readyz(State(app): State<AppState>) -> Response {
             .into_response(),
     }
 }
+
+/// `GET /metrics`: Prometheus' text format. Open like the other read endpoints.
+pub(crate) async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = app.access.check_read(&headers) {
+        return refused(refusal);
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        app.service.metrics().render(),
+    )
+        .into_response()
+}

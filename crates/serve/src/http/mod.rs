@@ -36,6 +36,7 @@ pub fn router(service: Arc<Service>, access: Access) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
         .route("/api/syncs", get(api::list_syncs))
         .route("/api/syncs/{name}", get(api::get_sync))
         .route("/api/syncs/{name}/runs", post(api::trigger))

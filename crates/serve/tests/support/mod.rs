@@ -126,7 +126,10 @@ impl Runner for FakeRunner {
                 run_id: Some(run_id),
                 exit_code: if outcome == Outcome::Failed { 1 } else { 0 },
                 message: (outcome == Outcome::Failed).then(|| "it broke".to_owned()),
-                rejected: 0,
+                counts: optisync_core::RunStats {
+                    rows_read: 3,
+                    ..Default::default()
+                },
             }
         })
     }

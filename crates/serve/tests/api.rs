@@ -1,0 +1,284 @@
+//! The JSON API through the router: access rules, triggers (409 while running, idempotency
+//! keys), pause and resume, runs paging, health and readiness.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use optisync_serve::Schedule;
+use optisync_serve::http::{Access, ApiToken, router};
+use serde_json::Value;
+use support::{service, settle, sync};
+use tower::ServiceExt;
+
+const TOKEN: &str = "serve-token-1234";
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    key: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, body)
+}
+
+fn access(reads_need_token: bool) -> Access {
+    Access {
+        token: ApiToken::new(TOKEN),
+        reads_need_token,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn triggers_need_the_token_and_never_run_a_sync_twice_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (service, runner) = service(
+        &state,
+        "2026-12-03T10:00:00Z",
+        vec![sync("beta", Schedule::Manual)],
+    );
+    let hold = runner.hold_runs();
+    let app = router(service.clone(), access(false));
+
+    let (status, body) = call(&app, "POST", "/api/syncs/beta/runs", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["kind"], "unauthorized");
+    assert!(!body.to_string().contains(TOKEN));
+    let (status, body) = call(&app, "POST", "/api/syncs/beta/runs", Some("wrong"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(!body.to_string().contains(TOKEN));
+
+    let (status, body) = call(&app, "POST", "/api/syncs/nope/runs", Some(TOKEN), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["error"]["message"].as_str().unwrap().contains("nope"));
+
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/syncs/beta/runs",
+        Some(TOKEN),
+        Some("k1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["replayed"], false);
+    settle().await;
+    assert_eq!(runner.seen().len(), 1);
+
+    // The same key again: the first answer, no new run.
+    let (status, again) = call(
+        &app,
+        "POST",
+        "/api/syncs/beta/runs",
+        Some(TOKEN),
+        Some("k1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["replayed"], true);
+    assert_eq!(again["started_at"], body["started_at"]);
+
+    // Another key while the run is in flight: 409.
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/syncs/beta/runs",
+        Some(TOKEN),
+        Some("k2"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in flight"),
+        "{body}"
+    );
+    let (_, doc) = call(&app, "GET", "/api/syncs/beta", None, None).await;
+    assert_eq!(doc["running"], true);
+
+    hold.add_permits(10);
+    settle().await;
+    assert_eq!(service.in_flight(), 0);
+    let (_, doc) = call(&app, "GET", "/api/syncs/beta", None, None).await;
+    assert_eq!(doc["running"], false);
+    assert_eq!(doc["last_run"]["status"], "succeeded");
+    assert_eq!(doc["schedule"], "manual");
+    assert_eq!(runner.seen().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn pause_and_resume_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (service, _runner) = service(
+        &state,
+        "2026-12-03T10:00:00Z",
+        vec![sync("beta", Schedule::cron("*/15 * * * *", None).unwrap())],
+    );
+    let app = router(service.clone(), access(false));
+    let (status, _) = call(&app, "POST", "/api/syncs/beta/pause", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = call(&app, "POST", "/api/syncs/beta/pause", Some(TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["paused"], true);
+    let (_, doc) = call(&app, "GET", "/api/syncs", None, None).await;
+    assert_eq!(doc["syncs"][0]["paused"], true);
+    let (status, body) = call(&app, "POST", "/api/syncs/beta/runs", Some(TOKEN), None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("resume")
+    );
+    let (status, _) = call(&app, "POST", "/api/syncs/beta/resume", Some(TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, doc) = call(&app, "GET", "/api/syncs/beta", None, None).await;
+    assert_eq!(doc["paused"], false);
+    let (status, _) = call(&app, "POST", "/api/syncs/zzz/pause", Some(TOKEN), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_token_writes_are_forbidden_and_reads_can_require_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (service, _runner) = service(
+        &state,
+        "2026-12-03T10:00:00Z",
+        vec![sync("beta", Schedule::Manual)],
+    );
+    let open = router(
+        service.clone(),
+        Access {
+            token: None,
+            reads_need_token: false,
+        },
+    );
+    let (status, body) = call(&open, "POST", "/api/syncs/beta/runs", Some("x"), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("api_token")
+    );
+    let (status, _) = call(&open, "GET", "/api/syncs", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let closed = router(service, access(true));
+    for uri in ["/api/syncs", "/api/syncs/beta", "/api/runs", "/api/runs/x"] {
+        let (status, _) = call(&closed, "GET", uri, None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+    }
+    let (status, _) = call(&closed, "GET", "/api/syncs", Some(TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK);
+    // Health and readiness stay open for probes.
+    let (status, body) = call(&closed, "GET", "/healthz", None, None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    let (status, body) = call(&closed, "GET", "/readyz", None, None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn runs_page_newest_first_with_a_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (service, _runner) = service(
+        &state,
+        "2026-12-03T10:00:00Z",
+        vec![sync("a", Schedule::Manual), sync("b", Schedule::Manual)],
+    );
+    let mut ids = Vec::new();
+    {
+        let mut store = optisync_state::Store::open(&state).unwrap();
+        for i in 0..5 {
+            ids.push(store.start_run(if i % 2 == 0 { "a" } else { "b" }).unwrap());
+        }
+        store
+            .add_rejected_rows(
+                &ids[4],
+                &[optisync_state::RejectedRow {
+                    primary_key: Some("u1".into()),
+                    field: Some("user_id".into()),
+                    reason: "contains a comma".into(),
+                    request_id: None,
+                }],
+            )
+            .unwrap();
+    }
+    let app = router(service, access(false));
+    let (status, page) = call(&app, "GET", "/api/runs?limit=2", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let got: Vec<&str> = page["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [ids[4].as_str(), ids[3].as_str()]);
+    let next = page["next_before"].as_str().unwrap();
+    let (_, page) = call(
+        &app,
+        "GET",
+        &format!("/api/runs?limit=2&before={next}"),
+        None,
+        None,
+    )
+    .await;
+    let got: Vec<&str> = page["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [ids[2].as_str(), ids[1].as_str()]);
+    let (_, page) = call(&app, "GET", "/api/runs?sync=a", None, None).await;
+    assert_eq!(page["runs"].as_array().unwrap().len(), 3);
+    assert!(page["next_before"].is_null());
+    for bad in [
+        "/api/runs?limit=0",
+        "/api/runs?limit=501",
+        "/api/runs?before=nope",
+    ] {
+        let (status, _) = call(&app, "GET", bad, None, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let (status, _) = call(&app, "GET", "/api/runs?sync=zzz", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, run) = call(&app, "GET", &format!("/api/runs/{}", ids[4]), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(run["sync"], "a");
+    assert_eq!(run["status"], "running");
+    assert_eq!(run["rejected"][0]["reason"], "contains a comma");
+    let (status, _) = call(&app, "GET", "/api/runs/nope", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
