@@ -282,3 +282,75 @@ async fn runs_page_newest_first_with_a_cursor() {
     let (status, _) = call(&app, "GET", "/api/runs/nope", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+async fn page(app: &axum::Router, uri: &str) -> (StatusCode, String) {
+    let response = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_pages_show_syncs_runs_and_rejected_rows_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (service, runner) = service(
+        &state,
+        "2026-12-03T10:00:00Z",
+        vec![
+            sync("beta", Schedule::cron("*/15 * * * *", None).unwrap()),
+            sync("events", Schedule::Manual),
+        ],
+    );
+    runner.queue("events", vec![optisync_serve::Outcome::Failed]);
+    service
+        .start_run("events", optisync_serve::Trigger::Api)
+        .unwrap();
+    settle().await;
+    service.pause("beta", "api").unwrap().unwrap();
+    let run_id = {
+        let store = optisync_state::Store::open(&state).unwrap();
+        store.last_run("events").unwrap().unwrap().id
+    };
+    {
+        let mut store = optisync_state::Store::open(&state).unwrap();
+        store
+            .add_rejected_rows(
+                &run_id,
+                &[optisync_state::RejectedRow {
+                    primary_key: Some("<script>alert(1)</script>".into()),
+                    field: Some("key".into()),
+                    reason: "longer than 64 characters".into(),
+                    request_id: Some("req-1".into()),
+                }],
+            )
+            .unwrap();
+    }
+    let app = router(service, access(false));
+    let (status, html) = page(&app, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-sync=\"beta\""), "{html}");
+    assert!(html.contains("badge paused"), "{html}");
+    assert!(html.contains("badge failed"), "{html}");
+    assert!(html.contains("it broke"), "{html}");
+    assert!(html.contains(&format!("/runs/{run_id}")), "{html}");
+    // Nothing in flight: no refresh.
+    assert!(!html.contains("http-equiv=\"refresh\""));
+    let (status, html) = page(&app, &format!("/runs/{run_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("longer than 64 characters"), "{html}");
+    assert!(
+        !html.contains("<script>alert(1)</script>"),
+        "row keys are escaped"
+    );
+    assert!(
+        html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
+        "{html}"
+    );
+    let (status, _) = page(&app, "/runs/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

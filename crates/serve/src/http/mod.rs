@@ -1,9 +1,10 @@
-//! The HTTP side of the service: the JSON API ([`api`]), who may call what ([`auth`]), and
-//! the listener. It binds loopback unless told otherwise; binding anything else needs the API
-//! token (checked where the service is configured).
+//! The HTTP side of the service: the status page ([`page`]), the JSON API ([`api`]), who
+//! may call what ([`auth`]), and the listener. It binds loopback unless told otherwise;
+//! binding anything else needs the API token (checked where the service is configured).
 
 pub mod api;
 pub mod auth;
+pub mod page;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,6 +35,8 @@ pub fn router(service: Arc<Service>, access: Access) -> Router {
         access: Arc::new(access),
     };
     Router::new()
+        .route("/", get(page::status))
+        .route("/runs/{id}", get(page::run))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
