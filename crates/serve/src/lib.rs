@@ -9,12 +9,14 @@
 //! - [`scheduler`]: one task per scheduled sync: ticks, catch-up after downtime, skips.
 //! - [`clock`]: wall-clock time read through tokio, so schedules are tested on a paused clock.
 //! - [`http`]: the JSON API, health and readiness, metrics, and who may call what.
+//! - [`alerts`]: alerts on a change of a sync's health, signed, delivered in the background.
 //! - [`metrics`]: runs, rows, requests, throttling and waits in Prometheus' text format.
 //! - [`error`]: schedules that cannot be read, addresses that cannot be bound.
 
 // unwrap is fine in tests: a panic there is the failure report.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod alerts;
 pub mod clock;
 pub mod error;
 pub mod http;

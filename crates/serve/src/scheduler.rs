@@ -14,10 +14,11 @@ use chrono::{DateTime, Utc};
 use crate::schedule::Schedule;
 use crate::service::{NotStarted, Service, Slot, Trigger};
 
-/// Starts the scheduler of every sync with a schedule, on the current runtime. The tasks end
-/// when the service stops starting runs.
+/// Starts the scheduler of every sync with a schedule, and the check for syncs without a
+/// success for too long, on the current runtime. The schedulers end when the service stops
+/// starting runs.
 pub fn spawn(service: &Arc<Service>) -> Vec<tokio::task::JoinHandle<()>> {
-    service
+    let mut tasks: Vec<_> = service
         .slots()
         .iter()
         .filter(|slot| !matches!(slot.info.schedule, Schedule::Manual))
@@ -26,8 +27,22 @@ pub fn spawn(service: &Arc<Service>) -> Vec<tokio::task::JoinHandle<()>> {
             let slot = Arc::clone(slot);
             tokio::spawn(async move { run_schedule(&service, &slot).await })
         })
-        .collect()
+        .collect();
+    let checker = Arc::clone(service);
+    tasks.push(tokio::spawn(async move {
+        // Staleness changes slowly: once a minute is soon enough.
+        let mut every = tokio::time::interval(STALE_CHECK);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !checker.is_stopping() {
+            every.tick().await;
+            checker.check_stale();
+        }
+    }));
+    tasks
 }
+
+/// How often syncs are checked for "no successful run for N intervals".
+pub const STALE_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The first tick to wait for, after starting a catch-up run if one is due.
 fn start(service: &Arc<Service>, slot: &Slot) -> DateTime<Utc> {

@@ -19,6 +19,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use optisync_state::Store;
 use tokio::sync::Notify;
 
+use crate::alerts::{AlertSettings, Alerts, Health};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::runner::{Outcome, RunOutcome, Runner};
@@ -129,6 +130,11 @@ pub struct Live {
     pub consecutive_failures: u32,
     /// When the last failed run ended.
     pub last_failure_at: Option<DateTime<Utc>>,
+    /// When the last successful run ended (or started, from history).
+    pub last_success: Option<DateTime<Utc>>,
+    /// Whether the last run that said anything of health was unhealthy (failed, rejected
+    /// rows, blocked).
+    pub last_unhealthy: bool,
 }
 
 /// One sync: what the config says and what is happening.
@@ -208,6 +214,8 @@ pub struct Service {
     idle: Notify,
     idempotency: Mutex<IdempotencyKeys>,
     metrics: Metrics,
+    alerts: std::sync::OnceLock<Alerts>,
+    started_at: DateTime<Utc>,
 }
 
 impl std::fmt::Debug for Service {
@@ -240,6 +248,7 @@ impl Service {
                 })
             })
             .collect();
+        let started_at = clock.now();
         Arc::new(Service {
             slots,
             runner,
@@ -250,12 +259,63 @@ impl Service {
             idle: Notify::new(),
             idempotency: Mutex::new(IdempotencyKeys::default()),
             metrics,
+            alerts: std::sync::OnceLock::new(),
+            started_at,
         })
     }
 
     /// The service's clock.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Raises alerts from now on, delivered to `settings.webhooks` in the background; each
+    /// sync starts from the health its run history shows. Only the first call counts.
+    pub fn enable_alerts(&self, settings: AlertSettings) {
+        let initial = self
+            .slots
+            .iter()
+            .map(|slot| {
+                let live = slot.live();
+                let failing = live.consecutive_failures > 0 || live.last_unhealthy;
+                (
+                    slot.info.name.clone(),
+                    Health {
+                        failing,
+                        stale: false,
+                    },
+                )
+            })
+            .collect();
+        if self.alerts.set(Alerts::start(settings, initial)).is_err() {
+            tracing::warn!("alerts were already enabled");
+        }
+    }
+
+    /// Checks every scheduled sync for "no successful run for N intervals" (at most one
+    /// alert per sync until its next success).
+    pub fn check_stale(&self) {
+        let Some(alerts) = self.alerts.get() else {
+            return;
+        };
+        let now = self.clock.now();
+        for slot in &self.slots {
+            let Some(interval) = slot.info.schedule.typical_interval(now) else {
+                continue;
+            };
+            let (last_success, paused) =
+                (slot.live().last_success, self.is_paused(&slot.info.name));
+            if paused.unwrap_or(true) {
+                continue;
+            }
+            alerts.check_stale(
+                &slot.info.name,
+                last_success,
+                self.started_at,
+                interval,
+                now,
+            );
+        }
     }
 
     /// The service's metrics.
@@ -480,6 +540,15 @@ impl Service {
             } else if outcome.outcome.health().is_some() {
                 live.consecutive_failures = 0;
             }
+            if let Some(healthy) = outcome.outcome.health() {
+                live.last_unhealthy = !healthy;
+            }
+            if outcome.outcome == Outcome::Succeeded {
+                live.last_success = Some(ended);
+            }
+            if let Some(alerts) = self.alerts.get() {
+                alerts.run_finished(sync, &outcome, ended);
+            }
             live.last_outcome = Some(outcome);
         }
         slot.wake.notify_one();
@@ -554,6 +623,20 @@ fn history(store: &Store, sync: &str) -> Live {
         }
     };
     live.last_start = runs.first().map(|run| run.started_at);
+    use optisync_state::RunStatus;
+    live.last_success = runs
+        .iter()
+        .find(|run| run.status == RunStatus::Succeeded)
+        .map(|run| run.finished_at.unwrap_or(run.started_at));
+    live.last_unhealthy = runs
+        .iter()
+        .find(|run| {
+            !matches!(
+                run.status,
+                RunStatus::Locked | RunStatus::Interrupted | RunStatus::Running
+            )
+        })
+        .is_some_and(|run| run.status != RunStatus::Succeeded);
     for run in &runs {
         match run.status {
             optisync_state::RunStatus::Failed => {
