@@ -31,6 +31,33 @@ impl Texts {
         self.nulls.push(cell.is_none());
     }
 
+    /// Cells built whole from one buffer: `text`, the end of each cell in it (increasing,
+    /// each on a character boundary) and which cells are null. `None` when the ends do not
+    /// fit the text.
+    pub fn from_parts(text: String, ends: Vec<usize>, nulls: Vec<bool>) -> Option<Texts> {
+        let mut start = 0;
+        let fits = ends.len() == nulls.len()
+            && ends.iter().all(|&end| {
+                let fits = start <= end && text.is_char_boundary(end);
+                start = end;
+                fits
+            });
+        fits.then_some(Texts { text, ends, nulls })
+    }
+
+    /// Calls `each` with every cell in order (`None` for a null): one pass over the buffer.
+    pub fn for_each(&self, mut each: impl FnMut(Option<&str>)) {
+        let mut start = 0;
+        for (&end, &null) in self.ends.iter().zip(&self.nulls) {
+            each(if null {
+                None
+            } else {
+                self.text.get(start..end)
+            });
+            start = end;
+        }
+    }
+
     /// How many cells.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -229,11 +256,7 @@ impl Batch {
         }
         match self.cells.swap_remove(index) {
             Cells::Values(values) => ids.extend(values),
-            Cells::Texts(texts) => {
-                for i in 0..texts.len() {
-                    ids.push_text(texts.get(i).flatten());
-                }
-            }
+            Cells::Texts(texts) => texts.for_each(|cell| ids.push_text(cell)),
         }
         true
     }
@@ -331,6 +354,23 @@ impl ExactSizeIterator for Records {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_from_parts_check_their_ends() {
+        let texts = Texts::from_parts("abé".to_owned(), vec![1, 1, 4], vec![false, true, false]);
+        let texts = texts.unwrap();
+        assert_eq!(texts.get(0), Some(Some("a")));
+        assert_eq!(texts.get(1), Some(None));
+        assert_eq!(texts.get(2), Some(Some("bé")));
+        let mut seen = Vec::new();
+        texts.for_each(|cell| seen.push(cell.map(str::to_owned)));
+        assert_eq!(seen, [Some("a".to_owned()), None, Some("bé".to_owned())]);
+        // Inside "é", decreasing, past the end, or a null too many: refused.
+        assert!(Texts::from_parts("é".to_owned(), vec![1], vec![false]).is_none());
+        assert!(Texts::from_parts("ab".to_owned(), vec![2, 1], vec![false, false]).is_none());
+        assert!(Texts::from_parts("ab".to_owned(), vec![3], vec![false]).is_none());
+        assert!(Texts::from_parts("ab".to_owned(), vec![2], vec![false, true]).is_none());
+    }
 
     fn batch(ids: std::ops::Range<i64>) -> Batch {
         let columns: Arc<[String]> = Arc::from(vec!["id".to_owned(), "name".to_owned()]);

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
-use ::duckdb::arrow::array::{Array, AsArray, OffsetSizeTrait, RecordBatch};
+use ::duckdb::arrow::array::{Array, AsArray, GenericStringArray, OffsetSizeTrait, RecordBatch};
 use ::duckdb::arrow::datatypes::{
     ArrowPrimitiveType, DataType, Date32Type, Date64Type, Decimal128Type, Float32Type, Float64Type,
     Int8Type, Int16Type, Int32Type, Int64Type, IntervalDayTimeType, IntervalMonthDayNanoType,
@@ -91,14 +91,45 @@ impl BatchDecoder {
 
 /// A text column's cells in one buffer; `None` for other types.
 fn texts(array: &dyn Array) -> Option<Texts> {
-    let mut texts = Texts::default();
     match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().iter().for_each(|t| texts.push(t)),
-        DataType::LargeUtf8 => array.as_string::<i64>().iter().for_each(|t| texts.push(t)),
-        DataType::Utf8View => array.as_string_view().iter().for_each(|t| texts.push(t)),
-        _ => return None,
+        DataType::Utf8 => Some(offset_texts(array.as_string::<i32>())),
+        DataType::LargeUtf8 => Some(offset_texts(array.as_string::<i64>())),
+        DataType::Utf8View => {
+            let mut texts = Texts::default();
+            array.as_string_view().iter().for_each(|t| texts.push(t));
+            Some(texts)
+        }
+        _ => None,
     }
-    Some(texts)
+}
+
+/// An Arrow string array's cells, taken whole: its values buffer becomes the text and its
+/// offsets the ends, instead of a copy cell by cell. Falls back to the copy if the buffer
+/// does not check out or a null holds bytes.
+fn offset_texts<O: OffsetSizeTrait>(array: &GenericStringArray<O>) -> Texts {
+    let offsets = array.value_offsets();
+    let whole = || {
+        let first = offsets.first()?.as_usize();
+        let last = offsets.last()?.as_usize();
+        let text = std::str::from_utf8(array.value_data().get(first..last)?).ok()?;
+        let ends = offsets
+            .get(1..)?
+            .iter()
+            .map(|end| end.as_usize().checked_sub(first))
+            .collect::<Option<Vec<usize>>>()?;
+        let nulls: Vec<bool> = (0..array.len()).map(|i| array.is_null(i)).collect();
+        // A null is no text: one whose slot holds bytes is copied cell by cell instead.
+        let empty_nulls = (0..ends.len())
+            .filter(|&i| nulls[i])
+            .all(|i| i.checked_sub(1).map_or(0, |p| ends[p]) == ends[i]);
+        empty_nulls.then_some(())?;
+        Texts::from_parts(text.to_owned(), ends, nulls)
+    };
+    whole().unwrap_or_else(|| {
+        let mut texts = Texts::default();
+        array.iter().for_each(|t| texts.push(t));
+        texts
+    })
 }
 
 /// Where a column's decoded cells go, in row order.
@@ -597,6 +628,38 @@ mod tests {
         assert_eq!(widen(0.1, &mut buffer), 0.1);
         assert_eq!(widen(-2.5e-7, &mut buffer), -2.5e-7);
         assert!(widen(f32::NAN, &mut buffer).is_nan());
+    }
+
+    /// What copying the cells one by one gives.
+    fn copied<O: OffsetSizeTrait>(array: &GenericStringArray<O>) -> Texts {
+        let mut texts = Texts::default();
+        array.iter().for_each(|t| texts.push(t));
+        texts
+    }
+
+    #[test]
+    fn a_string_array_is_taken_whole_with_its_nulls_and_offsets() {
+        use ::duckdb::arrow::array::StringArray;
+        let array = StringArray::from(vec![Some("u1"), None, Some(""), Some("é2"), None]);
+        assert_eq!(offset_texts(&array), copied(&array));
+        // A slice starts at an offset other than 0.
+        let sliced = array.slice(1, 3);
+        assert_eq!(offset_texts(&sliced), copied(&sliced));
+        assert_eq!(offset_texts(&sliced).get(2), Some(Some("é2")));
+    }
+
+    #[test]
+    fn a_null_that_holds_bytes_is_copied_cell_by_cell() {
+        use ::duckdb::arrow::array::StringArray;
+        use ::duckdb::arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 2, 5, 7]));
+        let values = Buffer::from("u1bada2".as_bytes());
+        let nulls = NullBuffer::from(vec![true, false, true]);
+        let array = StringArray::new(offsets, values, Some(nulls));
+        let texts = offset_texts(&array);
+        assert_eq!(texts, copied(&array));
+        assert_eq!(texts.get(1), Some(None));
+        assert_eq!(texts.get(2), Some(Some("a2")));
     }
 
     #[test]
