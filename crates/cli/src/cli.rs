@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{demo, init, plan, reset, runs, sync, validate};
+use crate::commands::{demo, init, plan, reset, runs, serve, sync, validate};
 use crate::output::OutputFormat;
 
 /// Sync customer data from your warehouse into Optimizely.
@@ -84,6 +84,11 @@ pub enum Command {
         after_help = "Example:\n  optisync sync\n  optisync sync --plan plan.json\n\nExit codes: 0 success, 5 rejected rows, 6 locked, 7 blocked by a guardrail (more than max_creates creates, a large removal, an empty model) or refused before any request (a list over 5 MB, a saved plan over changes made in Optimizely since), 3 invalid config (including an unreachable warehouse, an unknown project or a refused token) or a saved plan of an older format, 143 or 130 stopped by SIGTERM or SIGINT at a safe point."
     )]
     Sync(sync::SyncArgs),
+    /// Run every sync on its schedule, with a JSON API (trigger, pause, resume, runs) and health checks.
+    #[command(
+        after_help = "Example:\n  optisync serve\n  OPTISYNC_API_TOKEN=... optisync serve --bind 0.0.0.0:8080\n  curl -X POST -H \"Authorization: Bearer $OPTISYNC_API_TOKEN\" http://127.0.0.1:8080/api/syncs/beta_testers/runs\n\nSchedules: schedule = \"*/15 * * * *\" (UTC), { cron = \"0 6 * * *\", tz = \"Europe/Berlin\" }, { every = \"10min\" } or \"manual\".\nExit codes: 0 stopped by SIGTERM or SIGINT (after the grace period), 3 invalid config or an address that cannot be bound; a second signal exits 143 or 130 at once."
+    )]
+    Serve(serve::ServeArgs),
     /// Each sync's last run, delivered state, pending rejected rows and lock.
     #[command(after_help = "Example:\n  optisync status --output json")]
     Status,

@@ -39,6 +39,68 @@ pub struct FileConfig {
     pub syncs: Vec<SyncConfig>,
     /// Where state lives; defaults to `.optisync/` beside the config file.
     pub state_dir: Option<PathBuf>,
+    /// `optisync serve`: its address, API token and stop grace period.
+    pub serve: Option<ServeConfig>,
+}
+
+/// The `[serve]` table.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// `"127.0.0.1:8080"` (the default); `--bind` overrides it. Binding anything but
+    /// loopback requires `api_token`.
+    pub bind: Option<String>,
+    /// The bearer token the API's mutating endpoints (trigger, pause, resume) require, from
+    /// the environment or a file; without it they are disabled.
+    pub api_token: Option<SecretConfig>,
+    /// Whether read endpoints (`/api/...`) require the token too; default: only when bound
+    /// to anything but loopback.
+    pub reads_need_token: Option<bool>,
+    /// How long a stop (SIGTERM, SIGINT) waits for runs in flight before stopping them at
+    /// their next safe point, e.g. `"25s"` (the default).
+    pub grace_period: Option<String>,
+    /// Webhooks that get an alert when a sync's health changes.
+    #[serde(default)]
+    pub alerts: Vec<AlertConfig>,
+    /// A run rejecting more rows than this raises an alert; off when left out.
+    pub alert_rejected_rows_over: Option<u64>,
+    /// No successful run for this many intervals of a sync's schedule raises an alert
+    /// (default 3; 0 turns it off).
+    pub alert_stale_after_intervals: Option<u32>,
+}
+
+/// One webhook of `[serve] alerts`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    /// The webhook URL, from the environment or a file (Slack's URLs are secrets); a Slack
+    /// incoming-webhook URL gets Slack's format.
+    pub url: SecretConfig,
+    /// The key alerts are signed with (HMAC-SHA256, header `X-Optisync-Signature`), from the
+    /// environment or a file; unsigned without one.
+    pub secret: Option<SecretConfig>,
+}
+
+/// A sync's `schedule`: a cron expression (UTC), `"manual"`, or a table.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ScheduleConfig {
+    /// `"*/15 * * * *"` (read in UTC) or `"manual"` (runs only when triggered).
+    Text(String),
+    /// `{ cron = "0 6 * * *", tz = "Europe/Berlin" }` or `{ every = "10min" }`.
+    Table(ScheduleTable),
+}
+
+/// `schedule = { … }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleTable {
+    /// A cron expression: five fields, or a nickname such as `@hourly`.
+    pub cron: Option<String>,
+    /// The IANA time zone the cron expression is read in (default UTC).
+    pub tz: Option<String>,
+    /// An interval, counted from the start of the previous run, e.g. `"10min"`.
+    pub every: Option<String>,
 }
 
 /// The `[optimizely]` table.
@@ -220,8 +282,9 @@ pub struct SyncConfig {
     /// Audience, attribute and custom-event runs creating more objects than this (default
     /// 1000) are blocked; `--allow-many-creates` lets one run through.
     pub max_creates: Option<u64>,
-    /// Cron expression used by `serve`.
-    pub schedule: Option<String>,
+    /// When `serve` runs it: `"*/15 * * * *"` (UTC), `{ cron = "…", tz = "Europe/Berlin" }`,
+    /// `{ every = "10min" }` or `"manual"` (the default: only when triggered).
+    pub schedule: Option<ScheduleConfig>,
 }
 
 /// A validated, resolved `[optimizely]` table.
@@ -275,7 +338,47 @@ pub struct Config {
     pub syncs: Vec<Sync>,
     /// The state directory.
     pub state_dir: PathBuf,
+    /// `optisync serve`'s settings.
+    pub serve: Serve,
 }
+
+/// The validated `[serve]` table.
+#[derive(Debug, Clone)]
+pub struct Serve {
+    /// The address to listen on, when the config sets one.
+    pub bind: Option<std::net::SocketAddr>,
+    /// The API token's reference, resolved when `serve` starts.
+    pub api_token: Option<SecretConfig>,
+    /// Whether read endpoints require the token (`None`: only off loopback).
+    pub reads_need_token: Option<bool>,
+    /// How long a stop waits for runs in flight.
+    pub grace_period: std::time::Duration,
+    /// Alert webhooks: URL and signing key references, resolved when `serve` starts.
+    pub alerts: Vec<(SecretConfig, Option<SecretConfig>)>,
+    /// A run rejecting more rows than this raises an alert.
+    pub alert_rejected_rows_over: Option<u64>,
+    /// No success for this many intervals raises an alert (0: never).
+    pub alert_stale_after_intervals: u32,
+}
+
+/// `[serve] grace_period`: from 0 s (stop runs at their next safe point at once) to 1 hour.
+pub const GRACE_PERIOD: DurationRange = DurationRange {
+    min: std::time::Duration::ZERO,
+    max: std::time::Duration::from_secs(3600),
+};
+
+/// A sync's `schedule = { every = … }`: from 1 s to 366 days.
+pub const SCHEDULE_INTERVAL: DurationRange = DurationRange {
+    min: optisync_serve::schedule::MIN_INTERVAL,
+    max: optisync_serve::schedule::MAX_INTERVAL,
+};
+
+/// The default `[serve] alert_stale_after_intervals`.
+pub const DEFAULT_STALE_AFTER_INTERVALS: u32 = 3;
+
+/// The default `[serve] grace_period`: under the 30 s most supervisors (systemd,
+/// Kubernetes) wait before they kill.
+pub const DEFAULT_GRACE_PERIOD: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// The largest config file read: models are SQL text, and a few hundred of them fit.
 pub const MAX_CONFIG_FILE: u64 = 4 * 1024 * 1024;
@@ -338,6 +441,7 @@ impl Config {
             .transpose()?;
         secret::check_reference(&raw.optimizely.token, SecretKind::Token)?;
         let syncs = sync::parse_all(raw.syncs).map_err(ConfigError::Problems)?;
+        let serve = validate_serve(raw.serve, &base)?;
         let state_dir = match raw.state_dir {
             Some(dir) if dir.is_absolute() => dir,
             Some(dir) => base.join(dir),
@@ -359,6 +463,7 @@ impl Config {
             source: raw.source.map(|s| validate_source(s, &base)).transpose()?,
             syncs,
             state_dir,
+            serve,
         })
     }
 
@@ -454,6 +559,64 @@ fn validate_source(source: SourceConfig, base: &Path) -> Result<Warehouse, Confi
                 application_name: application_name.unwrap_or_else(|| "optisync".to_owned()),
             }
         }
+    })
+}
+
+/// Checks the `[serve]` table.
+fn validate_serve(raw: Option<ServeConfig>, base: &Path) -> Result<Serve, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Serve {
+            bind: None,
+            api_token: None,
+            reads_need_token: None,
+            grace_period: DEFAULT_GRACE_PERIOD,
+            alerts: Vec::new(),
+            alert_rejected_rows_over: None,
+            alert_stale_after_intervals: DEFAULT_STALE_AFTER_INTERVALS,
+        });
+    };
+    let mut alerts = Vec::with_capacity(raw.alerts.len());
+    for alert in raw.alerts {
+        secret::check_reference(&alert.url, SecretKind::AlertUrl)?;
+        if let Some(key) = &alert.secret {
+            secret::check_reference(key, SecretKind::AlertSecret)?;
+        }
+        alerts.push((
+            alert.url.relative_to(base),
+            alert.secret.map(|key| key.relative_to(base)),
+        ));
+    }
+    let bind = raw
+        .bind
+        .as_deref()
+        .map(|text| {
+            text.trim().parse::<std::net::SocketAddr>().map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "[serve] bind {} is not an address and port; write e.g. \"127.0.0.1:8080\"",
+                    secret::shown(text)
+                ))
+            })
+        })
+        .transpose()?;
+    if let Some(token) = &raw.api_token {
+        secret::check_reference(token, SecretKind::ServeToken)?;
+    }
+    let grace_period = match raw.grace_period.as_deref() {
+        Some(text) => parse_duration(text, GRACE_PERIOD).map_err(|e| {
+            ConfigError::Invalid(format!("[serve] grace_period {} {e}", secret::shown(text)))
+        })?,
+        None => DEFAULT_GRACE_PERIOD,
+    };
+    Ok(Serve {
+        bind,
+        api_token: raw.api_token.map(|t| t.relative_to(base)),
+        reads_need_token: raw.reads_need_token,
+        grace_period,
+        alerts,
+        alert_rejected_rows_over: raw.alert_rejected_rows_over,
+        alert_stale_after_intervals: raw
+            .alert_stale_after_intervals
+            .unwrap_or(DEFAULT_STALE_AFTER_INTERVALS),
     })
 }
 
@@ -581,6 +744,71 @@ mod tests {
 
     const HEAD: &str =
         "[optimizely]\nproject_id = 12345678901\ntoken = { env = \"OPTIMIZELY_TOKEN\" }\n";
+
+    fn list(schedule: &str) -> String {
+        sync(&format!(
+            "object = \"list_attribute\"\nmode = \"mirror\"\nlist_attribute_id = 1\nmapping = {{ user_id = \"u\" }}\n{schedule}"
+        ))
+    }
+
+    #[test]
+    fn schedules_are_cron_in_a_zone_intervals_or_manual() {
+        use optisync_serve::Schedule;
+        let schedule = |text: &str| parse(&list(text)).map(|c| c.syncs[0].schedule.to_string());
+        assert_eq!(schedule("").unwrap(), "manual");
+        assert_eq!(schedule("schedule = \"manual\"").unwrap(), "manual");
+        assert_eq!(
+            schedule("schedule = \"*/15 * * * *\"").unwrap(),
+            "cron \"*/15 * * * *\" (UTC)"
+        );
+        assert_eq!(
+            schedule("schedule = { cron = \"0 6 * * *\", tz = \"Europe/Berlin\" }").unwrap(),
+            "cron \"0 6 * * *\" (Europe/Berlin)"
+        );
+        assert_eq!(
+            schedule("schedule = { every = \"10min\" }").unwrap(),
+            "every 10min"
+        );
+        let problem = |text: &str| schedule(text).unwrap_err().to_string();
+        assert!(problem("schedule = \"61 * * * *\"").contains("sync s: schedule: cron expression"));
+        assert!(problem("schedule = { cron = \"0 6 * * *\", tz = \"Nowhere\" }").contains("IANA"));
+        assert!(
+            problem("schedule = { every = \"10min\", tz = \"UTC\" }").contains("tz only applies")
+        );
+        assert!(problem("schedule = { every = \"0s\" }").contains("out of range"));
+        assert!(problem("schedule = { cron = \"* * * * *\", every = \"1s\" }").contains("either"));
+        assert!(matches!(
+            parse(&list("")).unwrap().syncs[0].schedule,
+            Schedule::Manual
+        ));
+    }
+
+    #[test]
+    fn the_serve_table_is_checked() {
+        let config = parse(&format!(
+            "{HEAD}[serve]\nbind = \"0.0.0.0:9000\"\napi_token = {{ env = \"OPTISYNC_API_TOKEN\" }}\ngrace_period = \"5s\"\nalerts = [{{ url = {{ env = \"HOOK\" }} }}]\n"
+        ))
+        .unwrap();
+        assert_eq!(config.serve.bind.unwrap().port(), 9000);
+        assert_eq!(config.serve.grace_period, std::time::Duration::from_secs(5));
+        assert_eq!(config.serve.alerts.len(), 1);
+        assert_eq!(config.serve.alert_stale_after_intervals, 3);
+        let defaults = parse(HEAD).unwrap();
+        assert_eq!(defaults.serve.grace_period, DEFAULT_GRACE_PERIOD);
+        assert!(defaults.serve.bind.is_none());
+        let problem = |table: &str| {
+            parse(&format!("{HEAD}[serve]\n{table}\n"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(problem("bind = \"localhost\"").contains("[serve] bind"));
+        assert!(problem("grace_period = \"2h\"").contains("grace_period"));
+        // A token pasted where its variable's name belongs is refused and not shown.
+        let pasted = "Zk8xQm4rT2pLcVh3WnB5dUc3aEt0Rm1Ob1M2";
+        let message = problem(&format!("api_token = {{ env = \"{pasted}\" }}"));
+        assert!(message.contains("[serve] api_token"), "{message}");
+        assert!(!message.contains(pasted), "{message}");
+    }
 
     #[test]
     fn minimal_config_uses_public_api_and_state_beside_the_file() {

@@ -66,7 +66,10 @@ pub fn main() -> ExitCode {
     };
     let format = cli.global.output;
     let result = runtime.block_on(async {
-        signals::install(matches!(cli.command, Command::Sync(_)));
+        // `serve` stops on signals its own way (a grace period for the runs in flight).
+        if !matches!(cli.command, Command::Serve(_)) {
+            signals::install(matches!(cli.command, Command::Sync(_)));
+        }
         commands::run(cli).await
     });
     if let Some(bars) = bars {
@@ -111,6 +114,8 @@ fn init_logging(cli: &Cli) -> Option<progress::Bars> {
     } else {
         match cli.global.verbose {
             // Long steps log a progress line every few seconds, even without -v.
+            // A service says what it runs.
+            0 if matches!(cli.command, Command::Serve(_)) => "info",
             0 => "warn,progress=info",
             1 => "info",
             2 => "debug",

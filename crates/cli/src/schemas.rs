@@ -1,8 +1,10 @@
 //! The JSON Schema of each verb's `--output json` document, committed under
 //! `docs/output-schemas/` (one file per verb, plus `error.schema.json` for the document a verb
-//! prints when it ends with an error). They are generated from the output types, like the
+//! prints when it ends with an error), and one per document of `optisync serve`'s JSON API
+//! (`serve-*.schema.json`). They are generated from the output types, like the
 //! config's schema, and a test fails when a committed file drifts from them.
 
+use optisync_serve::http::api;
 use schemars::JsonSchema;
 
 use crate::commands::{check, demo, init, plan, reset, runs, status, sync, validate};
@@ -22,6 +24,17 @@ pub fn output_schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("status.schema.json", schema::<status::StatusOutput>()),
         ("sync.schema.json", schema::<sync::SyncOutput>()),
         ("validate.schema.json", schema::<validate::ValidateOutput>()),
+        // `optisync serve`'s JSON API.
+        ("serve-syncs.schema.json", schema::<api::SyncsDocument>()),
+        ("serve-sync.schema.json", schema::<api::SyncDocument>()),
+        ("serve-runs.schema.json", schema::<api::RunsDocument>()),
+        ("serve-run.schema.json", schema::<api::RunDocument>()),
+        (
+            "serve-trigger.schema.json",
+            schema::<api::TriggerDocument>(),
+        ),
+        ("serve-pause.schema.json", schema::<api::PauseDocument>()),
+        ("serve-error.schema.json", schema::<api::ErrorDocument>()),
     ]
 }
 

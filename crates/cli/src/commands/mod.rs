@@ -8,6 +8,7 @@ pub mod plan;
 pub mod reset;
 pub mod run_flags;
 pub mod runs;
+pub mod serve;
 pub mod status;
 pub mod sync;
 pub mod validate;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Demo(args) => demo::run(args, format).await,
         Command::Plan(args) => plan::run(&args, &cli.global.config, format).await,
         Command::Sync(args) => sync::run(&args, &cli.global.config, format).await,
+        Command::Serve(args) => serve::run(&args, &cli.global.config).await,
         Command::Status => status::run(&cli.global.config, format),
         Command::Runs(args) => runs::run(&args, &cli.global.config, format),
         Command::Reset(args) => reset::run(&args, &cli.global.config, format),

@@ -38,7 +38,8 @@ pub struct SyncStatus {
     pub delivered: u64,
     /// Who holds the lock now, if anyone.
     pub locked_by: Option<String>,
-    /// The cron schedule used by `serve`.
+    /// When `serve` runs it, e.g. `cron "*/15 * * * *" (UTC)` or `every 10min`; absent
+    /// for syncs that run only when triggered.
     pub schedule: Option<String>,
 }
 
@@ -140,7 +141,7 @@ fn status_of(
             pending_rejected: 0,
             delivered: 0,
             locked_by: None,
-            schedule: sync.schedule.clone(),
+            schedule: shown_schedule(&sync.schedule),
         });
     };
     let last_run = store.last_run(sync.name())?;
@@ -162,6 +163,11 @@ fn status_of(
         pending_rejected: store.pending_rejected_rows(sync.name())?.len(),
         delivered,
         locked_by,
-        schedule: sync.schedule.clone(),
+        schedule: shown_schedule(&sync.schedule),
     })
+}
+
+/// A schedule as `status` shows it; nothing for a manual sync.
+fn shown_schedule(schedule: &optisync_serve::Schedule) -> Option<String> {
+    (!matches!(schedule, optisync_serve::Schedule::Manual)).then(|| schedule.to_string())
 }

@@ -24,6 +24,12 @@ pub enum SecretKind {
     Token,
     /// `[source] url`.
     WarehouseUrl,
+    /// `[serve] api_token`.
+    ServeToken,
+    /// `[serve] alerts` `url`.
+    AlertUrl,
+    /// `[serve] alerts` `secret`.
+    AlertSecret,
 }
 
 impl SecretKind {
@@ -32,6 +38,9 @@ impl SecretKind {
         match self {
             Self::Token => "[optimizely] token",
             Self::WarehouseUrl => "[source] url",
+            Self::ServeToken => "[serve] api_token",
+            Self::AlertUrl => "[serve] alerts url",
+            Self::AlertSecret => "[serve] alerts secret",
         }
     }
 
@@ -40,6 +49,9 @@ impl SecretKind {
         match self {
             Self::Token => "the token",
             Self::WarehouseUrl => "the warehouse URL",
+            Self::ServeToken => "the API token",
+            Self::AlertUrl => "the webhook URL",
+            Self::AlertSecret => "the signing key",
         }
     }
 
@@ -51,6 +63,15 @@ impl SecretKind {
             }
             Self::WarehouseUrl => {
                 "url = { env = \"WAREHOUSE_URL\" } (the NAME of an environment variable holding the URL) or url = { file = \"PATH\" } (a file holding only the URL, chmod 600)"
+            }
+            Self::ServeToken => {
+                "api_token = { env = \"OPTISYNC_API_TOKEN\" } (the NAME of an environment variable holding the token) or api_token = { file = \"PATH\" } (a file holding only the token, chmod 600)"
+            }
+            Self::AlertUrl => {
+                "url = { env = \"ALERT_WEBHOOK_URL\" } (the NAME of an environment variable holding the URL) or url = { file = \"PATH\" } (a file holding only the URL, chmod 600)"
+            }
+            Self::AlertSecret => {
+                "secret = { env = \"ALERT_WEBHOOK_SECRET\" } (the NAME of an environment variable holding the key) or secret = { file = \"PATH\" } (a file holding only the key, chmod 600)"
             }
         }
     }

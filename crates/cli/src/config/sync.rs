@@ -7,16 +7,17 @@ use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, SyncKind
 use optisync_engine::SyncSpec;
 use optisync_engine::destination::object_rules;
 
-use super::{SyncConfig, secret};
+use optisync_serve::Schedule;
+
+use super::{ScheduleConfig, SyncConfig, secret};
 
 /// A validated `[[sync]]`.
 #[derive(Debug, Clone)]
 pub struct Sync {
     /// Everything a run of the sync needs.
     pub spec: SyncSpec,
-    /// The `schedule` as written; nothing runs on a schedule yet, so it is only shown by
-    /// `status`.
-    pub schedule: Option<String>,
+    /// When `serve` runs it ([`Schedule::Manual`] when the config gives no schedule).
+    pub schedule: Schedule,
 }
 
 impl Sync {
@@ -124,6 +125,13 @@ fn parse(raw: SyncConfig) -> Result<Sync, Vec<String>> {
         }
         None => None,
     };
+    let schedule = match parse_schedule(raw.schedule.as_ref()) {
+        Ok(schedule) => Some(schedule),
+        Err(e) => {
+            problems.push(format!("schedule: {e}"));
+            None
+        }
+    };
     let mapping = match Mapping::new(rules, raw.mapping.iter()) {
         Ok(mapping) => Some(mapping),
         Err(errors) => {
@@ -135,6 +143,7 @@ fn parse(raw: SyncConfig) -> Result<Sync, Vec<String>> {
     };
     match mapping {
         Some(mapping) if problems.is_empty() => Ok(Sync {
+            schedule: schedule.unwrap_or(Schedule::Manual),
             spec: SyncSpec {
                 name: raw.name,
                 kind,
@@ -151,8 +160,34 @@ fn parse(raw: SyncConfig) -> Result<Sync, Vec<String>> {
                     .max_creates
                     .unwrap_or(optisync_core::planner::DEFAULT_MAX_CREATES),
             },
-            schedule: raw.schedule,
         }),
         _ => Err(named(problems)),
+    }
+}
+
+/// A `schedule` as written: a cron expression (UTC), `"manual"`, `{ cron, tz }` or
+/// `{ every }`. Cron expressions and zones are not secrets; they are quoted in messages.
+fn parse_schedule(raw: Option<&ScheduleConfig>) -> Result<Schedule, String> {
+    match raw {
+        None => Ok(Schedule::Manual),
+        Some(ScheduleConfig::Text(text)) if text.trim() == "manual" => Ok(Schedule::Manual),
+        Some(ScheduleConfig::Text(text)) => {
+            Schedule::cron(text, None).map_err(|e| e.to_string())
+        }
+        Some(ScheduleConfig::Table(table)) => match (&table.cron, &table.every) {
+            (Some(cron), None) => {
+                Schedule::cron(cron, table.tz.as_deref()).map_err(|e| e.to_string())
+            }
+            (None, Some(every)) if table.tz.is_none() => {
+                let interval = super::parse_duration(every, super::SCHEDULE_INTERVAL)
+                    .map_err(|e| format!("every {} {e}", secret::shown(every)))?;
+                Schedule::every(interval).map_err(|e| e.to_string())
+            }
+            (None, Some(_)) => Err("tz only applies to cron; remove it from an every schedule".into()),
+            _ => Err(
+                "write either { cron = \"*/15 * * * *\", tz = \"Europe/Berlin\" } or { every = \"10min\" }"
+                    .into(),
+            ),
+        },
     }
 }

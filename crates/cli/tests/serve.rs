@@ -1,0 +1,330 @@
+//! `optisync serve` as a user runs it: the real binary against the fake over TCP. Runs happen
+//! on schedule, the API triggers, pauses and resumes with its token, a stop (SIGTERM) exits 0
+//! within the grace period even with a run stuck in a request, and a restart finishes that
+//! run's work with nothing lost or duplicated. Every wait is on an event (an answer of the
+//! API, a request the fake holds), under a generous deadline.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::time::Duration;
+
+use common::{Case, FX, WEB, definition_sync, list_sync};
+use fake_optimizely::{FaultAction, FaultRule};
+use serde_json::Value;
+
+const API_TOKEN: &str = "serve-api-token-0123456789";
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A running `optisync serve` and its address.
+struct Served {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Served {
+    async fn start(case: &Case) -> Served {
+        let mut child = case.spawn(&["serve", "--bind", "127.0.0.1:0"]);
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).unwrap();
+            line
+        })
+        .await
+        .unwrap();
+        let base = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(|address| format!("http://{address}"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Served {
+            child,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Polls `GET /api/syncs/{sync}` until `done` holds for it.
+    async fn until(&self, sync: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let last = std::sync::Mutex::new(Value::Null);
+        let wait = async {
+            loop {
+                let (_, doc) = self.get(&format!("/api/syncs/{sync}")).await;
+                if done(&doc) {
+                    return doc;
+                }
+                *last.lock().unwrap() = doc;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        match tokio::time::timeout(DEADLINE, wait).await {
+            Ok(doc) => doc,
+            Err(_) => panic!(
+                "{sync} never reached the state waited for; last seen:\n{:#}",
+                last.lock().unwrap()
+            ),
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the code and stderr.
+    async fn terminate(mut self) -> (Option<i32>, String) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let stderr = self.child.stderr.take().unwrap();
+        let mut child = self.child;
+        tokio::task::spawn_blocking(move || {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text).unwrap();
+            (child.wait().unwrap().code(), text)
+        })
+        .await
+        .unwrap()
+    }
+}
+
+fn serve_table(grace: &str) -> String {
+    format!("\n[serve]\napi_token = {{ file = \"api_token\" }}\ngrace_period = \"{grace}\"\n")
+}
+
+fn last_status(doc: &Value) -> Option<&str> {
+    doc["last_run"]["status"].as_str()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncs_run_on_schedule_and_the_api_triggers_pauses_and_resumes() {
+    let syncs = format!(
+        "{}schedule = {{ every = \"1s\" }}\n{}{}",
+        list_sync("mirror"),
+        definition_sync("attribute", "upsert", "{ key = \"key\" }"),
+        serve_table("10s")
+    );
+    let case = Case::new(WEB, "", &syncs).await;
+    // Ten members, so that changing one stays under the large-removal guardrail (20%).
+    let users = |ids: &[u32]| -> Vec<String> { ids.iter().map(|i| format!("u{i:02}")).collect() };
+    let write_users = |ids: &[u32]| {
+        case.write(
+            "users.csv",
+            &format!("user_id\n{}\n", users(ids).join("\n")),
+        );
+    };
+    let first: Vec<u32> = (1..=10).collect();
+    write_users(&first);
+    case.write("rows.csv", "key,name,about\nk1,A,a\nk2,B,b\n");
+    case.write("api_token", API_TOKEN);
+    let served = Served::start(&case).await;
+
+    // The interval sync runs at once, by itself.
+    let members = served
+        .until("members", |doc| last_status(doc) == Some("succeeded"))
+        .await;
+    assert_eq!(case.list(), users(&first));
+    assert_eq!(members["schedule"], "every 1s");
+    assert_eq!(members["schedule_kind"], "every");
+
+    // The manual sync waits for a trigger, which needs the token.
+    let (_, defs) = served.get("/api/syncs/defs").await;
+    assert_eq!(defs["schedule"], "manual");
+    assert!(defs["next_run_at"].is_null());
+    assert!(defs["last_run"].is_null());
+    let (status, body) = served.post("/api/syncs/defs/runs", None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = served.post("/api/syncs/defs/runs", Some("wrong")).await;
+    assert_eq!(status, 401);
+    assert!(!body.to_string().contains(API_TOKEN));
+    let (status, body) = served.post("/api/syncs/defs/runs", Some(API_TOKEN)).await;
+    assert_eq!(status, 202, "{body}");
+    served
+        .until("defs", |doc| last_status(doc) == Some("succeeded"))
+        .await;
+    assert_eq!(case.objects("attributes", WEB).len(), 2);
+    let (status, _) = served.post("/api/syncs/nope/runs", Some(API_TOKEN)).await;
+    assert_eq!(status, 404);
+
+    // A change in the warehouse reaches Optimizely on the next tick.
+    let second: Vec<u32> = (1..=9).chain([11]).collect();
+    write_users(&second);
+    served
+        .until("members", |_| case.list() == users(&second))
+        .await;
+
+    // Paused: no next tick, triggers refused; resumed: it runs again.
+    let (status, _) = served
+        .post("/api/syncs/members/pause", Some(API_TOKEN))
+        .await;
+    assert_eq!(status, 200);
+    let paused = served.until("members", |doc| doc["paused"] == true).await;
+    assert!(paused["next_run_at"].is_null(), "{paused}");
+    served.until("members", |doc| doc["running"] == false).await;
+    let (status, _) = served
+        .post("/api/syncs/members/runs", Some(API_TOKEN))
+        .await;
+    assert_eq!(status, 409);
+    let (_, runs) = served.get("/api/runs?sync=members&limit=500").await;
+    let before = runs["runs"].as_array().unwrap().len();
+    let third: Vec<u32> = (1..=9).chain([11, 12]).collect();
+    write_users(&third);
+    let (status, _) = served
+        .post("/api/syncs/members/resume", Some(API_TOKEN))
+        .await;
+    assert_eq!(status, 200);
+    served
+        .until("members", |_| case.list() == users(&third))
+        .await;
+    let (_, runs) = served.get("/api/runs?sync=members&limit=500").await;
+    assert!(runs["runs"].as_array().unwrap().len() > before);
+
+    // Health, readiness, and the run's own page.
+    assert_eq!(served.get("/healthz").await.0, 200);
+    assert_eq!(served.get("/readyz").await.0, 200);
+    let id = runs["runs"][0]["id"].as_str().unwrap().to_owned();
+    let (status, run) = served.get(&format!("/api/runs/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(run["sync"], "members");
+    assert_eq!(case.fake.stats().total_429, 0);
+
+    let (code, stderr) = served.terminate().await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("stopping"), "{stderr}");
+    assert!(!stderr.contains(API_TOKEN));
+    case.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_mid_run_exits_0_within_the_grace_period_and_a_restart_finishes_the_work() {
+    let syncs = format!(
+        "{}{}",
+        definition_sync("attribute", "upsert", "{ key = \"key\" }"),
+        serve_table("1s")
+    );
+    let case = Case::new(FX, "", &syncs).await;
+    let rows: String = (1..=30).map(|i| format!("k{i:02},N,a\n")).collect();
+    case.write("rows.csv", &format!("key,name,about\n{rows}"));
+    case.write("api_token", API_TOKEN);
+    case.patient();
+    let post = |times: u32, action: FaultAction| FaultRule {
+        method: "POST".to_owned(),
+        path_template: "*".to_owned(),
+        times,
+        action,
+    };
+    // Two creates pass; the third is applied and its answer held, so the run is stuck in
+    // the middle of a request when the stop comes.
+    case.fake
+        .add_fault(post(2, FaultAction::Delay { millis: 0 }));
+    case.fake.add_fault(post(1, FaultAction::HoldAfterWrite));
+
+    let served = Served::start(&case).await;
+    let (status, body) = served.post("/api/syncs/defs/runs", Some(API_TOKEN)).await;
+    assert_eq!(status, 202, "{body}");
+    let held = tokio::time::timeout(DEADLINE, case.fake.wait_held(1)).await;
+    assert!(held.is_ok(), "the run never reached its third create");
+    let started = std::time::Instant::now();
+    let (code, stderr) = served.terminate().await;
+    assert_eq!(code, Some(0), "{stderr}");
+    // The grace period is 1 s; the rest is the process's own start and stop.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}\n{stderr}",
+        started.elapsed()
+    );
+    assert!(stderr.contains("safe point"), "{stderr}");
+    case.fake.clear_faults();
+    case.fake.release_held();
+    assert_eq!(case.objects("attributes", FX).len(), 3);
+
+    // The next start settles the create whose answer never came, and sends the rest.
+    let served = Served::start(&case).await;
+    let (status, _) = served.post("/api/syncs/defs/runs", Some(API_TOKEN)).await;
+    assert_eq!(status, 202);
+    served
+        .until("defs", |doc| {
+            doc["running"] == false && last_status(doc) == Some("succeeded")
+        })
+        .await;
+    let mut keys: Vec<String> = case
+        .objects("attributes", FX)
+        .iter()
+        .map(|o| o["key"].as_str().unwrap().to_owned())
+        .collect();
+    keys.sort();
+    let expected: Vec<String> = (1..=30).map(|i| format!("k{i:02}")).collect();
+    assert_eq!(keys, expected, "each attribute exactly once");
+    let (code, stderr) = served.terminate().await;
+    assert_eq!(code, Some(0), "{stderr}");
+    case.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_schedules_addresses_and_exposure_are_refused_at_start() {
+    let bad_cron = format!("{}schedule = \"61 * * * *\"\n", list_sync("mirror"));
+    let case = Case::new(WEB, "", &bad_cron).await;
+    let out = case.expect(&["serve", "--bind", "127.0.0.1:0"], 3).await;
+    assert!(
+        out.contains("sync members: schedule: cron expression"),
+        "{out}"
+    );
+    case.stop().await;
+
+    let bad_zone = format!(
+        "{}schedule = {{ cron = \"0 6 * * *\", tz = \"Mars/Olympus\" }}\n",
+        list_sync("mirror")
+    );
+    let case = Case::new(WEB, "", &bad_zone).await;
+    let out = case.expect(&["validate"], 3).await;
+    assert!(out.contains("sync members"), "{out}");
+    assert!(out.contains("Mars/Olympus"), "{out}");
+    assert!(out.contains("IANA"), "{out}");
+    case.stop().await;
+
+    let case = Case::new(WEB, "", &list_sync("mirror")).await;
+    case.write("users.csv", "user_id\nu1\n");
+    // Anywhere but loopback needs the API token.
+    let out = case.expect(&["serve", "--bind", "0.0.0.0:0"], 3).await;
+    assert!(out.contains("api_token"), "{out}");
+    // A port in use says so.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = case
+        .expect(&["serve", "--bind", &format!("127.0.0.1:{port}")], 3)
+        .await;
+    assert!(out.contains("in use"), "{out}");
+    case.stop().await;
+}
