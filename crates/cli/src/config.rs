@@ -285,6 +285,19 @@ pub struct SyncConfig {
     /// When `serve` runs it: `"*/15 * * * *"` (UTC), `{ cron = "…", tz = "Europe/Berlin" }`,
     /// `{ every = "10min" }` or `"manual"` (the default: only when triggered).
     pub schedule: Option<ScheduleConfig>,
+    /// `serve` also runs it after each successful dbt run of these models:
+    /// `{ dbt_run_results = "target/run_results.json", models = ["beta_testers"] }`.
+    pub after: Option<AfterConfig>,
+}
+
+/// A sync's `after` table.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AfterConfig {
+    /// dbt's `run_results.json` (relative to the config file's folder if written so).
+    pub dbt_run_results: PathBuf,
+    /// The models (names or unique ids) whose successful run triggers the sync.
+    pub models: Vec<String>,
 }
 
 /// A validated, resolved `[optimizely]` table.
@@ -440,7 +453,7 @@ impl Config {
             })
             .transpose()?;
         secret::check_reference(&raw.optimizely.token, SecretKind::Token)?;
-        let syncs = sync::parse_all(raw.syncs).map_err(ConfigError::Problems)?;
+        let syncs = sync::parse_all(raw.syncs, &base).map_err(ConfigError::Problems)?;
         let serve = validate_serve(raw.serve, &base)?;
         let state_dir = match raw.state_dir {
             Some(dir) if dir.is_absolute() => dir,
@@ -781,6 +794,26 @@ mod tests {
             parse(&list("")).unwrap().syncs[0].schedule,
             Schedule::Manual
         ));
+    }
+
+    #[test]
+    fn after_dbt_is_relative_to_the_config_and_needs_models() {
+        let config = parse(&list(
+            "after = { dbt_run_results = \"dbt/target/run_results.json\", models = [\"beta\"] }",
+        ))
+        .unwrap();
+        let after = config.syncs[0].after.clone().unwrap();
+        assert_eq!(
+            after.run_results,
+            Path::new("/etc/optisync/dbt/target/run_results.json")
+        );
+        assert_eq!(after.models, ["beta"]);
+        let error = parse(&list(
+            "after = { dbt_run_results = \"r.json\", models = [] }",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("sync s: after: models is empty"), "{error}");
     }
 
     #[test]

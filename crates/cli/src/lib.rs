@@ -35,6 +35,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, LogFormat};
+use crate::commands::demo;
 use crate::exit::Exit;
 use crate::output::OutputFormat;
 
@@ -67,7 +68,10 @@ pub fn main() -> ExitCode {
     let format = cli.global.output;
     let result = runtime.block_on(async {
         // `serve` stops on signals its own way (a grace period for the runs in flight).
-        if !matches!(cli.command, Command::Serve(_)) {
+        if !matches!(
+            cli.command,
+            Command::Serve(_) | Command::Demo(demo::DemoArgs { serve: true, .. })
+        ) {
             signals::install(matches!(cli.command, Command::Sync(_)));
         }
         commands::run(cli).await

@@ -185,12 +185,21 @@ pub fn on_run(
         alerts.push(alert(
             AlertKind::RejectedRows,
             format!(
-                "the run rejected {} rows, more than the threshold of {threshold}",
-                outcome.counts.rejected
+                "the run rejected {}, more than the threshold of {threshold}",
+                rows(outcome.counts.rejected)
             ),
         ));
     }
     alerts
+}
+
+/// `1 row`, `2 rows`.
+fn rows(count: u64) -> String {
+    if count == 1 {
+        "1 row".to_owned()
+    } else {
+        format!("{count} rows")
+    }
 }
 
 /// Decides whether a sync whose last success was `last_success` (or that never succeeded

@@ -7,6 +7,7 @@
 //! - [`service`]: the [`Service`]: which syncs run, are paused or back off, and the one way a
 //!   run starts ([`Service::start_run`]), whoever asks.
 //! - [`scheduler`]: one task per scheduled sync: ticks, catch-up after downtime, skips.
+//! - [`dbt`]: "run after dbt": a new successful run of some models in dbt's run results.
 //! - [`clock`]: wall-clock time read through tokio, so schedules are tested on a paused clock.
 //! - [`http`]: the JSON API, health and readiness, metrics, and who may call what.
 //! - [`alerts`]: alerts on a change of a sync's health, signed, delivered in the background.
@@ -18,6 +19,7 @@
 
 pub mod alerts;
 pub mod clock;
+pub mod dbt;
 pub mod error;
 pub mod http;
 pub mod metrics;

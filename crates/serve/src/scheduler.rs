@@ -28,6 +28,15 @@ pub fn spawn(service: &Arc<Service>) -> Vec<tokio::task::JoinHandle<()>> {
             tokio::spawn(async move { run_schedule(&service, &slot).await })
         })
         .collect();
+    for slot in service.slots() {
+        if let Some(trigger) = slot.info.after.clone() {
+            let service = Arc::clone(service);
+            let slot = Arc::clone(slot);
+            tasks.push(tokio::spawn(async move {
+                watch_dbt(&service, &slot, &trigger).await;
+            }));
+        }
+    }
     let checker = Arc::clone(service);
     tasks.push(tokio::spawn(async move {
         // Staleness changes slowly: once a minute is soon enough.
@@ -118,5 +127,53 @@ fn tick(service: &Arc<Service>, slot: &Slot, at: DateTime<Utc>, trigger: Trigger
         }
         Err(NotStarted::Stopping) => {}
         Err(reason) => service.record_skip(&slot.info.name, at, &reason),
+    }
+}
+
+/// Reads the sync's dbt run results every [`crate::dbt::POLL`] and starts a run for each new
+/// successful run of its models. A run that cannot start because one is in flight is tried
+/// again at the next read; a paused sync lets the dbt run pass.
+async fn watch_dbt(service: &Arc<Service>, slot: &Slot, trigger: &crate::dbt::DbtTrigger) {
+    let sync = slot.info.name.as_str();
+    let mut last_error: Option<String> = None;
+    while !service.is_stopping() {
+        let seen = service
+            .store()
+            .dbt_seen(sync)
+            .ok()
+            .flatten()
+            .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+            .map(|at| at.with_timezone(&Utc));
+        match crate::dbt::check(trigger, seen) {
+            Ok(crate::dbt::Verdict::Run(generated_at)) => {
+                last_error = None;
+                let started = service.start_run(sync, Trigger::Dbt);
+                let settled = match &started {
+                    Ok(_) => true,
+                    Err(NotStarted::Paused) => true,
+                    Err(NotStarted::Running(_)) => false,
+                    Err(reason) => {
+                        service.record_skip(sync, service.clock().now(), reason);
+                        true
+                    }
+                };
+                if settled {
+                    let at = generated_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+                    if let Err(e) = service.store().set_dbt_seen(sync, &at) {
+                        tracing::warn!(sync, error = %e, "could not record the dbt run seen");
+                    }
+                    tracing::info!(sync, dbt_generated_at = %at, started = started.is_ok(), "dbt run seen");
+                }
+            }
+            Ok(crate::dbt::Verdict::Wait) => last_error = None,
+            Err(error) => {
+                // Said once, not every few seconds.
+                if last_error.as_deref() != Some(error.as_str()) {
+                    tracing::warn!(sync, %error, "cannot read the dbt run results");
+                    last_error = Some(error);
+                }
+            }
+        }
+        tokio::time::sleep(crate::dbt::POLL).await;
     }
 }

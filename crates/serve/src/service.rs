@@ -48,6 +48,8 @@ pub struct SyncInfo {
     pub mode: String,
     /// When it runs by itself.
     pub schedule: Schedule,
+    /// Whether it also runs after each successful dbt run of some models.
+    pub after: Option<crate::dbt::DbtTrigger>,
 }
 
 /// What started a run.
@@ -59,6 +61,8 @@ pub enum Trigger {
     CatchUp,
     /// `POST /api/syncs/{name}/runs`.
     Api,
+    /// A new successful dbt run of the models the sync runs after.
+    Dbt,
 }
 
 impl Trigger {
@@ -68,6 +72,7 @@ impl Trigger {
             Trigger::Schedule => "schedule",
             Trigger::CatchUp => "catch_up",
             Trigger::Api => "api",
+            Trigger::Dbt => "dbt",
         }
     }
 }
@@ -519,13 +524,18 @@ impl Service {
                 }
             }
             Outcome::Succeeded | Outcome::RejectedRows => {
-                tracing::info!(sync, outcome = outcome.outcome.as_str(), run = ?outcome.run_id, "run finished");
+                tracing::info!(
+                    sync,
+                    outcome = outcome.outcome.as_str(),
+                    run = outcome.run_id.as_deref().unwrap_or(""),
+                    "run finished"
+                );
             }
             Outcome::Blocked | Outcome::Failed | Outcome::Interrupted => {
                 tracing::warn!(
                     sync,
                     outcome = outcome.outcome.as_str(),
-                    run = ?outcome.run_id,
+                    run = outcome.run_id.as_deref().unwrap_or(""),
                     message = outcome.message.as_deref().unwrap_or(""),
                     "run did not deliver"
                 );

@@ -333,3 +333,57 @@ async fn a_sync_that_keeps_failing_backs_off_and_the_others_keep_their_schedule(
     service.stop_starting();
     assert!(service.wait_idle(Duration::from_secs(5)).await);
 }
+
+fn dbt_results(path: &std::path::Path, at: &str, status: &str) {
+    std::fs::write(
+        path,
+        serde_json::json!({
+            "metadata": {"generated_at": at},
+            "results": [{"unique_id": "model.analytics.beta_testers", "status": status}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sync_after_dbt_runs_once_per_new_successful_dbt_run_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let results = dir.path().join("run_results.json");
+    let after = |name: &str| {
+        let mut info = sync(name, Schedule::Manual);
+        info.after = Some(optisync_serve::dbt::DbtTrigger {
+            run_results: results.clone(),
+            models: vec!["beta_testers".into()],
+        });
+        info
+    };
+    {
+        let (service, runner) = service(&state, "2026-12-03T10:00:00Z", vec![after("beta")]);
+        scheduler::spawn(&service);
+        run_until(&service, "2026-12-03T10:01:00Z").await;
+        assert!(runner.seen().is_empty(), "no dbt run yet");
+        dbt_results(&results, "2026-12-03T10:01:30Z", "success");
+        run_until(&service, "2026-12-03T10:03:00Z").await;
+        assert_eq!(runner.seen().len(), 1, "one run for one dbt run");
+        // A newer dbt run whose model failed starts nothing.
+        dbt_results(&results, "2026-12-03T10:04:00Z", "error");
+        run_until(&service, "2026-12-03T10:06:00Z").await;
+        assert_eq!(runner.seen().len(), 1);
+        dbt_results(&results, "2026-12-03T10:07:00Z", "success");
+        run_until(&service, "2026-12-03T10:08:00Z").await;
+        assert_eq!(runner.seen().len(), 2);
+        service.stop_starting();
+        settle().await;
+    }
+    // Restarted: the dbt run already seen does not start the sync again.
+    let (service, runner) = service(&state, "2026-12-03T10:10:00Z", vec![after("beta")]);
+    scheduler::spawn(&service);
+    run_until(&service, "2026-12-03T10:12:00Z").await;
+    assert!(runner.seen().is_empty());
+    dbt_results(&results, "2026-12-03T10:13:00Z", "success");
+    run_until(&service, "2026-12-03T10:14:00Z").await;
+    assert_eq!(runner.seen().len(), 1);
+    service.stop_starting();
+}

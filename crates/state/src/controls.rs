@@ -134,6 +134,33 @@ impl Store {
             .collect()
     }
 
+    /// The `generated_at` of the dbt run that last started a run of `sync`, as recorded.
+    ///
+    /// # Errors
+    /// [`crate::Error::Sqlite`] on database failure.
+    pub fn dbt_seen(&self, sync: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT generated_at FROM dbt_seen WHERE sync = ?1")?
+            .query_row(params![sync], |row| row.get::<_, String>(0))
+            .optional()?)
+    }
+
+    /// Records that the dbt run generated at `generated_at` started a run of `sync`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Sqlite`] on database failure.
+    pub fn set_dbt_seen(&mut self, sync: &str, generated_at: &str) -> Result<()> {
+        let tx = self.write()?;
+        tx.prepare_cached(
+            "INSERT INTO dbt_seen (sync, generated_at) VALUES (?1, ?2) \
+             ON CONFLICT (sync) DO UPDATE SET generated_at = excluded.generated_at",
+        )?
+        .execute(params![sync, generated_at])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Whether the store takes writes now: a write transaction begins and is rolled back.
     /// What `GET /readyz` asks.
     ///
@@ -198,6 +225,19 @@ mod tests {
         assert_eq!(ticks.last().unwrap().reason, "reason 5");
         assert_eq!(store.skipped_ticks("other", 10).unwrap().len(), 1);
         assert_eq!(store.skipped_ticks("beta", 2).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_last_dbt_run_seen_is_kept_per_sync() {
+        let (_dir, mut store) = store();
+        assert_eq!(store.dbt_seen("beta").unwrap(), None);
+        store.set_dbt_seen("beta", "2026-12-03T10:00:00Z").unwrap();
+        store.set_dbt_seen("beta", "2026-12-03T11:00:00Z").unwrap();
+        assert_eq!(
+            store.dbt_seen("beta").unwrap().as_deref(),
+            Some("2026-12-03T11:00:00Z")
+        );
+        assert_eq!(store.dbt_seen("other").unwrap(), None);
     }
 
     #[test]

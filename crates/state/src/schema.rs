@@ -149,9 +149,9 @@ const MIGRATIONS: &[&str] = &[
         seen_at    INTEGER NOT NULL
     );
     "#,
-    // 6: what `serve` keeps across restarts: which syncs are paused (and by whom), and the
+    // 6: what `serve` keeps across restarts: which syncs are paused (and by whom), the
     // scheduled ticks it did not run (a run in flight, a lock held elsewhere, a backoff),
-    // with the reason.
+    // with the reason, and the last dbt run that started each sync declared to run after dbt.
     r#"
     CREATE TABLE sync_pauses (
         sync      TEXT PRIMARY KEY NOT NULL,
@@ -165,6 +165,12 @@ const MIGRATIONS: &[&str] = &[
         reason  TEXT NOT NULL
     );
     CREATE INDEX skipped_ticks_by_sync ON skipped_ticks (sync, seq);
+    -- The dbt run (its run_results.json generated_at, RFC 3339) that last started a run of
+    -- a sync declared to run after dbt.
+    CREATE TABLE dbt_seen (
+        sync         TEXT PRIMARY KEY NOT NULL,
+        generated_at TEXT NOT NULL
+    );
     "#,
 ];
 

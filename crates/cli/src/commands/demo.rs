@@ -34,6 +34,11 @@ pub struct DemoArgs {
     /// Where the demo writes its config (default: a new temporary directory).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Then keep the fake running and start `optisync serve` on it, with short schedules, a
+    /// warehouse that changes every 20 s, a row Optimizely refuses and an alert receiver; open
+    /// the printed address to watch. Ctrl-C stops it.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 /// The `--output json` document of `demo`: each command it ran, with the document that
@@ -92,7 +97,7 @@ const DEMO_PER_MINUTE: u32 = 6_000;
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError> {
-    let dir = demo_dir(args.dir)?;
+    let dir = demo_dir(args.dir.clone())?;
     let mut seed = demo_seed(DEMO_TOKEN);
     seed.rate_limits = RateLimits {
         fx_per_second: Some(DEMO_PER_SECOND),
@@ -193,6 +198,11 @@ pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError>
 
     say(format, "\n# What the fake Optimizely holds now");
     say(format, &holdings(&fake.state()));
+    if args.serve {
+        let served = serve(&dir, &running.base_url(), format).await;
+        running.shutdown().await;
+        return served;
+    }
     running.shutdown().await;
     say(
         format,
@@ -384,6 +394,96 @@ fn write_warehouse(dir: &Path, changed: bool) -> Result<(), CliError> {
     }
     write_file(&dir.join("events.jsonl"), &events)?;
     Ok(())
+}
+
+/// The token of the demo's `serve` API.
+const DEMO_API_TOKEN: &str = "demo-api-token";
+
+/// `demo --serve`: `optisync serve` on the demo's fake, with the Web syncs every 10 to 15 s,
+/// an attribute sync whose model holds a key Optimizely refuses (a rejected row, and an
+/// alert), a warehouse that flips between its two versions every 20 s, and alerts printed by
+/// a receiver in this process. Runs until a signal stops the service.
+async fn serve(dir: &Path, api_url: &str, format: OutputFormat) -> Result<Exit, CliError> {
+    let alerts = alert_receiver().await?;
+    write_private(&dir.join("api_token"), DEMO_API_TOKEN)?;
+    write_file(
+        &dir.join("labels.csv"),
+        "attr_key,about\ndemo_label,A label the demo keeps\nnot a valid key!,Optimizely refuses this key\n",
+    )?;
+    let config = web_config(api_url)
+        .replace(
+            "mapping = { user_id = \"user_id\" }\n\n[[sync]]\nname = \"newsletter\"",
+            "mapping = { user_id = \"user_id\" }\nschedule = { every = \"10s\" }\n\n[[sync]]\nname = \"newsletter\"",
+        )
+        .replace(
+            "where newsletter\"\nmapping = { user_id = \"user_id\" }\n",
+            "where newsletter\"\nmapping = { user_id = \"user_id\" }\nschedule = { every = \"15s\" }\n",
+        );
+    let config = format!(
+        "{config}
+[[sync]]
+name = \"labels\"
+object = \"attribute\"
+mode = \"upsert\"
+model = \"select attr_key, about from read_csv('labels.csv')\"
+mapping = {{ key = \"attr_key\", description = \"about\" }}
+schedule = {{ every = \"30s\" }}
+
+[serve]
+bind = \"127.0.0.1:0\"
+api_token = {{ file = \"api_token\" }}
+grace_period = \"5s\"
+alerts = [{{ url = {{ file = \"alert_url\" }} }}]
+"
+    );
+    write_private(&dir.join("alert_url"), &alerts)?;
+    let path = dir.join("serve.toml");
+    write_file(&path, &config)?;
+    say(
+        format,
+        &format!(
+            "\n# Serving: {} runs every sync on its schedule. Open the address below; the warehouse changes every 20 s, the labels sync has a row Optimizely refuses (a rejected row and an alert). Trigger a run:\n#   curl -X POST -H 'Authorization: Bearer {DEMO_API_TOKEN}' http://ADDRESS/api/syncs/beta_testers/runs\n# Ctrl-C stops it.",
+            path.display()
+        ),
+    );
+    let flipper = {
+        let dir = dir.to_path_buf();
+        tokio::spawn(async move {
+            let mut changed = false;
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+                changed = !changed;
+                if let Err(e) = write_warehouse(&dir, changed) {
+                    tracing::warn!(error = %e, "the demo could not change its warehouse");
+                }
+            }
+        })
+    };
+    let args = crate::commands::serve::ServeArgs { bind: None };
+    let result = crate::commands::serve::run(&args, &path).await;
+    flipper.abort();
+    result
+}
+
+/// A webhook receiver in this process that prints each alert it gets; returns its URL.
+async fn alert_receiver() -> Result<String, CliError> {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/alerts",
+        post(|body: String| async move {
+            crate::outln!("alert received: {body}");
+            crate::stdout::flush();
+            "ok"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("starting the demo's alert receiver")?;
+    let address = listener
+        .local_addr()
+        .context("starting the demo's alert receiver")?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{address}/alerts"))
 }
 
 fn web_config(api_url: &str) -> String {

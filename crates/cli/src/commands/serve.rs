@@ -199,6 +199,7 @@ pub async fn run(args: &ServeArgs, config_path: &std::path::Path) -> Result<Exit
             object: sync.spec.kind.object().to_owned(),
             mode: sync.spec.kind.mode().to_owned(),
             schedule: sync.schedule.clone(),
+            after: sync.after.clone(),
         })
         .collect();
     let alerts = alert_settings(&config)?;

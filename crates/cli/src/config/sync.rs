@@ -8,6 +8,7 @@ use optisync_engine::SyncSpec;
 use optisync_engine::destination::object_rules;
 
 use optisync_serve::Schedule;
+use optisync_serve::dbt::DbtTrigger;
 
 use super::{ScheduleConfig, SyncConfig, secret};
 
@@ -18,6 +19,8 @@ pub struct Sync {
     pub spec: SyncSpec,
     /// When `serve` runs it ([`Schedule::Manual`] when the config gives no schedule).
     pub schedule: Schedule,
+    /// Whether `serve` also runs it after each successful dbt run of some models.
+    pub after: Option<DbtTrigger>,
 }
 
 impl Sync {
@@ -29,7 +32,10 @@ impl Sync {
 
 /// Parses every sync, collecting all problems: empty and repeated names, then each sync's
 /// own (see [`parse`]).
-pub(super) fn parse_all(raw: Vec<SyncConfig>) -> Result<Vec<Sync>, Vec<String>> {
+pub(super) fn parse_all(
+    raw: Vec<SyncConfig>,
+    base: &std::path::Path,
+) -> Result<Vec<Sync>, Vec<String>> {
     let mut problems = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     let mut syncs = Vec::with_capacity(raw.len());
@@ -45,7 +51,7 @@ pub(super) fn parse_all(raw: Vec<SyncConfig>) -> Result<Vec<Sync>, Vec<String>> 
             ));
             continue;
         }
-        match parse(sync) {
+        match parse(sync, base) {
             Ok(sync) => syncs.push(sync),
             Err(mut found) => problems.append(&mut found),
         }
@@ -60,7 +66,7 @@ pub(super) fn parse_all(raw: Vec<SyncConfig>) -> Result<Vec<Sync>, Vec<String>> 
 /// Parses one sync: its kind, the settings its object type needs and refuses, its
 /// guardrails, its mapping and its audience name template. Every problem is named with the
 /// sync and the key, and says what to write instead.
-fn parse(raw: SyncConfig) -> Result<Sync, Vec<String>> {
+fn parse(raw: SyncConfig, base: &std::path::Path) -> Result<Sync, Vec<String>> {
     // Each problem as said after "sync NAME: ".
     let mut problems: Vec<String> = Vec::new();
     let named = |problems: Vec<String>| {
@@ -132,6 +138,28 @@ fn parse(raw: SyncConfig) -> Result<Sync, Vec<String>> {
             None
         }
     };
+    let after = match &raw.after {
+        Some(after) if after.models.iter().all(|m| m.trim().is_empty()) => {
+            problems.push(
+                "after: models is empty; name the dbt models whose successful run starts this sync, e.g. models = [\"beta_testers\"]".into(),
+            );
+            None
+        }
+        Some(after) => Some(DbtTrigger {
+            run_results: if after.dbt_run_results.is_absolute() {
+                after.dbt_run_results.clone()
+            } else {
+                base.join(&after.dbt_run_results)
+            },
+            models: after
+                .models
+                .iter()
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty())
+                .collect(),
+        }),
+        None => None,
+    };
     let mapping = match Mapping::new(rules, raw.mapping.iter()) {
         Ok(mapping) => Some(mapping),
         Err(errors) => {
@@ -144,6 +172,7 @@ fn parse(raw: SyncConfig) -> Result<Sync, Vec<String>> {
     match mapping {
         Some(mapping) if problems.is_empty() => Ok(Sync {
             schedule: schedule.unwrap_or(Schedule::Manual),
+            after,
             spec: SyncSpec {
                 name: raw.name,
                 kind,

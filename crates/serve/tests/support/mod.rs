@@ -147,6 +147,7 @@ pub fn sync(name: &str, schedule: Schedule) -> SyncInfo {
         object: "list_attribute".to_owned(),
         mode: "mirror".to_owned(),
         schedule,
+        after: None,
     }
 }
 
