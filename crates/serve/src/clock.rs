@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 /// The longest single wait: the clock is read again at least this often, so a wall clock that
 /// steps (NTP, a suspended laptop) delays a tick by at most this much.
-const MAX_WAIT: Duration = Duration::from_secs(30);
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// Where the service reads the time.
 #[derive(Debug, Clone)]
