@@ -181,7 +181,7 @@ impl Metrics {
         }
     }
 
-    /// A run of `sync` started.
+    /// A run started.
     pub fn run_started(&self) {
         self.in_flight.inc();
     }

@@ -123,14 +123,12 @@ impl std::fmt::Display for NotStarted {
 /// What the service knows of a sync between runs, in memory.
 #[derive(Debug, Clone, Default)]
 pub struct Live {
-    /// The run in flight: when it started and why.
-    pub running: Option<(DateTime<Utc>, Trigger)>,
+    /// When the run in flight started.
+    pub running: Option<DateTime<Utc>>,
     /// When the last run started (any trigger).
     pub last_start: Option<DateTime<Utc>>,
     /// The next scheduled tick.
     pub next_tick: Option<DateTime<Utc>>,
-    /// How the last run this process saw ended.
-    pub last_outcome: Option<RunOutcome>,
     /// Failed runs in a row.
     pub consecutive_failures: u32,
     /// When the last failed run ended.
@@ -460,7 +458,7 @@ impl Service {
         let now = self.clock.now();
         {
             let mut live = slot.live();
-            if let Some((since, _)) = live.running {
+            if let Some(since) = live.running {
                 return Err(NotStarted::Running(since));
             }
             if trigger != Trigger::Api
@@ -472,7 +470,7 @@ impl Service {
                     until,
                 });
             }
-            live.running = Some((now, trigger));
+            live.running = Some(now);
             live.last_start = Some(now);
             self.in_flight.fetch_add(1, Ordering::SeqCst);
             self.metrics.run_started();
@@ -559,7 +557,6 @@ impl Service {
             if let Some(alerts) = self.alerts.get() {
                 alerts.run_finished(sync, &outcome, ended);
             }
-            live.last_outcome = Some(outcome);
         }
         slot.wake.notify_one();
         if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {

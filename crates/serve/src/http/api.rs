@@ -267,7 +267,7 @@ pub(crate) fn sync_document(service: &Service, name: &str) -> Result<SyncDocumen
         paused: pause.is_some(),
         paused_at: pause.map(|p| time(p.paused_at)),
         running: live.running.is_some(),
-        running_since: live.running.map(|(at, _)| time(at)),
+        running_since: live.running.map(time),
         consecutive_failures: live.consecutive_failures,
         backing_off_until: service.backing_off_until(name).map(time),
         last_run: last_run.map(run_document),
@@ -279,19 +279,36 @@ pub(crate) fn sync_document(service: &Service, name: &str) -> Result<SyncDocumen
     })
 }
 
+/// The document of every sync, in config order.
+pub(crate) fn all_sync_documents(service: &Service) -> Result<Vec<SyncDocument>, String> {
+    let names: Vec<String> = service.syncs().map(|s| s.name.clone()).collect();
+    names
+        .iter()
+        .map(|name| sync_document(service, name))
+        .collect()
+}
+
+/// A run and the rows it rejected, `None` for an unknown id.
+pub(crate) fn run_with_rejected(
+    service: &Service,
+    id: &str,
+) -> Result<Option<(RunRecord, Vec<RejectedRow>)>, String> {
+    let store = service.store();
+    let Some(run) = store.run(id).map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let rejected = store.rejected_rows(&run.id).map_err(|e| e.to_string())?;
+    Ok(Some((run, rejected)))
+}
+
 pub(crate) async fn list_syncs(State(app): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(refusal) = app.access.check_read(&headers) {
         return refused(refusal);
     }
-    let mut syncs = Vec::new();
-    let names: Vec<String> = app.service.syncs().map(|s| s.name.clone()).collect();
-    for name in names {
-        match sync_document(&app.service, &name) {
-            Ok(doc) => syncs.push(doc),
-            Err(e) => return internal(e),
-        }
+    match all_sync_documents(&app.service) {
+        Ok(syncs) => Json(SyncsDocument { syncs }).into_response(),
+        Err(e) => internal(e),
     }
-    Json(SyncsDocument { syncs }).into_response()
 }
 
 pub(crate) async fn get_sync(
@@ -379,26 +396,19 @@ pub(crate) async fn get_run(
     if let Err(refusal) = app.access.check_read(&headers) {
         return refused(refusal);
     }
-    let store = app.service.store();
-    let run = match store.run(&id) {
-        Ok(Some(run)) => run,
-        Ok(None) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no run of that id; GET /api/runs lists them",
-            );
+    match run_with_rejected(&app.service, &id) {
+        Ok(Some((run, rejected))) => {
+            let mut doc = run_document(run);
+            doc.rejected = Some(rejected);
+            Json(doc).into_response()
         }
-        Err(e) => return internal(e),
-    };
-    let rejected = match store.rejected_rows(&run.id) {
-        Ok(rows) => rows,
-        Err(e) => return internal(e),
-    };
-    drop(store);
-    let mut doc = run_document(run);
-    doc.rejected = Some(rejected);
-    Json(doc).into_response()
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no run of that id; GET /api/runs lists them",
+        ),
+        Err(e) => internal(e),
+    }
 }
 
 pub(crate) async fn trigger(

@@ -11,7 +11,9 @@ use chrono::Utc;
 use optisync_core::RejectedRow;
 
 use super::AppState;
-use super::api::{RunDocument, SyncDocument, refused, run_document, sync_document, time};
+use super::api::{
+    RunDocument, SyncDocument, all_sync_documents, refused, run_document, run_with_rejected, time,
+};
 
 /// `GET /`.
 #[derive(Debug, Template)]
@@ -53,19 +55,12 @@ pub(crate) async fn status(State(app): State<AppState>, headers: HeaderMap) -> R
     if let Err(refusal) = app.access.check_read(&headers) {
         return refused(refusal);
     }
-    let names: Vec<String> = app.service.syncs().map(|s| s.name.clone()).collect();
-    let mut syncs = Vec::with_capacity(names.len());
-    for name in names {
-        match sync_document(&app.service, &name) {
-            Ok(doc) => syncs.push(doc),
-            Err(_) => {
-                return text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the state store could not be read; see the service's log",
-                );
-            }
-        }
-    }
+    let Ok(syncs) = all_sync_documents(&app.service) else {
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the state store could not be read; see the service's log",
+        );
+    };
     let refresh = syncs.iter().any(|s| s.running);
     html(
         StatusPage {
@@ -86,25 +81,16 @@ pub(crate) async fn run(
     if let Err(refusal) = app.access.check_read(&headers) {
         return refused(refusal);
     }
-    let store = app.service.store();
-    let (run, rejected) = match store.run(&id) {
-        Ok(Some(run)) => {
-            let rejected = store.rejected_rows(&run.id).unwrap_or_default();
-            (run, rejected)
-        }
-        Ok(None) => {
-            drop(store);
-            return text(StatusCode::NOT_FOUND, "No run has that id.");
-        }
+    let (run, rejected) = match run_with_rejected(&app.service, &id) {
+        Ok(Some(found)) => found,
+        Ok(None) => return text(StatusCode::NOT_FOUND, "No run has that id."),
         Err(_) => {
-            drop(store);
             return text(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the state store could not be read; see the service's log",
             );
         }
     };
-    drop(store);
     let refresh = run.finished_at.is_none();
     html(
         RunPage {
