@@ -7,8 +7,8 @@
 //! - [`commands`]: the verbs, one file each (`init`, `validate`, `check`, `demo`, `plan`,
 //!   `sync`, `status`, `runs`, `reset`), and the dispatch from a parsed command line to them
 //! - [`warehouse`]: opening the configured source
-//! - [`plan_text`]: the plan as text; [`connect`]: config → the engine's `SyncSpec`, and
-//!   opening the engine
+//! - [`connect`]: config → the engine's `SyncSpec`, and opening the engine (the plan as
+//!   text is the engine's `plan_text`, so that runs keep it too)
 //! - [`output`]: `--output` and printing results as text or JSON; [`schemas`]: the JSON Schema
 //!   of each verb's JSON document (docs/output-schemas/); [`progress`]: progress bars on a
 //!   terminal; [`stdout`]: standard output that a closed pipe or a full disk cannot break
@@ -22,7 +22,6 @@ pub mod connect;
 pub mod error;
 pub mod exit;
 pub mod output;
-pub mod plan_text;
 pub mod progress;
 pub mod schemas;
 pub mod signals;

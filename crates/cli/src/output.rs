@@ -35,27 +35,7 @@ pub fn requests(reads: u64, writes: u64) -> String {
     )
 }
 
-/// `n` and the noun, singular for one: `1 row`, `2 rows`.
-pub fn count(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// `n` with a comma between each group of three digits: `1,999,800`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
+pub use optisync_engine::plan_text::{count, thousands};
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,9 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::Child;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use common::{Case, FX, WEB, definition_sync, list_sync};
@@ -19,16 +21,29 @@ use serde_json::Value;
 const API_TOKEN: &str = "serve-api-token-0123456789";
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// A running `optisync serve` and its address.
+/// A running `optisync serve`, its address, and what it has written on stderr so far.
 struct Served {
     child: Child,
     base: String,
     http: reqwest::Client,
+    stderr: Arc<(Mutex<String>, Condvar)>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Served {
     async fn start(case: &Case) -> Served {
-        let mut child = case.spawn(&["serve", "--bind", "127.0.0.1:0"]);
+        Served::start_in(case.path()).await
+    }
+
+    /// `optisync serve` in `dir`, once it says where it listens.
+    async fn start_in(dir: &Path) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_optisync"))
+            .current_dir(dir)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let stdout = child.stdout.take().unwrap();
         let line = tokio::task::spawn_blocking(move || {
             let mut line = String::new();
@@ -43,11 +58,58 @@ impl Served {
             .and_then(|rest| rest.split_whitespace().next())
             .map(|address| format!("http://{address}"))
             .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let stderr = Arc::new((Mutex::new(String::new()), Condvar::new()));
+        let reader = {
+            let pipe = child.stderr.take().unwrap();
+            let stderr = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    let (text, changed) = &*stderr;
+                    let mut text = text.lock().unwrap();
+                    text.push_str(&line);
+                    text.push('\n');
+                    changed.notify_all();
+                }
+            })
+        };
         Served {
             child,
             base,
             http: reqwest::Client::new(),
+            stderr,
+            reader: Some(reader),
         }
+    }
+
+    /// Sends `signal` (e.g. `-HUP`) to the process.
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits until stderr holds `needle` (under the deadline); returns all of it.
+    async fn stderr_contains(&self, needle: &str) -> String {
+        let stderr = Arc::clone(&self.stderr);
+        let needle = needle.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let (text, changed) = &*stderr;
+            let (text, timeout) = changed
+                .wait_timeout_while(text.lock().unwrap(), DEADLINE, |text| {
+                    !text.contains(&needle)
+                })
+                .unwrap();
+            assert!(
+                !timeout.timed_out(),
+                "stderr never said {needle:?}:\n{text}"
+            );
+            text.clone()
+        })
+        .await
+        .unwrap()
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
@@ -103,17 +165,15 @@ impl Served {
 
     /// Sends SIGTERM and waits for the exit; returns the code and stderr.
     async fn terminate(mut self) -> (Option<i32>, String) {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let stderr = self.child.stderr.take().unwrap();
+        self.signal("-TERM");
         let mut child = self.child;
+        let reader = self.reader.take().unwrap();
+        let stderr = Arc::clone(&self.stderr);
         tokio::task::spawn_blocking(move || {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text).unwrap();
-            (child.wait().unwrap().code(), text)
+            let code = child.wait().unwrap().code();
+            reader.join().unwrap();
+            let text = stderr.0.lock().unwrap().clone();
+            (code, text)
         })
         .await
         .unwrap()
@@ -327,4 +387,233 @@ async fn bad_schedules_addresses_and_exposure_are_refused_at_start() {
         .await;
     assert!(out.contains("in use"), "{out}");
     case.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_wrong() {
+    let one = format!("{}{}", list_sync("mirror"), serve_table("5s"));
+    let case = Case::new(WEB, "", &one).await;
+    case.write("users.csv", "user_id\nu1\nu2\n");
+    case.write("rows.csv", "key,name,about\nk1,A,a\n");
+    case.write("api_token", API_TOKEN);
+    let served = Served::start(&case).await;
+    let (_, syncs) = served.get("/api/syncs").await;
+    assert_eq!(syncs["syncs"].as_array().unwrap().len(), 1, "{syncs}");
+
+    // A wrong config is refused, saying why, and the service goes on with the old one.
+    let config_path = case.path().join("optisync.toml");
+    let good = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(
+        &config_path,
+        good.replace("[serve]", "schedule = \"61 * * * *\"\n\n[serve]"),
+    )
+    .unwrap();
+    served.signal("-HUP");
+    let stderr = served.stderr_contains("reload refused").await;
+    assert!(stderr.contains("previous config"), "{stderr}");
+    assert!(stderr.contains("cron expression"), "{stderr}");
+    let (status, syncs) = served.get("/api/syncs").await;
+    assert_eq!(status, 200);
+    assert_eq!(syncs["syncs"].as_array().unwrap().len(), 1, "{syncs}");
+    let (status, _) = served
+        .post("/api/syncs/members/runs", Some(API_TOKEN))
+        .await;
+    assert_eq!(status, 202);
+    served
+        .until("members", |doc| last_status(doc) == Some("succeeded"))
+        .await;
+
+    // A right one replaces it: a new sync appears and runs, the old one's history stays.
+    let two = good.replace(
+        "[serve]",
+        &format!(
+            "{}\n[serve]",
+            definition_sync("attribute", "upsert", "{ key = \"key\" }")
+        ),
+    );
+    std::fs::write(&config_path, two).unwrap();
+    served.signal("-HUP");
+    served.stderr_contains("config reloaded").await;
+    let (_, syncs) = served.get("/api/syncs").await;
+    let names: Vec<&str> = syncs["syncs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["members", "defs"], "{syncs}");
+    assert_eq!(
+        last_status(&served.get("/api/syncs/members").await.1),
+        Some("succeeded")
+    );
+    let (status, body) = served.post("/api/syncs/defs/runs", Some(API_TOKEN)).await;
+    assert_eq!(status, 202, "{body}");
+    served
+        .until("defs", |doc| last_status(doc) == Some("succeeded"))
+        .await;
+    assert_eq!(case.objects("attributes", WEB).len(), 1);
+
+    let (code, stderr) = served.terminate().await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains(API_TOKEN));
+    case.stop().await;
+}
+
+/// Two services, each with its own token, against one fake that enforces Optimizely's real
+/// limits (FX 2/s and 120/min, Web 100/min per token): every sync runs on its schedule,
+/// the syncs of one token share its quota, and not one request is refused with a 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_syncs_on_two_tokens_run_on_schedule_with_no_429_at_the_real_limits() {
+    const FX_TOKEN: &str = "2:servefxtoken_abcdefghijklmnopqrstuvwxyz0123456789ABCDEF";
+    const WEB_TOKEN: &str = "2:servewebtoken_abcdefghijklmnopqrstuvwxyz0123456789ABCDE";
+    let seed: fake_optimizely::Seed = serde_json::from_value(serde_json::json!({
+        "tokens": [
+            {"token": FX_TOKEN, "project_ids": [FX]},
+            {"token": WEB_TOKEN, "project_ids": [WEB]}
+        ],
+        "projects": [
+            {"id": WEB, "name": "Web", "platform": "web", "status": "active", "is_flags_enabled": false},
+            {"id": FX, "name": "App", "platform": "custom", "status": "active", "is_flags_enabled": true}
+        ],
+        "list_attributes": [
+            {"id": common::LIST, "project_id": WEB, "name": "members", "key_field": "uid", "list_type": "cookies", "list_content": ""}
+        ]
+    }))
+    .unwrap();
+    let fake = fake_optimizely::FakeOptimizely::new(seed).unwrap();
+    let running = fake.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let every = "schedule = { every = \"1s\" }\n";
+    let named = |sync: String, name: &str, file: &str| {
+        sync.replace("name = \"defs\"", &format!("name = \"{name}\""))
+            .replace("rows.csv", file)
+            + every
+    };
+    let rows = |n: usize| -> String {
+        let mut csv = String::from("key,name,about\n");
+        for i in 1..=n {
+            csv.push_str(&format!("k{i:02},Name {i},about {i}\n"));
+        }
+        csv
+    };
+    let setup = |project: i64, token: &str, syncs: String| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), token).unwrap();
+        std::fs::write(dir.path().join("api_token"), API_TOKEN).unwrap();
+        std::fs::write(
+            dir.path().join("optisync.toml"),
+            format!(
+                "[optimizely]\nproject_id = {project}\ntoken = {{ file = \"token\" }}\napi_url = \"{}\"\n\n{syncs}{}",
+                running.base_url(),
+                serve_table("10s")
+            ),
+        )
+        .unwrap();
+        dir
+    };
+    let fx = setup(
+        FX,
+        FX_TOKEN,
+        named(
+            definition_sync(
+                "attribute",
+                "upsert",
+                "{ key = \"key\", description = \"about\" }",
+            ),
+            "attrs",
+            "attrs.csv",
+        ) + &named(
+            definition_sync(
+                "custom_event",
+                "upsert",
+                "{ key = \"key\", name = \"name\" }",
+            ),
+            "events",
+            "events.csv",
+        ),
+    );
+    std::fs::write(fx.path().join("attrs.csv"), rows(12)).unwrap();
+    std::fs::write(fx.path().join("events.csv"), rows(12)).unwrap();
+    let web = setup(
+        WEB,
+        WEB_TOKEN,
+        list_sync("mirror")
+            + every
+            + &named(
+                definition_sync("attribute", "upsert", "{ key = \"key\" }"),
+                "webattrs",
+                "webattrs.csv",
+            ),
+    );
+    let ids: Vec<String> = (1..=20).map(|i| format!("user-{i:02}")).collect();
+    std::fs::write(
+        web.path().join("users.csv"),
+        format!("user_id\n{}\n", ids.join("\n")),
+    )
+    .unwrap();
+    std::fs::write(web.path().join("webattrs.csv"), rows(6)).unwrap();
+
+    let (fx_served, web_served) =
+        tokio::join!(Served::start_in(fx.path()), Served::start_in(web.path()));
+    // Each sync runs by itself, more than once: the first run creates, the next ones find
+    // nothing to do.
+    let twice = |doc: &Value| {
+        doc["running"] == false && last_status(doc) == Some("succeeded") && {
+            let started = doc["last_run"]["started_at"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            !started.is_empty()
+        }
+    };
+    for (served, sync) in [
+        (&fx_served, "attrs"),
+        (&fx_served, "events"),
+        (&web_served, "members"),
+        (&web_served, "webattrs"),
+    ] {
+        let first = served.until(sync, twice).await;
+        let first_id = first["last_run"]["id"].clone();
+        served
+            .until(sync, |doc| {
+                twice(doc)
+                    && doc["last_run"]["id"] != first_id
+                    && doc["last_run"]["counts"]["requests_sent"] == 0
+            })
+            .await;
+    }
+    let state = fake.state();
+    let count = |kind: &str, project: i64| {
+        state[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["project_id"] == project)
+            .count()
+    };
+    assert_eq!(count("attributes", FX), 12, "each attribute exactly once");
+    assert_eq!(count("events", FX), 12, "each event exactly once");
+    assert_eq!(count("attributes", WEB), 6);
+    let list = state["list_attributes"][0]["list_content"]
+        .as_str()
+        .unwrap();
+    assert_eq!(list.split(',').count(), 20, "{list}");
+    assert_eq!(
+        fake.stats().total_429,
+        0,
+        "no request refused for the rate limit"
+    );
+    // The runs say so too.
+    for (served, sync) in [(&fx_served, "attrs"), (&web_served, "members")] {
+        let (_, runs) = served
+            .get(&format!("/api/runs?sync={sync}&limit=500"))
+            .await;
+        for run in runs["runs"].as_array().unwrap() {
+            assert_eq!(run["counts"]["throttled"], 0, "{run}");
+        }
+    }
+    for served in [fx_served, web_served] {
+        let (code, stderr) = served.terminate().await;
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    running.shutdown().await;
 }

@@ -58,6 +58,6 @@ pub use planner::{
 };
 pub use remote::{RemoteList, RemoteObject};
 pub use rules::{DefinitionRules, Matching, ObjectRules};
-pub use stats::RunStats;
+pub use stats::{RunDetails, RunStats, StepTiming};
 pub use validate::{EventCategory, PiiKind};
 pub use value::{Record, Value};

@@ -9,6 +9,7 @@
 //! - [`remote`]: what Optimizely holds now: every object of the sync's type (all pages,
 //!   archived too) as core's `RemoteObject`s, or the list attribute and its content.
 //! - [`plan`]: gathers delivered state and calls core's pure planner ([`PreparedPlan`]).
+//! - [`plan_text`]: the plan as text, as `optisync plan` prints it and as a run keeps it.
 //! - [`saved`]: plan files ([`SavedPlan`]) and the staleness check of `sync --plan`.
 //! - [`apply`]: sends the plan through the client: an intent before every write, its
 //!   outcome after; one whole-list PATCH per run, one request per definition.
@@ -32,6 +33,7 @@ pub mod destination;
 pub mod error;
 pub mod interrupt;
 pub mod plan;
+pub mod plan_text;
 pub mod policy;
 pub mod progress;
 pub mod read;

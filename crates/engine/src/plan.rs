@@ -5,8 +5,8 @@
 
 use optisync_core::{
     ContentHash, DefinitionOptions, DefinitionPlanInput, DeliveredDefinitions, DeliveredObject,
-    Fields, Ids, ListOptions, ListPlanInput, Mapping, ModelIds, RemoteList, SyncKind, SyncPlan,
-    plan_definitions, plan_list,
+    Fields, Ids, ListOptions, ListPlanInput, Mapping, ModelIds, RemoteList, RunDetails, StepTiming,
+    SyncKind, SyncPlan, plan_definitions, plan_list,
 };
 use optisync_optimizely::{Client, ListAttribute, Product};
 use optisync_sources::Source;
@@ -43,6 +43,9 @@ pub struct PreparedPlan {
     /// For a list plan made here: whether the API returned the list's content.
     #[serde(skip)]
     pub list_content_known: Option<bool>,
+    /// How long reading and planning took (empty for a plan read from a file).
+    #[serde(skip)]
+    pub steps: Vec<StepTiming>,
 }
 
 impl PreparedPlan {
@@ -78,12 +81,15 @@ pub async fn prepare(
     let mut list = None;
     let mut list_content_known = None;
     let remote_seen;
-    let started = std::time::Instant::now();
+    let mut steps = RunDetails::default();
+    let mut started = std::time::Instant::now();
     let mut plan = match spec.kind {
         SyncKind::List { mode } => {
             let (attribute, remote, ids, delivered) =
                 read_list_inputs(source, client, store, spec, target, &mapping, options).await?;
             tracing::debug!(sync = %spec.name, elapsed_ms = started.elapsed().as_millis(), "list, model and delivered list read");
+            steps.step("read", started.elapsed());
+            started = std::time::Instant::now();
             let input = ListPlanInput {
                 sync: spec.name.clone(),
                 mode,
@@ -122,6 +128,8 @@ pub async fn prepare(
                 }
             };
             let (remote, rows) = tokio::try_join!(list_objects(client, spec, target), model)?;
+            steps.step("read", started.elapsed());
+            started = std::time::Instant::now();
             let delivered = if options.full_resync {
                 DeliveredDefinitions::new()
             } else {
@@ -158,6 +166,7 @@ pub async fn prepare(
         }
     };
     tracing::debug!(sync = %spec.name, elapsed_ms = started.elapsed().as_millis(), "planned");
+    steps.step("plan", started.elapsed());
     if let Some(warning) = mapping_warning {
         plan.warnings.push(warning);
     }
@@ -169,6 +178,7 @@ pub async fn prepare(
         list,
         remote_seen,
         list_content_known,
+        steps: steps.steps,
     })
 }
 

@@ -4,7 +4,7 @@
 //! apply, store rejected rows with the run, and record the run's counts and result.
 
 use optisync_core::{Change, SyncPlan};
-use optisync_core::{RejectedRow, RunStats};
+use optisync_core::{RejectedRow, RunDetails, RunStats};
 use optisync_optimizely::{Client, Product};
 use optisync_sources::{Source, SourceError};
 use optisync_state::{LockHolder, RunFinish, RunStatus, Store};
@@ -271,8 +271,10 @@ impl Engine {
         run_id: &str,
     ) -> Result<RunReport> {
         let requests_before = self.client.request_counts();
+        let mut details = RunDetails::default();
         let (prepared, list) = match saved {
             Some(mut saved) => {
+                let checking = std::time::Instant::now();
                 let version = self
                     .store
                     .state_version(&spec.name)
@@ -286,6 +288,7 @@ impl Engine {
                     .map_err(Error::state(&spec.name))?;
                 let list =
                     check_remote(&self.client, spec, self.target, &mut saved, &unresolved).await?;
+                details.step("check", checking.elapsed());
                 (saved, list)
             }
             None => {
@@ -295,9 +298,18 @@ impl Engine {
                     () = crate::interrupt::wait() => return Err(interrupted(spec, 0, 0)),
                 };
                 let list = prepared.list.take();
+                details.steps.append(&mut prepared.steps);
                 (prepared, list)
             }
         };
+        // What the run page shows, kept before anything is sent: a run that fails while
+        // sending still shows its plan.
+        details.plan_text = Some(crate::plan_text::render(
+            &prepared.plan,
+            self.client.limiter().limit(),
+        ));
+        details.drift = prepared.plan.list().and_then(|l| l.drift.clone());
+        self.keep_details(spec, run_id, &details);
         let current_list_hash = list
             .as_ref()
             .and_then(|l| l.list_content.as_deref())
@@ -311,6 +323,7 @@ impl Engine {
         let plan = &prepared.plan;
         let mut counts = planned(plan);
         counts.reads = self.client.request_counts().reads - requests_before.reads;
+        counts.throttled = self.client.request_counts().throttled - requests_before.throttled;
         let mut notes = plan.warnings.clone();
         let finish = |store: &mut Store, status, counts: &RunStats, error: Option<String>| {
             store
@@ -366,6 +379,7 @@ impl Engine {
             let planned = plan.request_count();
             return Err(interrupted(spec, 0, planned));
         }
+        let sending = std::time::Instant::now();
         let applied: Applied = apply(
             &self.client,
             &mut self.store,
@@ -376,6 +390,8 @@ impl Engine {
             list.as_ref(),
         )
         .await?;
+        details.step("send", sending.elapsed());
+        self.keep_details(spec, run_id, &details);
         let mut rejected: Vec<RejectedRow> = plan.rejected.to_vec();
         rejected.extend(applied.rejected);
         if !rejected.is_empty() {
@@ -391,6 +407,7 @@ impl Engine {
         counts.requests_sent = applied.requests_sent;
         // Creates whose answer was lost list the objects again.
         counts.reads = self.client.request_counts().reads - requests_before.reads;
+        counts.throttled = self.client.request_counts().throttled - requests_before.throttled;
         counts.rejected = rejected.len() as u64;
         let (status, result) = if rejected.is_empty() {
             (RunStatus::Succeeded, RunResult::Succeeded)
@@ -400,6 +417,14 @@ impl Engine {
         finish(&mut self.store, status, &counts, None)?;
         tracing::info!(sync = %spec.name, run = %run_id, requests = counts.requests_sent, rejected = counts.rejected, "run finished");
         Ok(self.report(run_id, result, prepared, counts, rejected, notes, settled))
+    }
+
+    /// Keeps what the run page shows with the run; a failure to is logged, not fatal: the
+    /// run's data and its record matter more than its description.
+    fn keep_details(&mut self, spec: &SyncSpec, run_id: &str, details: &RunDetails) {
+        if let Err(error) = self.store.set_run_details(run_id, details) {
+            tracing::warn!(sync = %spec.name, run = %run_id, %error, "could not keep the run's plan text and timings");
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -87,6 +87,7 @@ fn create_plan(keys: &[&str]) -> PreparedPlan {
         list: None,
         remote_seen: Default::default(),
         list_content_known: None,
+        steps: Vec::new(),
     }
 }
 

@@ -67,6 +67,8 @@ struct Inner {
     /// HTTP requests handed to the transport: reads (GET) and writes (everything else).
     reads: AtomicU64,
     writes: AtomicU64,
+    /// Answers 429 or 503 (throttled).
+    throttled: AtomicU64,
 }
 
 /// How many HTTP requests a client has handed to its transport (each attempt counts).
@@ -76,6 +78,8 @@ pub struct RequestCounts {
     pub reads: u64,
     /// POST, PATCH and DELETE requests.
     pub writes: u64,
+    /// Answers 429 or 503: the API said "too many requests".
+    pub throttled: u64,
 }
 
 impl Client {
@@ -145,6 +149,7 @@ impl Client {
                 rng,
                 reads: AtomicU64::new(0),
                 writes: AtomicU64::new(0),
+                throttled: AtomicU64::new(0),
             }),
         })
     }
@@ -154,6 +159,7 @@ impl Client {
         RequestCounts {
             reads: self.inner.reads.load(Ordering::Relaxed),
             writes: self.inner.writes.load(Ordering::Relaxed),
+            throttled: self.inner.throttled.load(Ordering::Relaxed),
         }
     }
 
@@ -414,6 +420,9 @@ impl Client {
                 }
             };
             let status = result.as_ref().ok().map(|r| r.status().as_u16());
+            if matches!(status, Some(429 | 503)) {
+                inner.throttled.fetch_add(1, Ordering::Relaxed);
+            }
             crate::telemetry::attempt(
                 if method == Method::GET {
                     crate::telemetry::RequestClass::Read

@@ -354,3 +354,143 @@ async fn the_pages_show_syncs_runs_and_rejected_rows_escaped() {
     let (status, _) = page(&app, "/runs/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+async fn post_form(app: &axum::Router, uri: &str, body: &str) -> (StatusCode, String, String) {
+    let response = app
+        .clone()
+        .oneshot(
+            Request::post(uri)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body.to_owned()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, location, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_page_buttons_pause_resume_and_run_with_the_typed_token_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (service, runner) = service(
+        &state,
+        "2026-12-03T10:00:00Z",
+        vec![sync("beta", Schedule::Manual)],
+    );
+    let app = router(service.clone(), access(false));
+    let (_, html) = page(&app, "/").await;
+    assert!(html.contains("formaction=\"/syncs/beta/pause\""), "{html}");
+    assert!(html.contains("formaction=\"/syncs/beta/run\""), "{html}");
+    assert!(html.contains("type=\"password\""), "{html}");
+    assert!(!html.contains(TOKEN), "the page never holds the token");
+
+    // A wrong or missing token changes nothing and says nothing of the right one.
+    for body in ["token=wrong", "token=", ""] {
+        let (status, _, text) = post_form(&app, "/syncs/beta/pause", body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert!(!text.contains(TOKEN));
+    }
+    assert!(!service.is_paused("beta").unwrap());
+
+    let (status, location, _) =
+        post_form(&app, "/syncs/beta/pause", &format!("token={TOKEN}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, "/?done=pause&sync=beta");
+    assert!(service.is_paused("beta").unwrap());
+    let (_, html) = page(&app, &location).await;
+    assert!(html.contains("Paused beta."), "{html}");
+    assert!(html.contains("formaction=\"/syncs/beta/resume\""), "{html}");
+    // A paused sync does not run.
+    let (status, _, text) = post_form(&app, "/syncs/beta/run", &format!("token={TOKEN}")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(text.contains("paused"), "{text}");
+
+    let (status, location, _) =
+        post_form(&app, "/syncs/beta/resume", &format!("token={TOKEN}")).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/?done=resume&sync=beta")
+    );
+    assert!(!service.is_paused("beta").unwrap());
+    let (status, location, _) = post_form(&app, "/syncs/beta/run", &format!("token={TOKEN}")).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/?done=run&sync=beta")
+    );
+    settle().await;
+    assert_eq!(runner.seen_at("beta").len(), 1);
+
+    // Unknown syncs and actions; a notice naming no sync of the config shows nothing.
+    let (status, _, _) = post_form(&app, "/syncs/nope/pause", &format!("token={TOKEN}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = post_form(&app, "/syncs/beta/delete", &format!("token={TOKEN}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, html) = page(&app, "/?done=pause&sync=%3Cb%3Eevil").await;
+    assert!(!html.contains("evil"), "{html}");
+
+    // Without a token configured the page offers no buttons, and posts are refused.
+    let open = router(
+        service,
+        Access {
+            token: None,
+            reads_need_token: false,
+        },
+    );
+    let (_, html) = page(&open, "/").await;
+    assert!(!html.contains("formaction"), "{html}");
+    assert!(html.contains("needs [serve] api_token"), "{html}");
+    let (status, _, _) = post_form(&open, "/syncs/beta/pause", "token=anything").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_shows_its_plan_steps_and_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (service, _runner) = service(
+        &state,
+        "2026-12-03T10:00:00Z",
+        vec![sync("beta", Schedule::Manual)],
+    );
+    service
+        .start_run("beta", optisync_serve::Trigger::Api)
+        .unwrap();
+    settle().await;
+    let app = router(service, access(false));
+    let (_, sync) = call(&app, "GET", "/api/syncs/beta", None, None).await;
+    assert_eq!(sync["last_drift"]["missing_count"], 1, "{sync}");
+    let run_id = sync["last_run"]["id"].as_str().unwrap().to_owned();
+    assert!(
+        sync["last_run"].get("details").is_none(),
+        "details only in a run's own document"
+    );
+    let (status, run) = call(&app, "GET", &format!("/api/runs/{run_id}"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(run["details"]["steps"][2]["step"], "send", "{run}");
+    assert_eq!(run["details"]["steps"][2]["ms"], 1003, "{run}");
+    assert!(
+        run["details"]["plan_text"]
+            .as_str()
+            .unwrap()
+            .contains("u-<3>")
+    );
+
+    let (_, html) = page(&app, &format!("/runs/{run_id}")).await;
+    assert!(html.contains("id=\"plan\""), "{html}");
+    assert!(
+        html.contains("u-&#60;3&#62;") || html.contains("u-&lt;3&gt;"),
+        "plan text is escaped\n{html}"
+    );
+    assert!(html.contains("1003 ms"), "{html}");
+    assert!(html.contains("1 missing"), "{html}");
+    let (_, html) = page(&app, "/").await;
+    assert!(html.contains("drift: 1 missing, 1 unexpected"), "{html}");
+}

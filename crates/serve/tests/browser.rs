@@ -85,13 +85,19 @@ async fn the_pages_render_in_chromium_with_syncs_a_failed_run_and_a_paused_sync(
         .unwrap()
         .unwrap()
         .id;
+    let succeeded = optisync_state::Store::open(&state)
+        .unwrap()
+        .last_run("beta_testers")
+        .unwrap()
+        .unwrap()
+        .id;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = router(
         service,
         Access {
-            token: None,
+            token: optisync_serve::http::ApiToken::new("browser-token"),
             reads_need_token: false,
         },
     );
@@ -100,13 +106,16 @@ async fn the_pages_render_in_chromium_with_syncs_a_failed_run_and_a_paused_sync(
     let profile = tempfile::tempdir().unwrap();
     let status_url = format!("{base}/");
     let run_url = format!("{base}/runs/{failed}");
-    let (dom, run_dom) = {
+    let plan_url = format!("{base}/runs/{succeeded}");
+    let (dom, run_dom, plan_dom) = {
         let profile = profile.path().to_path_buf();
-        let (status_url, run_url) = (status_url.clone(), run_url.clone());
+        let (status_url, run_url, plan_url) =
+            (status_url.clone(), run_url.clone(), plan_url.clone());
         tokio::task::spawn_blocking(move || {
             (
                 browse(&["--dump-dom".into()], &status_url, &profile),
                 browse(&["--dump-dom".into()], &run_url, &profile),
+                browse(&["--dump-dom".into()], &plan_url, &profile),
             )
         })
         .await
@@ -124,6 +133,22 @@ async fn the_pages_render_in_chromium_with_syncs_a_failed_run_and_a_paused_sync(
     assert!(dom.contains("every 10min"), "{dom}");
     assert!(run_dom.contains("it broke"), "{run_dom}");
     assert!(run_dom.contains(&failed), "{run_dom}");
+    // The buttons: a paused sync offers Resume, the others Pause and Run now, all posting
+    // the one token field's form.
+    assert!(dom.contains("formaction=\"/syncs/events/resume\""), "{dom}");
+    assert!(
+        dom.contains("formaction=\"/syncs/segments/pause\""),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("formaction=\"/syncs/beta_testers/run\""),
+        "{dom}"
+    );
+    assert!(dom.contains("drift: 1 missing, 1 unexpected"), "{dom}");
+    // A run page with its plan, steps and drift.
+    assert!(plan_dom.contains("id=\"plan\""), "{plan_dom}");
+    assert!(plan_dom.contains("1003 ms"), "{plan_dom}");
+    assert!(plan_dom.contains("u-&lt;3&gt;"), "{plan_dom}");
 
     let shots = screenshots();
     let profile = profile.path().to_path_buf();
@@ -132,6 +157,8 @@ async fn the_pages_render_in_chromium_with_syncs_a_failed_run_and_a_paused_sync(
             ("status-laptop.png", &status_url, "1280,800"),
             ("status-phone.png", &status_url, "390,844"),
             ("run-laptop.png", &run_url, "1280,800"),
+            ("run-plan-laptop.png", &plan_url, "1280,800"),
+            ("run-plan-phone.png", &plan_url, "390,844"),
         ] {
             let path = shots.join(name);
             let _ = std::fs::remove_file(&path);

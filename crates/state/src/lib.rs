@@ -65,7 +65,7 @@ pub use lists::{DeliveredList, ListSummary};
 pub use lock::{DEFAULT_LOCK_EXPIRY, LockGuard, LockHolder, LockInfo};
 pub use optisync_core::RejectedRow;
 pub use quota::{RequestLedger, SlotId};
-pub use runs::{RunCounts, RunFilter, RunFinish, RunRecord, RunStatus};
+pub use runs::{MAX_PLAN_TEXT, RunCounts, RunFilter, RunFinish, RunRecord, RunStatus};
 pub use schema::SCHEMA_VERSION;
 pub use state_dir::Access;
 pub use store::{DB_FILE_NAME, DEFAULT_BUSY_TIMEOUT, DEFAULT_DIR_NAME, Store, StoreOptions};

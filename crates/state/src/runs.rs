@@ -13,7 +13,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use optisync_core::{RejectedRow, RunStats};
+use optisync_core::{RejectedRow, RunDetails, RunStats};
 use rusqlite::{OptionalExtension, Row, params};
 
 use crate::clock;
@@ -122,12 +122,29 @@ pub struct RunFilter {
     pub before: Option<String>,
 }
 
+/// The longest plan text kept with a run; `optisync plan` summarises long sections, so only
+/// a plan of very many fields reaches it.
+pub const MAX_PLAN_TEXT: usize = 256 * 1024;
+
+/// Cuts `text` to at most `max` bytes on a character boundary, saying so at the end.
+fn cut(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str("\n… (cut: the plan text is longer than optisync keeps with a run)\n");
+}
+
 /// Statuses of runs that went through planning and sending, whose results stand.
 const APPLIED: &str = "('succeeded', 'rejected_rows')";
 
 const SELECT_RUN: &str = "SELECT id, sync, status, started_at, finished_at, duration_ms, \
      rows_read, planned_creates, planned_updates, planned_removes, list_added, list_removed, \
-     requests_sent, rejected, error, before_reset, creates, updates, reads FROM runs";
+     requests_sent, rejected, error, before_reset, creates, updates, reads, throttled FROM runs";
 
 fn read_run(row: &Row<'_>) -> Result<RunRecord> {
     let count = |index: usize, what: &'static str| -> Result<u64> {
@@ -155,6 +172,7 @@ fn read_run(row: &Row<'_>) -> Result<RunRecord> {
             creates: count(16, "creates")?,
             updates: count(17, "updates")?,
             reads: count(18, "reads")?,
+            throttled: count(19, "throttled")?,
         },
         error: row.get(14)?,
         before_reset: row.get(15)?,
@@ -236,6 +254,7 @@ impl Store {
             to_i64(c.creates, "creates")?,
             to_i64(c.updates, "updates")?,
             to_i64(c.reads, "reads")?,
+            to_i64(c.throttled, "throttled")?,
         ];
         let finished = clock::to_millis(clock::now());
         let tx = self.write()?;
@@ -253,7 +272,7 @@ impl Store {
              duration_ms = max(0, ?3 - started_at), rows_read = ?4, planned_creates = ?5, \
              planned_updates = ?6, planned_removes = ?7, list_added = ?8, list_removed = ?9, \
              requests_sent = ?10, rejected = ?11, error = ?12, creates = ?13, updates = ?14, \
-             reads = ?15 WHERE id = ?1",
+             reads = ?15, throttled = ?16 WHERE id = ?1",
         )?
         .execute(params![
             run_id,
@@ -271,6 +290,7 @@ impl Store {
             counts[8],
             counts[9],
             counts[10],
+            counts[11],
         ])?;
         tx.commit()?;
         self.run(run_id)?
@@ -425,6 +445,65 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many [`Store::pending_rejected_rows`] the sync has, counted without reading them.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`] on database failure.
+    pub fn pending_rejected_count(&self, sync: &str) -> Result<u64> {
+        let count: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM rejected_rows \
+                 WHERE run_id = (SELECT id FROM runs WHERE sync = ?1 AND before_reset = 0 \
+                     AND status IN ('succeeded', 'rejected_rows', 'failed') \
+                     ORDER BY seq DESC LIMIT 1)",
+            )?
+            .query_row(params![sync], |row| row.get(0))?;
+        to_u64(count, "rejected rows")
+    }
+
+    /// Keeps `details` with the run `run_id` (replacing what was kept). A plan text longer
+    /// than [`MAX_PLAN_TEXT`] is cut there, saying so.
+    ///
+    /// # Errors
+    /// [`Error::RunNotFound`] for an unknown run, [`Error::Sqlite`] on database failure.
+    pub fn set_run_details(&mut self, run_id: &str, details: &RunDetails) -> Result<()> {
+        let mut details = details.clone();
+        if let Some(text) = &mut details.plan_text {
+            cut(text, MAX_PLAN_TEXT);
+        }
+        let json = serde_json::to_string(&details)
+            .map_err(|e| Error::Corrupt(format!("run details do not encode: {e}")))?;
+        let tx = self.write()?;
+        let updated = tx
+            .prepare_cached("UPDATE runs SET details = ?2 WHERE id = ?1")?
+            .execute(params![run_id, json])?;
+        if updated == 0 {
+            return Err(Error::RunNotFound(run_id.to_owned()));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// What was kept with the run `run_id` by [`Store::set_run_details`]: `None` for an
+    /// unknown run or one without details.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] when the stored details do not decode, [`Error::Sqlite`] otherwise.
+    pub fn run_details(&self, run_id: &str) -> Result<Option<RunDetails>> {
+        let json: Option<Option<String>> = self
+            .conn
+            .prepare_cached("SELECT details FROM runs WHERE id = ?1")?
+            .query_row(params![run_id], |row| row.get(0))
+            .optional()?;
+        json.flatten()
+            .map(|json| {
+                serde_json::from_str(&json)
+                    .map_err(|e| Error::Corrupt(format!("run {run_id}: details: {e}")))
+            })
+            .transpose()
+    }
+
     /// The sync's pending rejected rows: those of its newest finished run that processed
     /// rows (succeeded, rejected rows or failed; not blocked, locked or interrupted) since its
     /// last reset. They are retried by the next run, since their state was not advanced.
@@ -476,5 +555,74 @@ mod tests {
             assert_eq!(RunStatus::parse(status.as_str()).unwrap(), status);
         }
         assert!(RunStatus::parse("exploded").is_err());
+    }
+
+    #[test]
+    fn details_are_kept_with_the_run_and_long_plan_text_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let id = store.start_run("s").unwrap();
+        assert_eq!(store.run_details(&id).unwrap(), None);
+        let mut details = RunDetails {
+            plan_text: Some("sync s: 3 read\n".to_owned()),
+            ..RunDetails::default()
+        };
+        details.step("read", std::time::Duration::from_millis(12));
+        details.step("plan", std::time::Duration::from_millis(3));
+        store.set_run_details(&id, &details).unwrap();
+        assert_eq!(store.run_details(&id).unwrap(), Some(details.clone()));
+
+        details.plan_text = Some("é".repeat(MAX_PLAN_TEXT));
+        store.set_run_details(&id, &details).unwrap();
+        let kept = store.run_details(&id).unwrap().unwrap().plan_text.unwrap();
+        assert!(kept.len() < MAX_PLAN_TEXT + 100, "{}", kept.len());
+        assert!(
+            kept.ends_with("with a run)\n"),
+            "{}",
+            &kept[kept.len() - 80..]
+        );
+
+        assert!(matches!(
+            store.set_run_details("no-such-run", &details),
+            Err(Error::RunNotFound(_))
+        ));
+        assert_eq!(store.run_details("no-such-run").unwrap(), None);
+    }
+
+    #[test]
+    fn pending_rejected_rows_are_counted_like_they_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.pending_rejected_count("s").unwrap(), 0);
+        let id = store.start_run("s").unwrap();
+        let row = |key: &str| RejectedRow {
+            primary_key: Some(key.to_owned()),
+            field: None,
+            reason: "bad".to_owned(),
+            request_id: None,
+        };
+        store.add_rejected_rows(&id, &[row("a"), row("b")]).unwrap();
+        let finish = |status| RunFinish {
+            status,
+            counts: RunCounts::default(),
+            error: None,
+        };
+        store
+            .finish_run(&id, &finish(RunStatus::RejectedRows))
+            .unwrap();
+        assert_eq!(store.pending_rejected_count("s").unwrap(), 2);
+        assert_eq!(store.pending_rejected_rows("s").unwrap().len(), 2);
+        // A blocked run does not process rows: the earlier rows stay pending.
+        let blocked = store.start_run("s").unwrap();
+        store
+            .finish_run(&blocked, &finish(RunStatus::Blocked))
+            .unwrap();
+        assert_eq!(store.pending_rejected_count("s").unwrap(), 2);
+        let clean = store.start_run("s").unwrap();
+        store
+            .finish_run(&clean, &finish(RunStatus::Succeeded))
+            .unwrap();
+        assert_eq!(store.pending_rejected_count("s").unwrap(), 0);
+        assert_eq!(store.pending_rejected_rows("s").unwrap().len(), 0);
     }
 }

@@ -172,6 +172,13 @@ const MIGRATIONS: &[&str] = &[
         generated_at TEXT NOT NULL
     );
     "#,
+    // 7: what a run page shows beyond counts (the plan's text, step timings, drift), as
+    // JSON, NULL for runs recorded before or that failed before planning; and the answers
+    // a run got that said "too many requests" (429, 503).
+    r#"
+    ALTER TABLE runs ADD COLUMN details TEXT;
+    ALTER TABLE runs ADD COLUMN throttled INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -49,6 +49,7 @@ fn a_run_is_started_then_finished_once() {
         creates: 2,
         updates: 4,
         reads: 3,
+        throttled: 1,
     };
     let done = store
         .finish_run(

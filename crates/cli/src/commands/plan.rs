@@ -17,7 +17,7 @@ use crate::connect;
 use crate::error::{CliError, ErrorObject};
 use crate::exit::Exit;
 use crate::output::{OutputFormat, print_json};
-use crate::plan_text;
+use optisync_engine::plan_text;
 
 /// `optisync plan`.
 #[derive(Debug, Args)]

@@ -17,7 +17,7 @@ use clap::Args;
 use optisync_engine::{RunOptions, RunResult};
 use optisync_serve::alerts::{AlertSettings, Webhook};
 use optisync_serve::clock::Clock;
-use optisync_serve::http::{Access, ApiToken};
+use optisync_serve::http::{Access, ApiToken, RouterSwitch};
 use optisync_serve::runner::BoxFuture;
 use optisync_serve::{Outcome, RunOutcome, Runner, Service, SyncInfo};
 use optisync_state::{RunFinish, RunStatus};
@@ -167,88 +167,232 @@ fn outcome_of_error(sync: &str, exit: Exit, message: String) -> RunOutcome {
     }
 }
 
-/// Runs the service until a signal stops it.
-pub async fn run(args: &ServeArgs, config_path: &std::path::Path) -> Result<Exit, CliError> {
-    let config = Config::load(config_path)?;
-    crate::commands::init::refuse_placeholders(&config)?;
-    let bind = args
-        .bind
-        .or(config.serve.bind)
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-    let token = match &config.serve.api_token {
-        Some(reference) => ApiToken::new(&resolve_secret(reference, SecretKind::ServeToken)?),
-        None => None,
-    };
-    let loopback = bind.ip().is_loopback();
-    if !loopback && token.is_none() {
-        return Err(CliError::Config(ConfigError::Invalid(format!(
-            "serve: listening on {bind} exposes the API beyond this machine; set [serve] \
-             api_token first ({}), or bind 127.0.0.1",
-            SecretKind::ServeToken.example()
-        ))));
-    }
-    let access = Access {
-        token,
-        reads_need_token: config.serve.reads_need_token.unwrap_or(!loopback),
-    };
-    let syncs: Vec<SyncInfo> = config
-        .syncs
-        .iter()
-        .map(|sync| SyncInfo {
-            name: sync.name().to_owned(),
-            object: sync.spec.kind.object().to_owned(),
-            mode: sync.spec.kind.mode().to_owned(),
-            schedule: sync.schedule.clone(),
-            after: sync.after.clone(),
+/// Everything a generation of the service needs, read and checked from the config: loading
+/// one does every fallible step (config, secrets, webhooks, the state store), so a reload
+/// whose config is wrong is refused before the running generation is touched.
+struct Setup {
+    config: Config,
+    bind: SocketAddr,
+    access: Access,
+    syncs: Vec<SyncInfo>,
+    alerts: AlertSettings,
+    store: optisync_state::Store,
+}
+
+impl Setup {
+    fn load(args: &ServeArgs, config_path: &std::path::Path) -> Result<Setup, CliError> {
+        let config = Config::load(config_path)?;
+        crate::commands::init::refuse_placeholders(&config)?;
+        let bind = args
+            .bind
+            .or(config.serve.bind)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let token = match &config.serve.api_token {
+            Some(reference) => ApiToken::new(&resolve_secret(reference, SecretKind::ServeToken)?),
+            None => None,
+        };
+        let loopback = bind.ip().is_loopback();
+        if !loopback && token.is_none() {
+            return Err(CliError::Config(ConfigError::Invalid(format!(
+                "serve: listening on {bind} exposes the API beyond this machine; set [serve] \
+                 api_token first ({}), or bind 127.0.0.1",
+                SecretKind::ServeToken.example()
+            ))));
+        }
+        let access = Access {
+            token,
+            reads_need_token: config.serve.reads_need_token.unwrap_or(!loopback),
+        };
+        let syncs = config
+            .syncs
+            .iter()
+            .map(|sync| SyncInfo {
+                name: sync.name().to_owned(),
+                object: sync.spec.kind.object().to_owned(),
+                mode: sync.spec.kind.mode().to_owned(),
+                schedule: sync.schedule.clone(),
+                after: sync.after.clone(),
+            })
+            .collect();
+        let alerts = alert_settings(&config)?;
+        let store = connect::open_store(&config)?;
+        Ok(Setup {
+            config,
+            bind,
+            access,
+            syncs,
+            alerts,
+            store,
         })
-        .collect();
-    let alerts = alert_settings(&config)?;
-    let store = connect::open_store(&config)?;
-    let grace = config.serve.grace_period;
+    }
+}
+
+/// One generation of the service: the syncs of one reading of the config, their schedulers
+/// and the router answering for them. A reload (SIGHUP) retires one and starts the next; the
+/// HTTP server, and the socket it listens on, stay.
+struct Generation {
+    service: Arc<Service>,
+    schedulers: Vec<tokio::task::JoinHandle<()>>,
+    grace: Duration,
+}
+
+impl Generation {
+    /// Starts the schedulers of `setup` and points `switch` at its router.
+    fn start(setup: Setup, switch: &RouterSwitch) -> Generation {
+        let Setup {
+            config,
+            access,
+            syncs,
+            alerts,
+            store,
+            ..
+        } = setup;
+        let grace = config.serve.grace_period;
+        let runner = Arc::new(EngineRunner {
+            config: Arc::new(config),
+        });
+        let service = Service::new(syncs, runner, store, Clock::System);
+        if !alerts.webhooks.is_empty() {
+            tracing::info!(webhooks = alerts.webhooks.len(), "alerts enabled");
+        }
+        service.enable_alerts(alerts);
+        switch.set(optisync_serve::http::router(Arc::clone(&service), access));
+        let schedulers = optisync_serve::scheduler::spawn(&service);
+        Generation {
+            service,
+            schedulers,
+            grace,
+        }
+    }
+
+    /// Starts nothing more and stops the schedulers (runs in flight go on).
+    fn stop_starting(&self) {
+        self.service.stop_starting();
+        for scheduler in &self.schedulers {
+            scheduler.abort();
+        }
+    }
+}
+
+/// Runs the service until a signal stops it; SIGHUP reloads the config.
+pub async fn run(args: &ServeArgs, config_path: &std::path::Path) -> Result<Exit, CliError> {
+    let setup = Setup::load(args, config_path)?;
+    let bind = setup.bind;
     let listener = optisync_serve::http::bind(bind)
         .await
         .map_err(|e| CliError::Config(ConfigError::Invalid(format!("serve: {e}"))))?;
     let address = listener.local_addr().unwrap_or(bind);
-    let count = syncs.len();
-    let runner = Arc::new(EngineRunner {
-        config: Arc::new(config),
-    });
-    let service = Service::new(syncs, runner, store, Clock::System);
-    if !alerts.webhooks.is_empty() {
-        tracing::info!(webhooks = alerts.webhooks.len(), "alerts enabled");
-    }
-    service.enable_alerts(alerts);
-    let router = optisync_serve::http::router(Arc::clone(&service), access);
-    let schedulers = optisync_serve::scheduler::spawn(&service);
+    let count = setup.syncs.len();
+    let switch = RouterSwitch::new(axum::Router::new());
+    let mut generation = Generation::start(setup, &switch);
     // Listening for signals before saying where to reach the service: a stop sent as soon
-    // as it answers is a graceful one.
+    // as it answers is a graceful one, and so is a reload.
     let mut stops = Stops::new();
+    let mut reloads = Reloads::new();
+    let stop_http = Arc::new(tokio::sync::Notify::new());
+    let http = {
+        let stop = Arc::clone(&stop_http);
+        tokio::spawn(optisync_serve::http::serve(
+            listener,
+            switch.router(),
+            async move { stop.notified().await },
+        ))
+    };
     crate::outln!("optisync serve: listening on http://{address} ({count} syncs)");
     crate::stdout::flush();
     tracing::info!(%address, syncs = count, "serving");
 
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let http = {
-        let stop = Arc::clone(&stop);
-        tokio::spawn(optisync_serve::http::serve(listener, router, async move {
-            stop.notified().await;
-        }))
+    let first = loop {
+        tokio::select! {
+            signal = stops.next() => break signal,
+            () = reloads.next() => {
+                let (next, stopped) =
+                    reload(args, config_path, generation, address, &switch, &mut stops).await;
+                generation = next;
+                if let Some(signal) = stopped {
+                    break signal;
+                }
+            }
+        }
     };
-    let first = stops.next().await;
+    stop(&generation, first, stops).await;
+    stop_http.notify_one();
+    // Open connections get a moment to finish their answer, not more.
+    match tokio::time::timeout(Duration::from_secs(5), http).await {
+        Ok(Ok(Ok(()))) | Err(_) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server ended unexpectedly"),
+    }
+    tracing::info!("stopped");
+    Ok(Exit::Success)
+}
+
+/// Reloads the config. A config that does not load is refused with its error, and the
+/// running generation goes on. Otherwise the running generation starts nothing new, its runs
+/// in flight finish, and a generation of the new config takes over (pauses, run history and
+/// the dbt runs seen are in the state store and carry over). The address stays: moving it
+/// needs a restart. Returns the generation now running, and the stop signal that came while
+/// runs were finishing, if one did.
+async fn reload(
+    args: &ServeArgs,
+    config_path: &std::path::Path,
+    old: Generation,
+    address: SocketAddr,
+    switch: &RouterSwitch,
+    stops: &mut Stops,
+) -> (Generation, Option<i32>) {
+    tracing::info!("SIGHUP: reloading the config");
+    let setup = match Setup::load(args, config_path) {
+        Ok(setup) => setup,
+        Err(error) => {
+            tracing::error!(
+                "reload refused, still running on the previous config: {error:#}; fix the config and send SIGHUP again"
+            );
+            return (old, None);
+        }
+    };
+    if args.bind.is_none() && setup.bind != address && setup.bind.port() != 0 {
+        tracing::warn!(
+            bind = %setup.bind,
+            "[serve] bind changed: a reload keeps listening on {address}; restart to move"
+        );
+    }
+    old.stop_starting();
+    let in_flight = old.service.in_flight();
+    if in_flight > 0 {
+        tracing::info!(
+            runs_in_flight = in_flight,
+            "waiting for the runs in flight before reloading"
+        );
+        tokio::select! {
+            _ = old.service.wait_idle(Duration::MAX) => {}
+            signal = stops.next() => return (old, Some(signal)),
+        }
+    }
+    let count = setup.syncs.len();
+    let next = Generation::start(setup, switch);
+    tracing::info!(syncs = count, "config reloaded");
+    (next, None)
+}
+
+/// Stops gracefully after the first stop signal: no new runs; the runs in flight get most of
+/// the grace period to finish, and the rest to reach their next safe point; a second signal
+/// exits at once.
+async fn stop(generation: &Generation, first: i32, mut stops: Stops) {
+    let service = &generation.service;
+    let grace = generation.grace;
     tracing::warn!(
         runs_in_flight = service.in_flight(),
         grace_period = ?grace,
         "stopping: no new runs; waiting for the runs in flight (send the signal again to stop at once)"
     );
-    service.stop_starting();
+    generation.stop_starting();
     tokio::spawn(async move {
         let second = stops.next().await;
         tracing::warn!("stopping at once: the next start settles the request that was in flight");
         crate::stdout::flush();
         std::process::exit(i32::from(crate::signals::exit_for(second).code()));
     });
-    // Most of the grace period for the runs to finish; the rest for those still going to
-    // reach their next safe point.
     let margin = (grace / 5).min(Duration::from_secs(5));
     if !service.wait_idle(grace.saturating_sub(margin)).await {
         tracing::warn!("runs still in flight: stopping them at their next safe point");
@@ -260,18 +404,6 @@ pub async fn run(args: &ServeArgs, config_path: &std::path::Path) -> Result<Exit
             );
         }
     }
-    for scheduler in schedulers {
-        scheduler.abort();
-    }
-    stop.notify_one();
-    // Open connections get a moment to finish their answer, not more.
-    match tokio::time::timeout(Duration::from_secs(5), http).await {
-        Ok(Ok(Ok(()))) | Err(_) => {}
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server ended unexpectedly"),
-    }
-    tracing::info!("stopped");
-    Ok(Exit::Success)
 }
 
 /// The alert settings, with every webhook's URL and key read now: a missing variable or file
@@ -303,6 +435,31 @@ fn alert_settings(config: &Config) -> Result<AlertSettings, CliError> {
         rejected_rows_over: config.serve.alert_rejected_rows_over,
         stale_after_intervals: config.serve.alert_stale_after_intervals,
     })
+}
+
+/// SIGHUP, listened for from creation on.
+struct Reloads(Option<tokio::signal::unix::Signal>);
+
+impl Reloads {
+    fn new() -> Reloads {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(hup) => Reloads(Some(hup)),
+            Err(_) => {
+                tracing::warn!("cannot listen for SIGHUP; the config cannot be reloaded");
+                Reloads(None)
+            }
+        }
+    }
+
+    /// Waits for the next SIGHUP.
+    async fn next(&mut self) {
+        match &mut self.0 {
+            Some(hup) => {
+                hup.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
 }
 
 /// SIGTERM and SIGINT, listened for from creation on.

@@ -267,7 +267,7 @@ fn print_report(report: &RunReport) {
     if let Some(refusal) = &plan.refusal {
         crate::outln!("  ✗ refused: {refusal}");
     }
-    let shown = crate::plan_text::SECTION_LIMIT;
+    let shown = optisync_engine::plan_text::SECTION_LIMIT;
     for row in report.rejected.iter().take(shown) {
         let key = row.primary_key.as_deref().unwrap_or("(no key)");
         let field = row.field.as_deref().unwrap_or("row");

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
-use optisync_core::{RejectedRow, RunStats};
+use optisync_core::{Drift, RejectedRow, RunDetails, RunStats};
 use optisync_state::{RunFilter, RunRecord};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,9 @@ pub struct SyncDocument {
     pub last_run: Option<RunDocument>,
     /// Rows rejected by its newest run, retried by the next.
     pub rejected_rows_pending: u64,
+    /// The drift its newest run found: members of the list that changed outside optisync
+    /// (list syncs; absent when there was none).
+    pub last_drift: Option<Drift>,
     /// Its newest scheduled tick that did not run, and why.
     pub last_skipped: Option<SkippedDocument>,
 }
@@ -100,6 +103,10 @@ pub struct RunDocument {
     /// The rows it rejected (only in `GET /api/runs/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected: Option<Vec<RejectedRow>>,
+    /// Its plan as text, its steps' timings and the drift it found (only in
+    /// `GET /api/runs/{id}`, and only for a run that got as far as a plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<RunDetails>,
 }
 
 /// `GET /api/runs`.
@@ -227,6 +234,7 @@ pub(crate) fn run_document(run: RunRecord) -> RunDocument {
         id: run.id,
         sync: run.sync,
         rejected: None,
+        details: None,
     }
 }
 
@@ -240,9 +248,16 @@ pub(crate) fn sync_document(service: &Service, name: &str) -> Result<SyncDocumen
     let pause = store.pause(name).map_err(|e| e.to_string())?;
     let last_run = store.last_run(name).map_err(|e| e.to_string())?;
     let pending = store
-        .pending_rejected_rows(name)
-        .map_err(|e| e.to_string())?
-        .len() as u64;
+        .pending_rejected_count(name)
+        .map_err(|e| e.to_string())?;
+    let last_drift = match &last_run {
+        Some(run) => store
+            .run_details(&run.id)
+            .map_err(|e| e.to_string())?
+            .and_then(|details| details.drift)
+            .filter(|drift| drift.missing_count > 0 || drift.unexpected_count > 0),
+        None => None,
+    };
     let last_skipped = store
         .skipped_ticks(name, 1)
         .map_err(|e| e.to_string())?
@@ -272,6 +287,7 @@ pub(crate) fn sync_document(service: &Service, name: &str) -> Result<SyncDocumen
         backing_off_until: service.backing_off_until(name).map(time),
         last_run: last_run.map(run_document),
         rejected_rows_pending: pending,
+        last_drift,
         last_skipped: last_skipped.map(|s| SkippedDocument {
             tick_at: time(s.tick_at),
             reason: s.reason,
@@ -288,17 +304,22 @@ pub(crate) fn all_sync_documents(service: &Service) -> Result<Vec<SyncDocument>,
         .collect()
 }
 
-/// A run and the rows it rejected, `None` for an unknown id.
-pub(crate) fn run_with_rejected(
+/// A run with the rows it rejected and its details, `None` for an unknown id.
+pub(crate) fn full_run_document(
     service: &Service,
     id: &str,
-) -> Result<Option<(RunRecord, Vec<RejectedRow>)>, String> {
+) -> Result<Option<RunDocument>, String> {
     let store = service.store();
     let Some(run) = store.run(id).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
     let rejected = store.rejected_rows(&run.id).map_err(|e| e.to_string())?;
-    Ok(Some((run, rejected)))
+    let details = store.run_details(&run.id).map_err(|e| e.to_string())?;
+    drop(store);
+    let mut doc = run_document(run);
+    doc.rejected = Some(rejected);
+    doc.details = details;
+    Ok(Some(doc))
 }
 
 pub(crate) async fn list_syncs(State(app): State<AppState>, headers: HeaderMap) -> Response {
@@ -396,12 +417,8 @@ pub(crate) async fn get_run(
     if let Err(refusal) = app.access.check_read(&headers) {
         return refused(refusal);
     }
-    match run_with_rejected(&app.service, &id) {
-        Ok(Some((run, rejected))) => {
-            let mut doc = run_document(run);
-            doc.rejected = Some(rejected);
-            Json(doc).into_response()
-        }
+    match full_run_document(&app.service, &id) {
+        Ok(Some(doc)) => Json(doc).into_response(),
         Ok(None) => error(
             StatusCode::NOT_FOUND,
             "not_found",

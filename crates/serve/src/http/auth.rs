@@ -68,6 +68,30 @@ impl Access {
             Some(token) => check(token, headers),
         }
     }
+
+    /// Whether a form posted from the status page may change something: the token typed in
+    /// its token field (or a bearer token, as for the API). A page on another site cannot
+    /// post it, not knowing the token.
+    pub fn check_form(&self, headers: &HeaderMap, typed: Option<&str>) -> Result<(), Refusal> {
+        let Some(token) = &self.token else {
+            return Err(Refusal::NoTokenConfigured);
+        };
+        match typed.map(str::trim) {
+            Some(typed) if !typed.is_empty() => {
+                if token.matches(typed) {
+                    Ok(())
+                } else {
+                    Err(Refusal::Unauthorized)
+                }
+            }
+            _ => check(token, headers),
+        }
+    }
+
+    /// Whether changes can be made at all (a token is configured).
+    pub fn writes_enabled(&self) -> bool {
+        self.token.is_some()
+    }
 }
 
 fn check(token: &ApiToken, headers: &HeaderMap) -> Result<(), Refusal> {

@@ -37,6 +37,7 @@ pub fn router(service: Arc<Service>, access: Access) -> Router {
     Router::new()
         .route("/", get(page::status))
         .route("/runs/{id}", get(page::run))
+        .route("/syncs/{name}/{action}", post(page::action))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -73,6 +74,49 @@ pub async fn bind(address: SocketAddr) -> Result<TcpListener, ServeError> {
         };
         ServeError::Bind { address, reason }
     })
+}
+
+/// The router of the service generation now running, behind one HTTP server that outlives
+/// reloads: every request, on a new connection or a kept-alive one, goes to the router set
+/// last, so nobody is answered by a generation that was replaced.
+#[derive(Debug, Clone)]
+pub struct RouterSwitch(Arc<std::sync::RwLock<Router>>);
+
+impl RouterSwitch {
+    /// A switch answering with `router` until [`RouterSwitch::set`].
+    pub fn new(router: Router) -> RouterSwitch {
+        RouterSwitch(Arc::new(std::sync::RwLock::new(router)))
+    }
+
+    /// Answers every request from now on with `router`.
+    pub fn set(&self, router: Router) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = router;
+    }
+
+    fn current(&self) -> Router {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The router to serve: it hands each request to the current one.
+    pub fn router(&self) -> Router {
+        let switch = self.clone();
+        Router::new().fallback(move |request: axum::extract::Request| {
+            let current = switch.current();
+            async move {
+                use tower::ServiceExt;
+                match current.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            }
+        })
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes; requests in flight then finish.

@@ -121,6 +121,9 @@ impl Runner for FakeRunner {
                     },
                 )
                 .unwrap();
+            if outcome == Outcome::Succeeded {
+                store.set_run_details(&run_id, &details(sync)).unwrap();
+            }
             RunOutcome {
                 outcome,
                 run_id: Some(run_id),
@@ -133,6 +136,28 @@ impl Runner for FakeRunner {
             }
         })
     }
+}
+
+/// What the engine keeps with a list run: its plan text, step timings and drift.
+pub fn details(sync: &str) -> optisync_core::RunDetails {
+    let mut details = optisync_core::RunDetails {
+        plan_text: Some(format!(
+            "sync {sync} (list_attribute mirror): 3 rows read\n  + 1 member: u-<3>\n  - 1 member: u-9\n"
+        )),
+        steps: Vec::new(),
+        drift: Some(optisync_core::Drift {
+            delivered_count: 3,
+            remote_count: 3,
+            missing_count: 1,
+            unexpected_count: 1,
+            missing_sample: vec!["u-2".to_owned()],
+            unexpected_sample: vec!["u-9".to_owned()],
+        }),
+    };
+    details.step("read", std::time::Duration::from_millis(41));
+    details.step("plan", std::time::Duration::from_millis(2));
+    details.step("send", std::time::Duration::from_millis(1003));
+    details
 }
 
 pub fn utc(text: &str) -> DateTime<Utc> {

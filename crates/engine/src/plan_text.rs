@@ -45,7 +45,7 @@ impl Section {
             let _ = writeln!(
                 out,
                 "  … and {} more {what} (use --output json or plan --out to see all)",
-                crate::output::thousands(self.hidden)
+                thousands(self.hidden)
             );
         }
     }
@@ -60,7 +60,7 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
         plan.sync,
         plan.kind.object(),
         plan.kind.mode(),
-        crate::output::count(plan.rows_read, "row")
+        count(plan.rows_read, "row")
     );
     if let Some(list) = plan.list() {
         let before = list
@@ -275,6 +275,28 @@ fn show(value: &FieldValue) -> String {
         FieldValue::Text(s) => format!("{s:?}"),
         FieldValue::Conditions(c) => c.as_json().to_string(),
     }
+}
+
+/// `n` and the noun, singular for one: `1 row`, `2 rows`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// `n` with a comma between each group of three digits: `1,999,800`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 #[cfg(test)]
