@@ -617,3 +617,116 @@ async fn several_syncs_on_two_tokens_run_on_schedule_with_no_429_at_the_real_lim
     }
     running.shutdown().await;
 }
+
+/// What the test's webhook receiver got: each alert's signature header and body.
+type Received = Arc<(Mutex<Vec<(String, String)>>, tokio::sync::Notify)>;
+
+/// A webhook receiver on loopback; returns its URL.
+async fn webhook_receiver(received: Received) -> String {
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(
+            |axum::extract::State(received): axum::extract::State<Received>,
+             headers: axum::http::HeaderMap,
+             body: String| async move {
+                let signature = headers
+                    .get("x-optisync-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                received.0.lock().unwrap().push((signature, body));
+                received.1.notify_waiters();
+                "ok"
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app.with_state(received)).await });
+    url
+}
+
+async fn alerts_at_least(received: &Received, n: usize) -> Vec<(String, String)> {
+    let wait = async {
+        loop {
+            let notified = received.1.notified();
+            {
+                let got = received.0.lock().unwrap();
+                if got.len() >= n {
+                    return got.clone();
+                }
+            }
+            notified.await;
+        }
+    };
+    tokio::time::timeout(DEADLINE, wait)
+        .await
+        .unwrap_or_else(|_| panic!("fewer than {n} alerts arrived"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_reach_a_webhook_signed_once_per_change_of_state() {
+    const SECRET: &str = "webhook-signing-secret-42";
+    let received: Received = Arc::default();
+    let url = webhook_receiver(Arc::clone(&received)).await;
+    let syncs = format!(
+        "{}schedule = {{ every = \"1s\" }}\n{}alerts = [{{ url = {{ file = \"hook_url\" }}, secret = {{ file = \"hook_secret\" }} }}]\n",
+        list_sync("mirror"),
+        serve_table("5s")
+    );
+    let case = Case::new(WEB, "", &syncs).await;
+    case.write("api_token", API_TOKEN);
+    case.write("hook_url", &url);
+    case.write("hook_secret", SECRET);
+    // No users.csv: the model cannot be read, and every run fails.
+    let served = Served::start(&case).await;
+    let failing = alerts_at_least(&received, 1).await;
+    // Two failures in a row, then the sync backs off; one alert for the change, not one per
+    // run.
+    served
+        .until("members", |doc| {
+            doc["consecutive_failures"].as_u64() >= Some(2)
+        })
+        .await;
+
+    case.write("users.csv", "user_id\nu1\n");
+    let (status, _) = served
+        .post("/api/syncs/members/runs", Some(API_TOKEN))
+        .await;
+    assert_eq!(status, 202);
+    let both = alerts_at_least(&received, 2).await;
+    assert_eq!(both[0], failing[0]);
+    // A later successful tick changes nothing: no third alert.
+    let recovered = served
+        .until("members", |doc| last_status(doc) == Some("succeeded"))
+        .await;
+    let first_success = recovered["last_run"]["id"].clone();
+    served
+        .until("members", |doc| {
+            last_status(doc) == Some("succeeded") && doc["last_run"]["id"] != first_success
+        })
+        .await;
+    let (code, stderr) = served.terminate().await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let all = received.0.lock().unwrap().clone();
+    assert_eq!(all.len(), 2, "one alert per change of state: {all:#?}");
+
+    for ((header, body), kind) in all.iter().zip(["sync_failing", "sync_recovered"]) {
+        let alert: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(alert["type"], kind, "{alert}");
+        assert_eq!(alert["sync"], "members");
+        let timestamp: i64 = header
+            .strip_prefix("t=")
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("signature header {header:?}"));
+        assert_eq!(
+            header,
+            &optisync_serve::alerts::signature(SECRET, timestamp, body.as_bytes()),
+            "the signature is HMAC-SHA256 of the timestamp and body with the secret"
+        );
+        assert!(!body.contains(SECRET));
+    }
+    assert!(!stderr.contains(SECRET) && !stderr.contains(&url));
+    case.stop().await;
+}
