@@ -730,3 +730,65 @@ async fn alerts_reach_a_webhook_signed_once_per_change_of_state() {
     assert!(!stderr.contains(SECRET) && !stderr.contains(&url));
     case.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_waits_for_the_run_in_flight_and_loses_nothing() {
+    let syncs = format!(
+        "{}{}",
+        definition_sync("attribute", "upsert", "{ key = \"key\" }"),
+        serve_table("5s")
+    );
+    let case = Case::new(FX, "", &syncs).await;
+    let rows: String = (1..=6).map(|i| format!("k{i:02},N,a\n")).collect();
+    case.write("rows.csv", &format!("key,name,about\n{rows}"));
+    case.write("api_token", API_TOKEN);
+    case.patient();
+    let post = |times: u32, action: FaultAction| FaultRule {
+        method: "POST".to_owned(),
+        path_template: "*".to_owned(),
+        times,
+        action,
+    };
+    // The run's second create is applied and its answer held: the run is in flight when the
+    // reload comes.
+    case.fake
+        .add_fault(post(1, FaultAction::Delay { millis: 0 }));
+    case.fake.add_fault(post(1, FaultAction::HoldAfterWrite));
+    let served = Served::start(&case).await;
+    let (status, _) = served.post("/api/syncs/defs/runs", Some(API_TOKEN)).await;
+    assert_eq!(status, 202);
+    let held = tokio::time::timeout(DEADLINE, case.fake.wait_held(1)).await;
+    assert!(held.is_ok(), "the run never reached its second create");
+
+    served.signal("-HUP");
+    served
+        .stderr_contains("waiting for the runs in flight")
+        .await;
+    // Meanwhile the API answers, and the run shows as running.
+    let (status, doc) = served.get("/api/syncs/defs").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["running"], true, "{doc}");
+    let (status, _) = served.post("/api/syncs/defs/runs", Some(API_TOKEN)).await;
+    assert_eq!(status, 409, "nothing new starts while reloading");
+
+    case.fake.clear_faults();
+    case.fake.release_held();
+    let stderr = served.stderr_contains("config reloaded").await;
+    assert!(!stderr.contains("reload refused"), "{stderr}");
+    let doc = served.until("defs", |doc| doc["running"] == false).await;
+    assert_eq!(last_status(&doc), Some("succeeded"), "{doc}");
+    assert_eq!(case.objects("attributes", FX).len(), 6);
+    // The new generation runs it again: nothing left to send.
+    let (status, _) = served.post("/api/syncs/defs/runs", Some(API_TOKEN)).await;
+    assert_eq!(status, 202);
+    let again = served
+        .until("defs", |d| {
+            d["running"] == false && d["last_run"]["id"] != doc["last_run"]["id"]
+        })
+        .await;
+    assert_eq!(again["last_run"]["counts"]["requests_sent"], 0, "{again}");
+    assert_eq!(case.objects("attributes", FX).len(), 6);
+    let (code, stderr) = served.terminate().await;
+    assert_eq!(code, Some(0), "{stderr}");
+    case.stop().await;
+}
