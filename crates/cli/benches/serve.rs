@@ -64,13 +64,21 @@ fn main() {
         std::thread::sleep(window);
         let (cpu_after, rss_kib) = served.cpu_and_rss();
         served.stop();
-        let per_hour = (cpu_after - cpu_before).as_secs_f64() * 3600.0 / window.as_secs_f64();
+        let used = cpu_after - cpu_before;
+        let per_hour = used.as_secs_f64() * 3600.0 / window.as_secs_f64();
         idle.push((syncs, per_hour, rss_kib));
     }
     println!("idle serve, {} s window:", idle_window().as_secs());
+    // The kernel counts CPU time in clock ticks: none in the window bounds it by one tick.
+    let tick_per_hour = clock_tick().as_secs_f64() * 3600.0 / idle_window().as_secs_f64();
     for (syncs, per_hour, rss_kib) in &idle {
+        let cpu = if *per_hour > 0.0 {
+            format!("{per_hour:.2} s")
+        } else {
+            format!("under {tick_per_hour:.2} s (not one clock tick in the window)")
+        };
         println!(
-            "  {syncs:>3} syncs: CPU {per_hour:.2} s per hour, RSS {:.1} MiB",
+            "  {syncs:>3} syncs: CPU {cpu} per hour, RSS {:.1} MiB",
             *rss_kib as f64 / 1024.0
         );
     }
@@ -78,10 +86,10 @@ fn main() {
     println!(
         "  50 syncs / 1 sync: RSS {:.2}x, CPU {}",
         fifty.2 as f64 / one.2 as f64,
-        if one.1 > 0.0 {
+        if one.1 > 0.0 && fifty.1 > 0.0 {
             format!("{:.2}x", fifty.1 / one.1)
         } else {
-            "below the clock tick for 1 sync".to_owned()
+            "not measurable (under one clock tick)".to_owned()
         }
     );
 
@@ -171,7 +179,7 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 /// [`REQUESTS`] GETs of `url` one after another on one kept-alive connection, sorted.
 async fn latencies(client: &reqwest::Client, url: &str) -> Vec<Duration> {
     // Warm the connection and the caches first.
-    for _ in 0..10 {
+    for _ in 0..50 {
         client.get(url).send().await.unwrap().bytes().await.unwrap();
     }
     let mut times = Vec::with_capacity(REQUESTS);
@@ -332,6 +340,22 @@ fn write_history(dir: &Path) -> (String, String) {
     (middle, failed)
 }
 
+/// The kernel's clock tick, the unit of a process's CPU time in `/proc`.
+fn clock_tick() -> Duration {
+    let per_second: u64 = String::from_utf8(
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .parse()
+    .unwrap();
+    Duration::from_nanos(1_000_000_000 / per_second)
+}
+
 /// A running `optisync serve`.
 struct Served {
     child: Child,
@@ -374,17 +398,6 @@ impl Served {
             .split_whitespace()
             .collect();
         let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        let per_second: u64 = String::from_utf8(
-            Command::new("getconf")
-                .arg("CLK_TCK")
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
         let rss = status
             .lines()
@@ -392,7 +405,7 @@ impl Served {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|kib| kib.parse().ok())
             .unwrap();
-        (Duration::from_millis(ticks * 1000 / per_second), rss)
+        (clock_tick() * u32::try_from(ticks).unwrap(), rss)
     }
 
     fn stop(mut self) {

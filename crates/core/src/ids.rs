@@ -151,6 +151,32 @@ impl Ids {
         self.bytes += id.len();
     }
 
+    /// Appends the ids laid end to end in `text`, each ending at the next of `ends` (offsets
+    /// into `text`, increasing, on character boundaries, the last one `text.len()`): one copy
+    /// of the text, not one push per id.
+    fn extend_from_buffer(&mut self, text: &str, ends: &[usize]) {
+        debug_assert_eq!(ends.last().copied().unwrap_or(0), text.len());
+        if self.order.is_some() || Arc::strong_count(&self.buffer) > 1 {
+            *self = self.iter().collect();
+        }
+        self.sorted_set = false;
+        let buffer = Arc::make_mut(&mut self.buffer);
+        let offset = buffer.text.len();
+        buffer.text.push_str(text);
+        let total = buffer.text.len();
+        if let Ends::Narrow(narrow) = &buffer.ends
+            && u32::try_from(total).is_err()
+        {
+            buffer.ends = Ends::Wide(narrow.iter().map(|&e| e as usize).collect());
+        }
+        match &mut buffer.ends {
+            // Every end is at most `total`, which fits.
+            Ends::Narrow(narrow) => narrow.extend(ends.iter().map(|&end| (end + offset) as u32)),
+            Ends::Wide(wide) => wide.extend(ends.iter().map(|&end| end + offset)),
+        }
+        self.bytes += text.len();
+    }
+
     /// How many ids.
     #[inline]
     pub fn len(&self) -> usize {
@@ -590,6 +616,37 @@ impl ModelIds {
         }
     }
 
+    /// Checks and keeps a column of text cells held in one buffer: `text`, the end of each
+    /// cell in it (increasing, on character boundaries) and which cells are null. When every
+    /// cell is a plain id, as nearly always, the ids are checked in one pass and kept in one
+    /// copy of the buffer; otherwise each cell goes through [`ModelIds::push_text`].
+    pub fn extend_texts(&mut self, text: &str, ends: &[usize], nulls: &[bool]) {
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        let plain = ends.len() == nulls.len()
+            && !nulls.contains(&true)
+            && ends.iter().all(|&end| {
+                let plain = bytes
+                    .get(start..end)
+                    .is_some_and(crate::validate::is_plain_list_id_bytes);
+                start = end;
+                plain
+            });
+        if plain {
+            let used = ends.last().copied().unwrap_or(0);
+            if let Some(used_text) = text.get(..used) {
+                self.read += ends.len() as u64;
+                self.valid.extend_from_buffer(used_text, ends);
+                return;
+            }
+        }
+        let mut start = 0;
+        for (&end, &null) in ends.iter().zip(nulls) {
+            self.push_text(if null { None } else { text.get(start..end) });
+            start = end;
+        }
+    }
+
     /// Checks and keeps one model value (integers as their decimal text). A cell the source
     /// could not convert is rejected with the source's reason.
     pub fn push(&mut self, value: Value) {
@@ -805,5 +862,80 @@ mod tests {
         assert_eq!(gathered.rejected.len(), 3);
         assert_eq!(gathered.rejected[0].id, None);
         assert_eq!(gathered.rejected[1].id.as_deref(), Some("a,b"));
+    }
+
+    /// Cells as a column of text: one buffer, the end of each cell, the nulls.
+    fn column(cells: &[Option<&str>]) -> (String, Vec<usize>, Vec<bool>) {
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        let mut nulls = Vec::new();
+        for cell in cells {
+            text.push_str(cell.unwrap_or_default());
+            ends.push(text.len());
+            nulls.push(cell.is_none());
+        }
+        (text, ends, nulls)
+    }
+
+    #[test]
+    fn a_column_of_texts_is_kept_as_pushing_each_cell_would() {
+        let cases: &[&[Option<&str>]] = &[
+            &[Some("u-1"), Some("u-2"), Some("u-1")],
+            &[],
+            &[Some("u-1"), None, Some("u-3")],
+            &[Some("u-1"), Some(" padded "), Some("a,b"), Some("")],
+            &[
+                Some("ann@example.com"),
+                Some("+1 (555) 010-9999"),
+                Some("ok"),
+            ],
+            &[Some("ünïcode-id"), Some("u-2")],
+        ];
+        for cells in cases {
+            let (text, ends, nulls) = column(cells);
+            for prefix in [&[][..], &["first", "second"][..]] {
+                let mut bulk = ModelIds::new();
+                let mut one_by_one = ModelIds::new();
+                for id in prefix {
+                    bulk.push_text(Some(id));
+                    one_by_one.push_text(Some(id));
+                }
+                bulk.extend_texts(&text, &ends, &nulls);
+                for cell in *cells {
+                    one_by_one.push_text(*cell);
+                }
+                assert_eq!(bulk, one_by_one, "{cells:?}");
+                assert_eq!(bulk.looking_like_pii, one_by_one.looking_like_pii);
+                assert_eq!(
+                    bulk.valid.iter().collect::<Vec<_>>(),
+                    one_by_one.valid.iter().collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_column_appended_to_a_selection_or_a_shared_buffer_leaves_the_other_alone() {
+        let mut ids = ModelIds::new();
+        for id in ["c", "a", "b"] {
+            ids.push_text(Some(id));
+        }
+        let shared = ids.valid.clone();
+        let (text, ends, nulls) = column(&[Some("d"), Some("e")]);
+        ids.extend_texts(&text, &ends, &nulls);
+        assert_eq!(shared.iter().collect::<Vec<_>>(), ["c", "a", "b"]);
+        assert_eq!(
+            ids.valid.iter().collect::<Vec<_>>(),
+            ["c", "a", "b", "d", "e"]
+        );
+        let mut sorted = ModelIds {
+            valid: ids.valid.clone().into_sorted_set(),
+            ..ModelIds::new()
+        };
+        sorted.extend_texts(&text, &ends, &nulls);
+        assert_eq!(
+            sorted.valid.iter().collect::<Vec<_>>(),
+            ["a", "b", "c", "d", "e", "d", "e"]
+        );
     }
 }

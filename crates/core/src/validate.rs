@@ -100,7 +100,12 @@ pub fn check_list_id(id: &str) -> Result<(), ListIdProblem> {
 /// and either some byte no phone number holds or neither a `+` nor a separator. Nearly every
 /// id is; `false` only means the full checks must decide.
 pub fn is_plain_list_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
+    is_plain_list_id_bytes(id.as_bytes())
+}
+
+/// [`is_plain_list_id`] of an id's bytes: only ASCII passes, so bytes that pass are text.
+#[inline]
+pub(crate) fn is_plain_list_id_bytes(bytes: &[u8]) -> bool {
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return false;
     };

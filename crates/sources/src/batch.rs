@@ -256,7 +256,7 @@ impl Batch {
         }
         match self.cells.swap_remove(index) {
             Cells::Values(values) => ids.extend(values),
-            Cells::Texts(texts) => texts.for_each(|cell| ids.push_text(cell)),
+            Cells::Texts(texts) => ids.extend_texts(&texts.text, &texts.ends, &texts.nulls),
         }
         true
     }

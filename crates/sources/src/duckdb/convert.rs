@@ -117,6 +117,9 @@ fn offset_texts<O: OffsetSizeTrait>(array: &GenericStringArray<O>) -> Texts {
             .iter()
             .map(|end| end.as_usize().checked_sub(first))
             .collect::<Option<Vec<usize>>>()?;
+        if array.null_count() == 0 {
+            return Texts::from_parts(text.to_owned(), ends, vec![false; array.len()]);
+        }
         let nulls: Vec<bool> = (0..array.len()).map(|i| array.is_null(i)).collect();
         // A null is no text: one whose slot holds bytes is copied cell by cell instead.
         let empty_nulls = (0..ends.len())

@@ -356,7 +356,9 @@ fn read(
     if ready.send(Ok(stream)).is_err() {
         return;
     }
-    // DuckDB's chunks (2,048 rows) are gathered into batches of BATCH_ROWS.
+    // DuckDB's chunks (2,048 rows) go on as they are; smaller ones are gathered into
+    // batches of BATCH_ROWS. Gathering copies every cell, so a chunk that is already a fair
+    // batch is not.
     let mut pending = Batch::empty(Arc::clone(&columns));
     let mut rows = 0u64;
     for batch in batches {
@@ -364,6 +366,14 @@ fn read(
             Ok(decoded) => decoded,
             Err(error) => return sender.blocking_fail(error),
         };
+        if pending.is_empty() && (BATCH_ROWS / 2..=BATCH_ROWS).contains(&decoded.len()) {
+            rows += decoded.len() as u64;
+            if sender.blocking_send(decoded).is_err() {
+                debug!(rows, "row stream dropped before its end");
+                return;
+            }
+            continue;
+        }
         pending.append(&mut decoded);
         while pending.len() >= BATCH_ROWS {
             let rest = pending.split_off(BATCH_ROWS);
