@@ -72,6 +72,10 @@ fn main() {
         reruns.push(rerun.elapsed);
     }
     let rerun = median(reruns);
+    if std::env::var_os("OPTISYNC_BENCH_TRACE").is_some() {
+        std::thread::sleep(Duration::from_secs(1));
+        support::trace(dir.path(), &["sync"]);
+    }
     let query = median(
         (0..ROUNDS)
             .map(|_| duckdb_read(&dir.path().join("warehouse.duckdb")))

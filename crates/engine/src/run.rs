@@ -80,6 +80,9 @@ pub struct Engine {
     /// send (ADR 0013).
     project_read: bool,
     holder: String,
+    /// What the run in progress keeps for its page (plan text, step timings, drift), written
+    /// with the run's end in one commit.
+    details: RunDetails,
     /// The warehouse being closed on a thread of its own; waited for when the engine is
     /// dropped, last (fields drop in order), so the state store closes meanwhile.
     closing: Closing,
@@ -114,6 +117,7 @@ impl Engine {
             },
             project_read,
             holder: holder.into(),
+            details: RunDetails::default(),
             closing: Closing::default(),
         })
     }
@@ -251,7 +255,12 @@ impl Engine {
                     counts: RunStats::default(),
                     error: Some(error.to_string()),
                 };
-                if let Err(e) = self.store.finish_run(&run_id, &finish) {
+                let details = std::mem::take(&mut self.details);
+                let planned = details.plan_text.is_some() || !details.steps.is_empty();
+                if let Err(e) =
+                    self.store
+                        .finish_run_with(&run_id, &finish, planned.then_some(&details))
+                {
                     tracing::warn!(sync = %spec.name, error = %e, "could not record the failed run");
                 }
                 Err(error)
@@ -271,7 +280,7 @@ impl Engine {
         run_id: &str,
     ) -> Result<RunReport> {
         let requests_before = self.client.request_counts();
-        let mut details = RunDetails::default();
+        self.details = RunDetails::default();
         let (prepared, list) = match saved {
             Some(mut saved) => {
                 let checking = std::time::Instant::now();
@@ -288,7 +297,7 @@ impl Engine {
                     .map_err(Error::state(&spec.name))?;
                 let list =
                     check_remote(&self.client, spec, self.target, &mut saved, &unresolved).await?;
-                details.step("check", checking.elapsed());
+                self.details.step("check", checking.elapsed());
                 (saved, list)
             }
             None => {
@@ -298,18 +307,17 @@ impl Engine {
                     () = crate::interrupt::wait() => return Err(interrupted(spec, 0, 0)),
                 };
                 let list = prepared.list.take();
-                details.steps.append(&mut prepared.steps);
+                self.details.steps.append(&mut prepared.steps);
                 (prepared, list)
             }
         };
-        // What the run page shows, kept before anything is sent: a run that fails while
-        // sending still shows its plan.
-        details.plan_text = Some(crate::plan_text::render(
+        // What the run page shows, kept with the run's end however it ends: a run that fails
+        // while sending still shows its plan.
+        self.details.plan_text = Some(crate::plan_text::render(
             &prepared.plan,
             self.client.limiter().limit(),
         ));
-        details.drift = prepared.plan.list().and_then(|l| l.drift.clone());
-        self.keep_details(spec, run_id, &details);
+        self.details.drift = prepared.plan.list().and_then(|l| l.drift.clone());
         let current_list_hash = list
             .as_ref()
             .and_then(|l| l.list_content.as_deref())
@@ -325,21 +333,32 @@ impl Engine {
         counts.reads = self.client.request_counts().reads - requests_before.reads;
         counts.throttled = self.client.request_counts().throttled - requests_before.throttled;
         let mut notes = plan.warnings.clone();
-        let finish = |store: &mut Store, status, counts: &RunStats, error: Option<String>| {
+        let finish = |store: &mut Store,
+                      details: &RunDetails,
+                      status,
+                      counts: &RunStats,
+                      error: Option<String>| {
             store
-                .finish_run(
+                .finish_run_with(
                     run_id,
                     &RunFinish {
                         status,
                         counts: *counts,
                         error,
                     },
+                    Some(details),
                 )
                 .map_err(Error::state(&spec.name))
         };
         if let Some(refusal) = &plan.refusal {
             let message = format!("sync {}: {refusal}", spec.name);
-            finish(&mut self.store, RunStatus::Failed, &counts, Some(message))?;
+            finish(
+                &mut self.store,
+                &self.details,
+                RunStatus::Failed,
+                &counts,
+                Some(message),
+            )?;
             return Ok(self.report(
                 run_id,
                 RunResult::Refused,
@@ -357,7 +376,13 @@ impl Engine {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; ");
-            finish(&mut self.store, RunStatus::Blocked, &counts, Some(message))?;
+            finish(
+                &mut self.store,
+                &self.details,
+                RunStatus::Blocked,
+                &counts,
+                Some(message),
+            )?;
             return Ok(self.report(
                 run_id,
                 RunResult::Blocked,
@@ -390,8 +415,7 @@ impl Engine {
             list.as_ref(),
         )
         .await?;
-        details.step("send", sending.elapsed());
-        self.keep_details(spec, run_id, &details);
+        self.details.step("send", sending.elapsed());
         let mut rejected: Vec<RejectedRow> = plan.rejected.to_vec();
         rejected.extend(applied.rejected);
         if !rejected.is_empty() {
@@ -414,17 +438,9 @@ impl Engine {
         } else {
             (RunStatus::RejectedRows, RunResult::RejectedRows)
         };
-        finish(&mut self.store, status, &counts, None)?;
+        finish(&mut self.store, &self.details, status, &counts, None)?;
         tracing::info!(sync = %spec.name, run = %run_id, requests = counts.requests_sent, rejected = counts.rejected, "run finished");
         Ok(self.report(run_id, result, prepared, counts, rejected, notes, settled))
-    }
-
-    /// Keeps what the run page shows with the run; a failure to is logged, not fatal: the
-    /// run's data and its record matter more than its description.
-    fn keep_details(&mut self, spec: &SyncSpec, run_id: &str, details: &RunDetails) {
-        if let Err(error) = self.store.set_run_details(run_id, details) {
-            tracing::warn!(sync = %spec.name, run = %run_id, %error, "could not keep the run's plan text and timings");
-        }
     }
 
     #[allow(clippy::too_many_arguments)]

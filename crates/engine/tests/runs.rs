@@ -218,6 +218,65 @@ async fn a_list_sync_sends_one_patch_per_change_and_none_when_nothing_changed() 
 }
 
 #[tokio::test]
+async fn a_run_keeps_its_plan_text_step_timings_and_drift_with_its_record() {
+    let mut case = Case::new().await;
+    let spec = spec("list_attribute", "mirror", &[("user_id", "id")]);
+    case.rows(&["id"], &[&["u1"], &["u2"], &["u3"]]);
+    let first = case.sync(&spec).await;
+    let details = case
+        .engine
+        .store()
+        .run_details(&first.run_id)
+        .unwrap()
+        .unwrap();
+    let steps: Vec<&str> = details.steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(steps, ["read", "plan", "send"]);
+    let text = details.plan_text.unwrap();
+    assert!(text.contains("u1") && text.contains("3 rows"), "{text}");
+
+    // A member removed outside optisync: the next plan finds the drift, and the run keeps it.
+    let mut list = case.fake.state()["list_attributes"][0].clone();
+    list["list_content"] = json!("u1,u2");
+    case.fake
+        .seed(
+            serde_json::from_value(json!({
+                "list_attributes": [list],
+                "rate_limits": {"fx_per_second": null, "fx_per_minute": null, "web_per_minute": null}
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+    let second = case.sync(&spec).await;
+    let drift = case
+        .engine
+        .store()
+        .run_details(&second.run_id)
+        .unwrap()
+        .unwrap()
+        .drift
+        .unwrap();
+    assert_eq!(
+        (drift.missing_count, drift.unexpected_count),
+        (1, 0),
+        "{drift:?}"
+    );
+    assert_eq!(drift.missing_sample, ["u3"]);
+
+    // A blocked run keeps its plan (with the guardrail) too.
+    case.rows(&["id"], &[]);
+    let blocked = case.sync(&spec).await;
+    assert_eq!(blocked.result, RunResult::Blocked);
+    let details = case
+        .engine
+        .store()
+        .run_details(&blocked.run_id)
+        .unwrap()
+        .unwrap();
+    assert!(details.plan_text.is_some());
+    assert!(!details.steps.iter().any(|s| s.step == "send"));
+}
+
+#[tokio::test]
 async fn a_process_that_remembers_the_project_reads_it_only_before_sending() {
     let mut case = Case::new().await;
     let spec = spec("list_attribute", "mirror", &[("user_id", "id")]);

@@ -139,6 +139,16 @@ fn cut(text: &mut String, max: usize) {
     text.push_str("\n… (cut: the plan text is longer than optisync keeps with a run)\n");
 }
 
+/// The stored form of `details`: JSON, the plan text cut at [`MAX_PLAN_TEXT`].
+fn details_json(details: &RunDetails) -> Result<String> {
+    let mut details = details.clone();
+    if let Some(text) = &mut details.plan_text {
+        cut(text, MAX_PLAN_TEXT);
+    }
+    serde_json::to_string(&details)
+        .map_err(|e| Error::Corrupt(format!("run details do not encode: {e}")))
+}
+
 /// Statuses of runs that went through planning and sending, whose results stand.
 const APPLIED: &str = "('succeeded', 'rejected_rows')";
 
@@ -236,6 +246,21 @@ impl Store {
     /// [`Error::RunNotFound`], [`Error::RunAlreadyFinished`], [`Error::InvalidArgument`] for a
     /// [`RunStatus::Running`] finish or a count above `i64::MAX`, [`Error::Sqlite`] otherwise.
     pub fn finish_run(&mut self, run_id: &str, finish: &RunFinish) -> Result<RunRecord> {
+        self.finish_run_with(run_id, finish, None)
+    }
+
+    /// [`Store::finish_run`], keeping `details` with the run in the same transaction (one
+    /// commit, not two, at the end of every run).
+    ///
+    /// # Errors
+    /// As [`Store::finish_run`].
+    pub fn finish_run_with(
+        &mut self,
+        run_id: &str,
+        finish: &RunFinish,
+        details: Option<&RunDetails>,
+    ) -> Result<RunRecord> {
+        let details = details.map(details_json).transpose()?;
         if finish.status == RunStatus::Running {
             return Err(Error::InvalidArgument(format!(
                 "run '{run_id}' cannot finish with status 'running'"
@@ -272,7 +297,7 @@ impl Store {
              duration_ms = max(0, ?3 - started_at), rows_read = ?4, planned_creates = ?5, \
              planned_updates = ?6, planned_removes = ?7, list_added = ?8, list_removed = ?9, \
              requests_sent = ?10, rejected = ?11, error = ?12, creates = ?13, updates = ?14, \
-             reads = ?15, throttled = ?16 WHERE id = ?1",
+             reads = ?15, throttled = ?16, details = coalesce(?17, details) WHERE id = ?1",
         )?
         .execute(params![
             run_id,
@@ -291,6 +316,7 @@ impl Store {
             counts[9],
             counts[10],
             counts[11],
+            details,
         ])?;
         tx.commit()?;
         self.run(run_id)?
@@ -468,12 +494,7 @@ impl Store {
     /// # Errors
     /// [`Error::RunNotFound`] for an unknown run, [`Error::Sqlite`] on database failure.
     pub fn set_run_details(&mut self, run_id: &str, details: &RunDetails) -> Result<()> {
-        let mut details = details.clone();
-        if let Some(text) = &mut details.plan_text {
-            cut(text, MAX_PLAN_TEXT);
-        }
-        let json = serde_json::to_string(&details)
-            .map_err(|e| Error::Corrupt(format!("run details do not encode: {e}")))?;
+        let json = details_json(details)?;
         let tx = self.write()?;
         let updated = tx
             .prepare_cached("UPDATE runs SET details = ?2 WHERE id = ?1")?
