@@ -185,9 +185,9 @@ impl Engine {
 
     /// Plans one sync without sending or recording anything.
     ///
-    /// A plan with something to send reads the project first if this process has not (see
-    /// [`Engine::connect`]), so that a project archived since is refused here, as it would
-    /// be by the run.
+    /// A plan with something to send, and nothing stopping it, reads the project first if
+    /// this process has not (see [`Engine::connect`]), so that a project archived since is
+    /// refused here, as it would be by the run.
     pub async fn plan(&mut self, spec: &SyncSpec, options: RunOptions) -> Result<PreparedPlan> {
         let Some(source) = &self.source else {
             return Err(Error::Source {
@@ -211,7 +211,9 @@ impl Engine {
             self.release_source();
         }
         let prepared = prepared?;
-        if prepared.plan.request_count() > 0 {
+        // A plan that a refusal or a guardrail stops sends nothing: no need to read the
+        // project for it (a run of it would be stopped before any request too).
+        if prepared.plan.request_count() > 0 && !prepared.plan.is_blocked() {
             self.confirm_project().await?;
         }
         Ok(prepared)

@@ -442,7 +442,7 @@ alerts = [{{ url = {{ file = \"alert_url\" }} }}]
     say(
         format,
         &format!(
-            "\n# Serving: {} runs every sync on its schedule. Open the address below; the warehouse changes every 20 s, the labels sync has a row Optimizely refuses (a rejected row and an alert). Trigger a run:\n#   curl -X POST -H 'Authorization: Bearer {DEMO_API_TOKEN}' http://ADDRESS/api/syncs/beta_testers/runs\n# Ctrl-C stops it.",
+            "\n# Serving: {} runs every sync on its schedule. Open the address below (its Pause, Resume and Run now buttons take the token {DEMO_API_TOKEN}); the warehouse changes every 20 s, the labels sync has a row Optimizely refuses (a rejected row and an alert). Trigger a run from a shell:\n#   curl -X POST -H 'Authorization: Bearer {DEMO_API_TOKEN}' http://ADDRESS/api/syncs/beta_testers/runs\n# Ctrl-C stops it.",
             path.display()
         ),
     );
