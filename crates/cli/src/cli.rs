@@ -84,9 +84,9 @@ pub enum Command {
         after_help = "Example:\n  optisync sync\n  optisync sync --plan plan.json\n\nExit codes: 0 success, 5 rejected rows, 6 locked, 7 blocked by a guardrail (more than max_creates creates, a large removal, an empty model) or refused before any request (a list over 5 MB, a saved plan over changes made in Optimizely since), 3 invalid config (including an unreachable warehouse, an unknown project or a refused token) or a saved plan of an older format, 143 or 130 stopped by SIGTERM or SIGINT at a safe point."
     )]
     Sync(sync::SyncArgs),
-    /// Run every sync on its schedule, with a JSON API (trigger, pause, resume, runs) and health checks.
+    /// Run every sync on its schedule, with a status page, a JSON API (trigger, pause, resume, runs), metrics, alerts and health checks.
     #[command(
-        after_help = "Example:\n  optisync serve\n  OPTISYNC_API_TOKEN=... optisync serve --bind 0.0.0.0:8080\n  curl -X POST -H \"Authorization: Bearer $OPTISYNC_API_TOKEN\" http://127.0.0.1:8080/api/syncs/beta_testers/runs\n\nSchedules: schedule = \"*/15 * * * *\" (UTC), { cron = \"0 6 * * *\", tz = \"Europe/Berlin\" }, { every = \"10min\" } or \"manual\".\nExit codes: 0 stopped by SIGTERM or SIGINT (after the grace period), 3 invalid config or an address that cannot be bound; a second signal exits 143 or 130 at once."
+        after_help = "Example:\n  optisync serve\n  OPTISYNC_API_TOKEN=... optisync serve --bind 0.0.0.0:8080\n  curl -X POST -H \"Authorization: Bearer $OPTISYNC_API_TOKEN\" http://127.0.0.1:8080/api/syncs/beta_testers/runs\n\nSchedules: schedule = \"*/15 * * * *\" (UTC), { cron = \"0 6 * * *\", tz = \"Europe/Berlin\" }, { every = \"10min\" } or \"manual\".\nExit codes: 0 stopped by SIGTERM or SIGINT (after the grace period), 3 invalid config or an address that cannot be bound; a second signal exits 143 or 130 at once.\nSIGHUP reloads the config once the runs in flight finish; a config with an error is refused and the old one kept."
     )]
     Serve(serve::ServeArgs),
     /// Each sync's last run, delivered state, pending rejected rows and lock.

@@ -180,6 +180,36 @@ impl Served {
     }
 }
 
+/// A case with the attribute sync `defs` of `rows` rows, the API token, and requests that
+/// may take as long as a test holds them.
+async fn held_defs_case(rows: usize, grace: &str) -> Case {
+    let syncs = format!(
+        "{}{}",
+        definition_sync("attribute", "upsert", "{ key = \"key\" }"),
+        serve_table(grace)
+    );
+    let case = Case::new(FX, "", &syncs).await;
+    let rows: String = (1..=rows).map(|i| format!("k{i:02},N,a\n")).collect();
+    case.write("rows.csv", &format!("key,name,about\n{rows}"));
+    case.write("api_token", API_TOKEN);
+    case.patient();
+    case
+}
+
+/// Lets `passing` creates through, then applies the next one and holds its answer: the run
+/// is stuck in the middle of a request until the test releases it.
+fn hold_create_after(case: &Case, passing: u32) {
+    let post = |times: u32, action: FaultAction| FaultRule {
+        method: "POST".to_owned(),
+        path_template: "*".to_owned(),
+        times,
+        action,
+    };
+    case.fake
+        .add_fault(post(passing, FaultAction::Delay { millis: 0 }));
+    case.fake.add_fault(post(1, FaultAction::HoldAfterWrite));
+}
+
 fn serve_table(grace: &str) -> String {
     format!("\n[serve]\napi_token = {{ file = \"api_token\" }}\ngrace_period = \"{grace}\"\n")
 }
@@ -289,27 +319,10 @@ async fn syncs_run_on_schedule_and_the_api_triggers_pauses_and_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_mid_run_exits_0_within_the_grace_period_and_a_restart_finishes_the_work() {
-    let syncs = format!(
-        "{}{}",
-        definition_sync("attribute", "upsert", "{ key = \"key\" }"),
-        serve_table("1s")
-    );
-    let case = Case::new(FX, "", &syncs).await;
-    let rows: String = (1..=30).map(|i| format!("k{i:02},N,a\n")).collect();
-    case.write("rows.csv", &format!("key,name,about\n{rows}"));
-    case.write("api_token", API_TOKEN);
-    case.patient();
-    let post = |times: u32, action: FaultAction| FaultRule {
-        method: "POST".to_owned(),
-        path_template: "*".to_owned(),
-        times,
-        action,
-    };
+    let case = held_defs_case(30, "1s").await;
     // Two creates pass; the third is applied and its answer held, so the run is stuck in
     // the middle of a request when the stop comes.
-    case.fake
-        .add_fault(post(2, FaultAction::Delay { millis: 0 }));
-    case.fake.add_fault(post(1, FaultAction::HoldAfterWrite));
+    hold_create_after(&case, 2);
 
     let served = Served::start(&case).await;
     let (status, body) = served.post("/api/syncs/defs/runs", Some(API_TOKEN)).await;
@@ -733,27 +746,10 @@ async fn alerts_reach_a_webhook_signed_once_per_change_of_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_waits_for_the_run_in_flight_and_loses_nothing() {
-    let syncs = format!(
-        "{}{}",
-        definition_sync("attribute", "upsert", "{ key = \"key\" }"),
-        serve_table("5s")
-    );
-    let case = Case::new(FX, "", &syncs).await;
-    let rows: String = (1..=6).map(|i| format!("k{i:02},N,a\n")).collect();
-    case.write("rows.csv", &format!("key,name,about\n{rows}"));
-    case.write("api_token", API_TOKEN);
-    case.patient();
-    let post = |times: u32, action: FaultAction| FaultRule {
-        method: "POST".to_owned(),
-        path_template: "*".to_owned(),
-        times,
-        action,
-    };
+    let case = held_defs_case(6, "5s").await;
     // The run's second create is applied and its answer held: the run is in flight when the
     // reload comes.
-    case.fake
-        .add_fault(post(1, FaultAction::Delay { millis: 0 }));
-    case.fake.add_fault(post(1, FaultAction::HoldAfterWrite));
+    hold_create_after(&case, 1);
     let served = Served::start(&case).await;
     let (status, _) = served.post("/api/syncs/defs/runs", Some(API_TOKEN)).await;
     assert_eq!(status, 202);

@@ -13,7 +13,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use optisync_core::{RejectedRow, RunDetails, RunStats};
+use optisync_core::{Drift, RejectedRow, RunDetails, RunStats};
 use rusqlite::{OptionalExtension, Row, params};
 
 use crate::clock;
@@ -488,25 +488,30 @@ impl Store {
         to_u64(count, "rejected rows")
     }
 
-    /// Keeps `details` with the run `run_id` (replacing what was kept). A plan text longer
-    /// than [`MAX_PLAN_TEXT`] is cut there, saying so.
+    /// The drift kept with the run `run_id` (see [`Store::finish_run_with`]), read alone:
+    /// without the plan text beside it, which may be long. `None` for an unknown run, one
+    /// without details, or one whose plan found no drift.
     ///
     /// # Errors
-    /// [`Error::RunNotFound`] for an unknown run, [`Error::Sqlite`] on database failure.
-    pub fn set_run_details(&mut self, run_id: &str, details: &RunDetails) -> Result<()> {
-        let json = details_json(details)?;
-        let tx = self.write()?;
-        let updated = tx
-            .prepare_cached("UPDATE runs SET details = ?2 WHERE id = ?1")?
-            .execute(params![run_id, json])?;
-        if updated == 0 {
-            return Err(Error::RunNotFound(run_id.to_owned()));
-        }
-        tx.commit()?;
-        Ok(())
+    /// [`Error::Corrupt`] when the stored drift does not decode, [`Error::Sqlite`] otherwise.
+    pub fn run_drift(&self, run_id: &str) -> Result<Option<Drift>> {
+        let json: Option<Option<String>> = self
+            .conn
+            .prepare_cached(
+                "SELECT json_extract(details, '$.drift') FROM runs \
+                 WHERE id = ?1 AND json_valid(details)",
+            )?
+            .query_row(params![run_id], |row| row.get(0))
+            .optional()?;
+        json.flatten()
+            .map(|json| {
+                serde_json::from_str(&json)
+                    .map_err(|e| Error::Corrupt(format!("run {run_id}: drift: {e}")))
+            })
+            .transpose()
     }
 
-    /// What was kept with the run `run_id` by [`Store::set_run_details`]: `None` for an
+    /// What was kept with the run `run_id` by [`Store::finish_run_with`]: `None` for an
     /// unknown run or one without details.
     ///
     /// # Errors
@@ -582,6 +587,11 @@ mod tests {
     fn details_are_kept_with_the_run_and_long_plan_text_is_cut() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
+        let finish = RunFinish {
+            status: RunStatus::Succeeded,
+            counts: RunCounts::default(),
+            error: None,
+        };
         let id = store.start_run("s").unwrap();
         assert_eq!(store.run_details(&id).unwrap(), None);
         let mut details = RunDetails {
@@ -590,11 +600,22 @@ mod tests {
         };
         details.step("read", std::time::Duration::from_millis(12));
         details.step("plan", std::time::Duration::from_millis(3));
-        store.set_run_details(&id, &details).unwrap();
+        store.finish_run_with(&id, &finish, Some(&details)).unwrap();
         assert_eq!(store.run_details(&id).unwrap(), Some(details.clone()));
+        assert_eq!(store.run_drift(&id).unwrap(), None);
 
+        let id = store.start_run("s").unwrap();
         details.plan_text = Some("é".repeat(MAX_PLAN_TEXT));
-        store.set_run_details(&id, &details).unwrap();
+        let drift = Drift {
+            delivered_count: 2,
+            remote_count: 1,
+            missing_count: 1,
+            unexpected_count: 0,
+            missing_sample: vec!["u2".to_owned()],
+            unexpected_sample: Vec::new(),
+        };
+        details.drift = Some(drift.clone());
+        store.finish_run_with(&id, &finish, Some(&details)).unwrap();
         let kept = store.run_details(&id).unwrap().unwrap().plan_text.unwrap();
         assert!(kept.len() < MAX_PLAN_TEXT + 100, "{}", kept.len());
         assert!(
@@ -602,11 +623,13 @@ mod tests {
             "{}",
             &kept[kept.len() - 80..]
         );
+        assert_eq!(store.run_drift(&id).unwrap(), Some(drift));
 
         assert!(matches!(
-            store.set_run_details("no-such-run", &details),
+            store.finish_run_with("no-such-run", &finish, Some(&details)),
             Err(Error::RunNotFound(_))
         ));
+        assert_eq!(store.run_drift("no-such-run").unwrap(), None);
         assert_eq!(store.run_details("no-such-run").unwrap(), None);
     }
 

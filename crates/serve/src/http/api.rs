@@ -252,9 +252,8 @@ pub(crate) fn sync_document(service: &Service, name: &str) -> Result<SyncDocumen
         .map_err(|e| e.to_string())?;
     let last_drift = match &last_run {
         Some(run) => store
-            .run_details(&run.id)
+            .run_drift(&run.id)
             .map_err(|e| e.to_string())?
-            .and_then(|details| details.drift)
             .filter(|drift| drift.missing_count > 0 || drift.unexpected_count > 0),
         None => None,
     };

@@ -111,19 +111,18 @@ impl Runner for FakeRunner {
                 Outcome::Locked => RunStatus::Locked,
                 Outcome::Interrupted => RunStatus::Interrupted,
             };
+            let details = details(sync);
             store
-                .finish_run(
+                .finish_run_with(
                     &run_id,
                     &RunFinish {
                         status,
                         counts: Default::default(),
                         error: (outcome == Outcome::Failed).then(|| "it broke".to_owned()),
                     },
+                    (outcome == Outcome::Succeeded).then_some(&details),
                 )
                 .unwrap();
-            if outcome == Outcome::Succeeded {
-                store.set_run_details(&run_id, &details(sync)).unwrap();
-            }
             RunOutcome {
                 outcome,
                 run_id: Some(run_id),
