@@ -11,7 +11,8 @@
 //!   [`StoreOptions::lock_expiry`](crate::StoreOptions::lock_expiry), so long-running holders
 //!   must call [`LockGuard::heartbeat`] more often than that.
 //!
-//! The [`LockGuard`] owns its own connection, so it is independent of the [`Store`] it came
+//! The [`LockGuard`] owns its own connection (commits that survive a killed process, not
+//! a power loss, which ends its holder anyway; see [`crate::store`]), so it is independent of the [`Store`] it came
 //! from (it can move to another thread or outlive it). Dropping it releases the lock;
 //! releasing and heartbeats only touch the row while it still carries the guard's token, so a
 //! guard whose lock was taken over cannot release the new holder's lock.
@@ -77,7 +78,7 @@ pub struct LockInfo {
 /// A held lock. Released on drop, or with [`LockGuard::release`] to see errors.
 #[derive(Debug)]
 pub struct LockGuard {
-    conn: Connection,
+    pub(crate) conn: Connection,
     sync: String,
     token: String,
     released: bool,
@@ -114,7 +115,7 @@ fn acquire(
     sync: &str,
     holder: &LockHolder,
 ) -> Result<LockGuard> {
-    let mut conn = store::connect(path, options)?;
+    let mut conn = store::connect(path, options, store::Durability::Process)?;
     let token = format!("{:032x}", rand::random::<u128>());
     let now = clock::now();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

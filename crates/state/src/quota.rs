@@ -45,7 +45,7 @@ pub const LONG_WAIT: Duration = Duration::from_secs(5);
 /// The request ledger of one quota (one token) in one state directory.
 #[derive(Debug)]
 pub struct RequestLedger {
-    conn: Mutex<Connection>,
+    pub(crate) conn: Mutex<Connection>,
     quota: String,
     owner: Owner,
 }
@@ -87,7 +87,12 @@ impl RequestLedger {
     /// # Errors
     /// [`Error::Sqlite`](crate::Error::Sqlite) when the database cannot be opened.
     pub fn open(store: &Store, quota: &str) -> Result<Self> {
-        let conn = store::connect(store.path(), &StoreOptions::default())?;
+        // Slots matter for the last minute's quota only, not across a power loss.
+        let conn = store::connect(
+            store.path(),
+            &StoreOptions::default(),
+            store::Durability::Process,
+        )?;
         let pid = std::process::id();
         Ok(Self {
             conn: Mutex::new(conn),

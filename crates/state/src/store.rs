@@ -6,12 +6,19 @@
 //! Connection settings, and why:
 //! - `journal_mode=WAL`: readers (`status`, the `serve` status page) never block the writer
 //!   and the writer never blocks them; a commit appends to the log instead of rewriting pages.
-//! - `synchronous=FULL`: every commit is fsynced before it returns. With WAL, `NORMAL` would
-//!   already survive a killed process, but a power loss or kernel crash could roll back the
-//!   last commits, and the intent recorded before a request is exactly the commit that must
-//!   not vanish. Commits here are few and small (one intent per API request, which the rate
-//!   limit holds to a few per second, and outcome batches of at most 50), so the fsync costs
-//!   nothing a user could notice.
+//! - `synchronous=FULL` on the store's own connection: every commit is fsynced before it
+//!   returns. With WAL, `NORMAL` would already survive a killed process, but a power loss or
+//!   kernel crash could roll back the last commits, and the intent recorded before a request
+//!   is exactly the commit that must not vanish. Commits here are few and small (one intent
+//!   per API request, which the rate limit holds to a few per second, and outcome batches of
+//!   at most 50).
+//! - `synchronous=NORMAL` on the connections of the run lock and the request ledger
+//!   ([`Durability::Process`]): what they record only matters while their process lives (a
+//!   lock names its holder's pid, a slot is about the last minute's quota), and a power loss
+//!   ends the process and outlasts the minute anyway, so fsyncing them would only cost each
+//!   request two more waits on the disk. A killed process loses none of their commits, and
+//!   a later `FULL` commit of the store (an intent, a run's end) writes them to disk with its
+//!   own, since the log is one file appended in order.
 //! - `busy_timeout`: a second process waits for the write lock instead of failing at once.
 //! - `foreign_keys=ON`: references between tables are checked.
 //!
@@ -111,7 +118,7 @@ impl Store {
         let started = std::time::Instant::now();
         let mut pause = std::time::Duration::from_millis(20);
         loop {
-            let opened = connect(&path, &options).and_then(|mut conn| {
+            let opened = connect(&path, &options, Durability::Disk).and_then(|mut conn| {
                 schema::migrate(&mut conn, &path)?;
                 Ok(conn)
             });
@@ -205,7 +212,21 @@ fn is_busy(err: &Error) -> bool {
     )
 }
 
-pub(crate) fn connect(path: &Path, options: &StoreOptions) -> Result<Connection> {
+/// How durable a connection's commits are (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Fsynced before the commit returns: survives a power loss (`synchronous=FULL`).
+    Disk,
+    /// Survives the process being killed, not a power loss (`synchronous=NORMAL`): for what
+    /// only matters while its process lives.
+    Process,
+}
+
+pub(crate) fn connect(
+    path: &Path,
+    options: &StoreOptions,
+    durability: Durability,
+) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -220,7 +241,11 @@ pub(crate) fn connect(path: &Path, options: &StoreOptions) -> Result<Connection>
             path.display()
         )));
     }
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let synchronous = match durability {
+        Durability::Disk => "FULL",
+        Durability::Process => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
@@ -323,6 +348,24 @@ mod tests {
         assert_eq!(get("synchronous"), "Integer(2)");
         assert_eq!(get("foreign_keys"), "Integer(1)");
         assert_eq!(get("busy_timeout"), "Integer(10000)");
+    }
+
+    #[test]
+    fn the_lock_and_the_ledger_commit_without_fsync_and_the_store_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state")).unwrap();
+        let lock = store
+            .acquire_lock("s", &crate::LockHolder::this_process("test"))
+            .unwrap();
+        let ledger = crate::RequestLedger::open(&store, "quota").unwrap();
+        let synchronous = |conn: &Connection| -> i64 {
+            conn.pragma_query_value(None, "synchronous", |row| row.get(0))
+                .unwrap()
+        };
+        // FULL is 2, NORMAL 1.
+        assert_eq!(synchronous(&store.conn), 2);
+        assert_eq!(synchronous(&lock.conn), 1);
+        assert_eq!(synchronous(&ledger.conn.lock().unwrap()), 1);
     }
 
     #[test]
