@@ -183,7 +183,7 @@ pub enum SourceConfig {
         /// The database file; omit for an in-memory database.
         path: Option<PathBuf>,
     },
-    /// A PostgreSQL (or Redshift) server.
+    /// A PostgreSQL server.
     Postgres {
         /// The connection URL (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`), from the
         /// environment or a file.
@@ -194,6 +194,22 @@ pub enum SourceConfig {
         statement_timeout: Option<String>,
         /// Shown in the server's `pg_stat_activity`; default `optisync`.
         application_name: Option<String>,
+    },
+    /// An Amazon Redshift cluster or Serverless workgroup: the PostgreSQL protocol, rows read
+    /// through a cursor.
+    Redshift {
+        /// The connection URL (`postgres://USER:PASSWORD@HOST:5439/DATABASE`), from the
+        /// environment or a file.
+        url: SecretConfig,
+        /// `disable`, `prefer` (default), `require` or `verify-full`.
+        sslmode: Option<String>,
+        /// e.g. `"30s"`, `"5min"`, `"1h"`; a model running longer is cancelled.
+        statement_timeout: Option<String>,
+        /// Shown in the server's session views; default `optisync`.
+        application_name: Option<String>,
+        /// Rows per `FETCH` from the cursor: 1 to 100000, default 1000 (the most a
+        /// single-node cluster allows).
+        fetch_rows: Option<u32>,
     },
 }
 
@@ -325,8 +341,10 @@ pub enum Warehouse {
         /// The database file, relative to the config's folder if written so.
         path: Option<PathBuf>,
     },
-    /// A PostgreSQL server.
+    /// A PostgreSQL or Redshift server.
     Postgres {
+        /// Which one: how rows are read.
+        server: optisync_sources::Server,
         /// The connection URL's reference (it holds a password: resolved only when opened).
         url: SecretConfig,
         /// TLS mode.
@@ -546,32 +564,73 @@ fn validate_source(source: SourceConfig, base: &Path) -> Result<Warehouse, Confi
             sslmode,
             statement_timeout,
             application_name,
+        } => postgres_source(
+            optisync_sources::Server::Postgres,
+            url,
+            sslmode,
+            statement_timeout,
+            application_name,
+            base,
+        )?,
+        SourceConfig::Redshift {
+            url,
+            sslmode,
+            statement_timeout,
+            application_name,
+            fetch_rows,
         } => {
-            secret::check_reference(&url, SecretKind::WarehouseUrl)?;
-            let sslmode = sslmode
-                .as_deref()
-                .map(str::parse::<optisync_sources::SslMode>)
-                .transpose()
-                .map_err(|e| ConfigError::Invalid(format!("[source] sslmode: {e}")))?
-                .unwrap_or_default();
-            let statement_timeout = statement_timeout
-                .as_deref()
-                .map(|timeout| {
-                    parse_duration(timeout, STATEMENT_TIMEOUT).map_err(|e| {
-                        ConfigError::Invalid(format!(
-                            "[source] statement_timeout {} {e}",
-                            secret::shown(timeout)
-                        ))
-                    })
-                })
-                .transpose()?;
-            Warehouse::Postgres {
-                url: url.relative_to(base),
+            let fetch_rows = fetch_rows.unwrap_or(optisync_sources::DEFAULT_FETCH_ROWS);
+            if !(1..=optisync_sources::MAX_FETCH_ROWS).contains(&fetch_rows) {
+                return Err(ConfigError::Invalid(format!(
+                    "[source] fetch_rows must be between 1 and {} (rows per FETCH; 1000 at most on a single-node cluster), not {fetch_rows}",
+                    optisync_sources::MAX_FETCH_ROWS
+                )));
+            }
+            postgres_source(
+                optisync_sources::Server::Redshift { fetch_rows },
+                url,
                 sslmode,
                 statement_timeout,
-                application_name: application_name.unwrap_or_else(|| "optisync".to_owned()),
-            }
+                application_name,
+                base,
+            )?
         }
+    })
+}
+
+/// The validated `[source]` of a server speaking the PostgreSQL protocol.
+fn postgres_source(
+    server: optisync_sources::Server,
+    url: SecretConfig,
+    sslmode: Option<String>,
+    statement_timeout: Option<String>,
+    application_name: Option<String>,
+    base: &Path,
+) -> Result<Warehouse, ConfigError> {
+    secret::check_reference(&url, SecretKind::WarehouseUrl)?;
+    let sslmode = sslmode
+        .as_deref()
+        .map(str::parse::<optisync_sources::SslMode>)
+        .transpose()
+        .map_err(|e| ConfigError::Invalid(format!("[source] sslmode: {e}")))?
+        .unwrap_or_default();
+    let statement_timeout = statement_timeout
+        .as_deref()
+        .map(|timeout| {
+            parse_duration(timeout, STATEMENT_TIMEOUT).map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "[source] statement_timeout {} {e}",
+                    secret::shown(timeout)
+                ))
+            })
+        })
+        .transpose()?;
+    Ok(Warehouse::Postgres {
+        server,
+        url: url.relative_to(base),
+        sslmode,
+        statement_timeout,
+        application_name: application_name.unwrap_or_else(|| "optisync".to_owned()),
     })
 }
 

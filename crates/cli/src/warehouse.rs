@@ -18,6 +18,7 @@ pub fn open(config: &Config) -> Result<Source, ConfigError> {
         None => open_duckdb(None, base_dir),
         Some(Warehouse::DuckDb { path }) => open_duckdb(path.clone(), base_dir),
         Some(Warehouse::Postgres {
+            server,
             url,
             sslmode,
             statement_timeout,
@@ -29,6 +30,7 @@ pub fn open(config: &Config) -> Result<Source, ConfigError> {
                 sslmode: *sslmode,
                 statement_timeout: *statement_timeout,
                 application_name: application_name.clone(),
+                server: *server,
             };
             Source::postgres(&config).map_err(|e| invalid(e.to_string()))
         }

@@ -2,6 +2,8 @@
 //! the test), the real binary, and the fake Optimizely. Every object type and mode from a
 //! Postgres model, a model change planned incrementally, and the bad inputs of a real
 //! warehouse: ids that are NULL, integers or UUIDs, a model that writes, an unreachable server.
+//! The object types and modes run again with `type = "redshift"`, whose way of reading rows
+//! (a cursor and `FETCH`, never `COPY … TO STDOUT`) PostgreSQL speaks too.
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,14 +12,15 @@ mod common;
 use common::{Case, FX, LIST, WEB};
 use optisync_testpg::TestPostgres;
 
-/// A case whose config reads from the PostgreSQL at `url` (the URL in a file, as a secret).
-async fn pg_case(url: &str, project: i64, list_content: &str, syncs: &str) -> Case {
+/// A case whose config reads from the PostgreSQL at `url` (the URL in a file, as a secret)
+/// as a source of type `kind`: `postgres`, or `redshift` (reading rows through a cursor).
+async fn pg_case(kind: &str, url: &str, project: i64, list_content: &str, syncs: &str) -> Case {
     let case = Case::new(project, list_content, syncs).await;
     case.write("warehouse-url", url);
     let path = case.path().join("optisync.toml");
     let mut config = std::fs::read_to_string(&path).unwrap();
     config.push_str(
-        "\n[source]\ntype = \"postgres\"\nurl = { file = \"warehouse-url\" }\nsslmode = \"prefer\"\nstatement_timeout = \"30s\"\n",
+        &format!("\n[source]\ntype = \"{kind}\"\nurl = {{ file = \"warehouse-url\" }}\nsslmode = \"prefer\"\nstatement_timeout = \"30s\"\n"),
     );
     std::fs::write(path, config).unwrap();
     case
@@ -37,6 +40,15 @@ fn sorted(ids: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_list_mode_from_postgres() {
+    every_list_mode("postgres").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_list_mode_from_redshift_reading_through_a_cursor() {
+    every_list_mode("redshift").await;
+}
+
+async fn every_list_mode(kind: &str) {
     let pg = TestPostgres::start().unwrap();
     pg.create_database("wh").unwrap();
     let url = pg.url("wh");
@@ -49,9 +61,12 @@ async fn every_list_mode_from_postgres() {
     let model = "select user_id from analytics.members";
 
     // Mirror: first run, a no-op, then one member replaced (planned incrementally).
-    let case = pg_case(&url, WEB, "", &list_sync("mirror", model)).await;
+    let case = pg_case(kind, &url, WEB, "", &list_sync("mirror", model)).await;
     let out = case.expect(&["check"], 0).await;
-    assert!(out.contains("warehouse (postgres) answers"), "{out}");
+    assert!(
+        out.contains(&format!("warehouse ({kind}) answers")),
+        "{out}"
+    );
     case.expect(&["sync"], 0).await;
     assert_eq!(case.list().len(), 10);
     let before = case.writes();
@@ -72,6 +87,7 @@ async fn every_list_mode_from_postgres() {
 
     // Add keeps what the list held; remove takes the model's ids out.
     let case = pg_case(
+        kind,
         &url,
         WEB,
         "old1",
@@ -86,6 +102,7 @@ async fn every_list_mode_from_postgres() {
     case.stop().await;
 
     let case = pg_case(
+        kind,
         &url,
         WEB,
         "a1,a2,a3,a4,a5,a6,a7,a8,a9,a10",
@@ -114,6 +131,15 @@ fn definition_sync(object: &str, mode: &str, model: &str, mapping: &str) -> Stri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_definition_type_and_mode_from_postgres() {
+    every_definition_type_and_mode("postgres").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_definition_type_and_mode_from_redshift_reading_through_a_cursor() {
+    every_definition_type_and_mode("redshift").await;
+}
+
+async fn every_definition_type_and_mode(source: &str) {
     let pg = TestPostgres::start().unwrap();
     pg.create_database("wh").unwrap();
     let url = pg.url("wh");
@@ -145,6 +171,7 @@ async fn every_definition_type_and_mode_from_postgres() {
             .unwrap();
             let model = format!("select * from {table}");
             let case = pg_case(
+                source,
                 &url,
                 FX,
                 "",
@@ -192,6 +219,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
 
     // Integer and UUID ids arrive as text; a NULL id is a rejected row, the others go on.
     let case = pg_case(
+        "postgres",
         &url,
         WEB,
         "",
@@ -203,6 +231,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
     assert_eq!(case.list(), sorted(&["1"]));
     case.stop().await;
     let case = pg_case(
+        "postgres",
         &url,
         WEB,
         "",
@@ -218,6 +247,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
 
     // A model that writes: refused by the read-only transaction, exit 3, nothing changed.
     let case = pg_case(
+        "postgres",
         &url,
         WEB,
         "",
@@ -235,6 +265,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
 
     // A syntax error: Postgres's message, where it is, and the sync's name; `check` says it too.
     let case = pg_case(
+        "postgres",
         &url,
         WEB,
         "",
@@ -257,6 +288,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
         optisync_testpg::PASSWORD
     );
     let case = pg_case(
+        "postgres",
         &closed,
         WEB,
         "",
@@ -271,6 +303,7 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
     case.stop().await;
     let wrong = url.replace(optisync_testpg::PASSWORD, "not-the-password");
     let case = pg_case(
+        "redshift",
         &wrong,
         WEB,
         "",
@@ -279,6 +312,17 @@ async fn postgres_bad_inputs_are_named_and_the_good_rows_go_on() {
     .await;
     let out = case.expect(&["sync"], 3).await;
     assert!(out.contains("password authentication failed"), "{out}");
+    assert!(out.contains("Redshift at 127.0.0.1"), "{out}");
     assert!(!out.contains("not-the-password"), "{out}");
+    // A fetch size Redshift could not take is a config error, before connecting.
+    let config = case.path().join("optisync.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("fetch_rows = 0\n");
+    std::fs::write(&config, text).unwrap();
+    let out = case.expect(&["validate"], 3).await;
+    assert!(
+        out.contains("fetch_rows must be between 1 and 100000"),
+        "{out}"
+    );
     case.stop().await;
 }

@@ -15,7 +15,8 @@
 //!   module docs hold the table of how each DuckDB type becomes a
 //!   [`Value`](optisync_core::Value).
 //! - `postgres` (feature `postgres`, on by default) holds [`PostgresSource`] and
-//!   [`PostgresConfig`]: models run in a read-only transaction and stream through `COPY`; its
+//!   [`PostgresConfig`]: models run in a read-only transaction and stream through `COPY`
+//!   (PostgreSQL) or a cursor (Redshift, [`Server`]); its
 //!   module docs hold the table of how each Postgres type becomes a
 //!   [`Value`](optisync_core::Value).
 //! - [`error`] holds [`SourceError`].
@@ -47,6 +48,8 @@ pub use error::{Result, SourceError};
 #[cfg(feature = "memory")]
 pub use memory::MemorySource;
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresConfig, PostgresSource, SslMode};
+pub use postgres::{
+    DEFAULT_FETCH_ROWS, MAX_FETCH_ROWS, PostgresConfig, PostgresSource, Server, SslMode,
+};
 pub use source::Source;
 pub use stream::{BATCH_ROWS, QUEUED_BATCHES, RowStream};

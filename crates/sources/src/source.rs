@@ -34,7 +34,7 @@ pub enum Source {
     /// The embedded DuckDB.
     #[cfg(feature = "duckdb")]
     DuckDb(DuckDbSource),
-    /// A PostgreSQL server.
+    /// A PostgreSQL or Redshift server.
     #[cfg(feature = "postgres")]
     Postgres(PostgresSource),
     /// Tables held in memory, for tests of the engine.
@@ -56,13 +56,13 @@ impl Source {
         PostgresSource::new(config).map(Source::Postgres)
     }
 
-    /// The warehouse's kind as written in the config (`duckdb`, `postgres`).
+    /// The warehouse's kind as written in the config (`duckdb`, `postgres`, `redshift`).
     pub fn kind(&self) -> &'static str {
         match *self {
             #[cfg(feature = "duckdb")]
             Source::DuckDb(_) => "duckdb",
             #[cfg(feature = "postgres")]
-            Source::Postgres(_) => "postgres",
+            Source::Postgres(ref source) => source.kind(),
             #[cfg(feature = "memory")]
             Source::Memory(_) => "memory",
         }

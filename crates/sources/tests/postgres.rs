@@ -1,6 +1,8 @@
 //! The Postgres source against a real, throwaway PostgreSQL server: how each type arrives,
 //! streaming a large model in bounded batches, and every problem a user can cause, each
-//! with a message that says what to fix.
+//! with a message that says what to fix. Each test runs twice: reading rows PostgreSQL's
+//! way (`COPY … TO STDOUT`) and Redshift's way (a cursor read by `FETCH`, which PostgreSQL
+//! speaks too), so both give the same values and the same messages.
 
 #![cfg(feature = "postgres")]
 #![allow(clippy::unwrap_used)]
@@ -8,16 +10,28 @@
 use std::time::Duration;
 
 use optisync_core::Value;
-use optisync_sources::{BATCH_ROWS, ColumnKind, PostgresConfig, Source, SourceError, SslMode};
+use optisync_sources::{
+    BATCH_ROWS, ColumnKind, PostgresConfig, Server, Source, SourceError, SslMode,
+};
 use optisync_testpg::TestPostgres;
 use serde_json::json;
 
-fn source(url: String, sslmode: SslMode, statement_timeout: Option<Duration>) -> Source {
+/// Redshift's way with a fetch size that splits the large models below into many `FETCH`es,
+/// some ending inside a batch and some not.
+const REDSHIFT: Server = Server::Redshift { fetch_rows: 700 };
+
+fn source(
+    server: Server,
+    url: String,
+    sslmode: SslMode,
+    statement_timeout: Option<Duration>,
+) -> Source {
     Source::postgres(&PostgresConfig {
         url,
         sslmode,
         statement_timeout,
         application_name: "optisync-test".to_owned(),
+        server,
     })
     .unwrap()
 }
@@ -39,10 +53,22 @@ async fn rows(source: &Source, model: &str) -> Result<Vec<Vec<Value>>, SourceErr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_types_become_values_and_large_models_stream() {
-    let pg = server();
-    let wh = source(pg.url("wh"), SslMode::Disable, None);
+    types_become_values_and_large_models_stream(Server::Postgres, "postgres").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_cursor_the_same_values_arrive_in_the_same_batches() {
+    types_become_values_and_large_models_stream(REDSHIFT, "redshift").await;
+}
+
+async fn types_become_values_and_large_models_stream(server: Server, kind: &str) {
+    let pg = self::server();
+    // Every statement goes to the server log, to show below how the rows were read.
+    pg.psql("postgres", "alter database wh set log_statement = 'all'")
+        .unwrap();
+    let wh = source(server, pg.url("wh"), SslMode::Disable, None);
     wh.check().await.unwrap();
-    assert_eq!(wh.kind(), "postgres");
+    assert_eq!(wh.kind(), kind);
 
     let model = "select 'x'::text as t, 'y'::varchar(5) as v, 7::int2 as i2, 8::int4 as i4, \
         9000000000::int8 as i8, 1.5::float4 as f4, 2.25::float8 as f8, 12.50::numeric(10,2) as n, \
@@ -123,13 +149,34 @@ async fn postgres_types_become_values_and_large_models_stream() {
         rows(&wh, "select 1 as one").await.unwrap(),
         vec![vec![Value::Int(1)]]
     );
+
+    // PostgreSQL's way is COPY; Redshift's never is (Redshift refuses `COPY … TO STDOUT`).
+    let log = std::fs::read_to_string(pg.data_dir().join("log")).unwrap();
+    let copies = log.contains("COPY (select");
+    let fetches = log.contains("FETCH FORWARD 700 FROM optisync_rows");
+    assert_eq!(
+        (copies, fetches),
+        (server == Server::Postgres, server != Server::Postgres)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_problems_say_what_to_fix() {
-    let pg = server();
+    problems_say_what_to_fix(Server::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_cursor_problems_say_what_to_fix() {
+    problems_say_what_to_fix(REDSHIFT).await;
+}
+
+async fn problems_say_what_to_fix(server: Server) {
+    let pg = self::server();
     pg.psql("wh", "create table t (a int); insert into t values (1)")
         .unwrap();
+    let source = |url: String, sslmode: SslMode, timeout: Option<Duration>| {
+        self::source(server, url, sslmode, timeout)
+    };
     let wh = source(pg.url("wh"), SslMode::Disable, None);
 
     // Connection refused: nothing listens on port 9.
@@ -203,14 +250,30 @@ async fn postgres_problems_say_what_to_fix() {
         "{error}"
     );
 
-    // A model that writes is refused by the read-only transaction, and nothing changed.
+    // A model that writes is refused, and nothing changed: by the read-only transaction, or,
+    // through a cursor, which only a query can feed, before it runs.
     let error = rows(&wh, "insert into t values (2) returning a")
         .await
         .unwrap_err();
     let text = error.to_string();
-    assert!(text.contains("read-only transaction"), "{text}");
-    assert!(text.contains("a model must only read"), "{text}");
+    if server == Server::Postgres {
+        assert!(text.contains("read-only transaction"), "{text}");
+        assert!(text.contains("a model must only read"), "{text}");
+    } else {
+        assert!(text.contains("line 1, column 1"), "{text}");
+        assert!(text.contains("a model must be a query"), "{text}");
+    }
     assert_eq!(pg.psql("wh", "select count(*) from t").unwrap(), "1");
+    // A model's error found while its rows are produced (here on the 1,500th row, in the
+    // second FETCH of a cursor) ends the stream with the server's message.
+    let error = rows(
+        &wh,
+        "select 1 / (1500 - g) as x from generate_series(1, 3000) g",
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("division by zero"), "{error}");
 
     // A statement timeout.
     let slow = source(

@@ -10,16 +10,17 @@
 #![allow(clippy::unwrap_used)]
 
 use optisync_core::Value;
-use optisync_sources::{PostgresConfig, Source, SourceError, SslMode};
+use optisync_sources::{PostgresConfig, Server, Source, SourceError, SslMode};
 use optisync_testpg::TestPostgres;
 use serde_json::json;
 
-fn source(url: String) -> Source {
+fn source(server: Server, url: String) -> Source {
     Source::postgres(&PostgresConfig {
         url,
         sslmode: SslMode::Disable,
         statement_timeout: None,
         application_name: "optisync-test".to_owned(),
+        server,
     })
     .unwrap()
 }
@@ -35,9 +36,19 @@ async fn read(source: &Source, model: &str) -> Result<Vec<Vec<Value>>, SourceErr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cells_that_cannot_be_converted_reject_their_row_only() {
+    cells_that_cannot_be_converted(Server::Postgres).await;
+}
+
+/// The same through a cursor, as `type = "redshift"` reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_cursor_cells_that_cannot_be_converted_reject_their_row_only() {
+    cells_that_cannot_be_converted(Server::Redshift { fetch_rows: 2 }).await;
+}
+
+async fn cells_that_cannot_be_converted(server: Server) {
     let pg = TestPostgres::start().unwrap();
     pg.create_database("wh").unwrap();
-    let wh = source(pg.url("wh"));
+    let wh = source(server, pg.url("wh"));
 
     let model = "select * from (values \
         (1, '[\"and\", {\"type\": \"custom_attribute\"}]'::json, '[1]'::jsonb, array['{}'::json]), \

@@ -1,13 +1,22 @@
-//! The PostgreSQL source (Redshift speaks the same protocol for connecting and describing).
+//! The PostgreSQL source, and the Redshift source, which speaks the same protocol.
 //!
 //! Every operation opens its own connection. A model runs inside a `READ ONLY` transaction,
-//! so it can never change the warehouse: a model that writes fails with Postgres's own
-//! "cannot execute … in a read-only transaction", which optisync explains. Rows stream
-//! through `COPY (model) TO STDOUT` in text format, the way `psql \copy` reads them: the
-//! server formats each value once, the client splits lines and decodes each cell by its
-//! column's type (see [`text`]). A bounded channel between the reading task and the engine
-//! keeps memory flat whatever the model's size: when the engine falls behind, reading
-//! pauses and TCP holds the server back.
+//! so it can never change the warehouse: a model that writes fails with the server's own
+//! "cannot execute … in a read-only transaction", which optisync explains. The model's
+//! columns come from a prepared statement (parsed and planned, not run). Rows then come in
+//! text, one of two ways ([`Server`]):
+//! - PostgreSQL: `COPY (model) TO STDOUT`, the way `psql \copy` reads them: the server
+//!   formats each value once, the client splits lines and decodes each cell by its
+//!   column's type (see [`text`]).
+//! - Redshift, which refuses `COPY … TO STDOUT`: a cursor declared in the transaction
+//!   (`DECLARE … CURSOR FOR model`), read `FETCH FORWARD n` rows at a time through the
+//!   simple query protocol, whose rows are text too and decode the same way. Redshift
+//!   materialises a cursor's whole result on its leader node when the first row is fetched
+//!   (see the README for the size limits that follows).
+//!
+//! A bounded channel between the reading task and the engine keeps memory flat whatever the
+//! model's size: when the engine falls behind, reading pauses (TCP holds the server back,
+//! or the next `FETCH` waits).
 //!
 //! The session is set up so that text is unambiguous: `DateStyle = ISO`, `TimeZone = UTC`,
 //! `IntervalStyle = iso_8601`, `extra_float_digits = 1` (shortest exact floats).
@@ -45,7 +54,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio_postgres::error::{ErrorPosition, SqlState};
 use tokio_postgres::types::{Kind, Type};
-use tokio_postgres::{Client, Statement};
+use tokio_postgres::{Client, SimpleQueryMessage, Statement};
 use tracing::debug;
 
 use crate::batch::Batch;
@@ -95,6 +104,37 @@ impl fmt::Display for SslMode {
     }
 }
 
+/// Which server speaks the protocol: it decides how rows are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Server {
+    /// PostgreSQL: rows through `COPY (model) TO STDOUT`.
+    #[default]
+    Postgres,
+    /// Amazon Redshift (or anything refusing `COPY … TO STDOUT`): rows through a cursor,
+    /// `fetch_rows` at a time (1 to [`MAX_FETCH_ROWS`]; Redshift's single-node clusters
+    /// take at most 1,000).
+    Redshift {
+        /// Rows per `FETCH FORWARD`.
+        fetch_rows: u32,
+    },
+}
+
+/// The most rows one `FETCH` may ask for: what one answer holds in memory at once.
+pub const MAX_FETCH_ROWS: u32 = 100_000;
+
+/// Rows per `FETCH` unless told otherwise: the most a Redshift single-node cluster allows.
+pub const DEFAULT_FETCH_ROWS: u32 = 1_000;
+
+impl Server {
+    /// The server's name in messages.
+    fn name(self) -> &'static str {
+        match self {
+            Server::Postgres => "PostgreSQL",
+            Server::Redshift { .. } => "Redshift",
+        }
+    }
+}
+
 /// Where the Postgres source connects and how.
 #[derive(Clone)]
 pub struct PostgresConfig {
@@ -106,6 +146,8 @@ pub struct PostgresConfig {
     pub statement_timeout: Option<Duration>,
     /// Shown in `pg_stat_activity`.
     pub application_name: String,
+    /// PostgreSQL or Redshift.
+    pub server: Server,
 }
 
 impl fmt::Debug for PostgresConfig {
@@ -115,6 +157,7 @@ impl fmt::Debug for PostgresConfig {
             .field("sslmode", &self.sslmode)
             .field("statement_timeout", &self.statement_timeout)
             .field("application_name", &self.application_name)
+            .field("server", &self.server)
             .finish()
     }
 }
@@ -127,9 +170,11 @@ pub struct PostgresSource {
 
 struct Inner {
     connect: tokio_postgres::Config,
+    server: Server,
     sslmode: SslMode,
     statement_timeout: Option<Duration>,
-    /// `PostgreSQL at host:port/database as user`, for messages (no password).
+    /// `PostgreSQL at host:port/database as user` (or `Redshift at …`), for messages (no
+    /// password).
     label: String,
 }
 
@@ -137,6 +182,7 @@ impl fmt::Debug for PostgresSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresSource")
             .field("target", &self.inner.label)
+            .field("server", &self.inner.server)
             .field("sslmode", &self.inner.sslmode)
             .finish_non_exhaustive()
     }
@@ -146,9 +192,19 @@ impl PostgresSource {
     /// Checks the URL; connects only when used. A URL that does not parse is
     /// [`SourceError::Unavailable`] with the reason, never with the URL itself.
     pub fn new(config: &PostgresConfig) -> Result<Self> {
+        if let Server::Redshift { fetch_rows } = config.server
+            && !(1..=MAX_FETCH_ROWS).contains(&fetch_rows)
+        {
+            return Err(SourceError::Unavailable {
+                target: config.server.name().to_owned(),
+                message: format!(
+                    "fetch_rows must be between 1 and {MAX_FETCH_ROWS}, not {fetch_rows}"
+                ),
+            });
+        }
         let mut connect = tokio_postgres::Config::from_str(&config.url).map_err(|e| {
             SourceError::Unavailable {
-                target: "PostgreSQL".to_owned(),
+                target: config.server.name().to_owned(),
                 message: format!(
                     "the connection URL is not valid ({}); expected postgres://USER:PASSWORD@HOST:PORT/DATABASE",
                     redact(&e.to_string(), &config.url)
@@ -164,15 +220,24 @@ impl PostgresSource {
         if connect.get_connect_timeout().is_none() {
             connect.connect_timeout(Duration::from_secs(15));
         }
-        let label = label(&connect);
+        let label = label(config.server, &connect);
         Ok(Self {
             inner: Arc::new(Inner {
                 connect,
+                server: config.server,
                 sslmode: config.sslmode,
                 statement_timeout: config.statement_timeout,
                 label,
             }),
         })
+    }
+
+    /// `postgres` or `redshift`, as the config names it.
+    pub fn kind(&self) -> &'static str {
+        match self.inner.server {
+            Server::Postgres => "postgres",
+            Server::Redshift { .. } => "redshift",
+        }
     }
 
     /// Connects, authenticates and runs `SELECT 1`.
@@ -197,7 +262,7 @@ impl PostgresSource {
         let statement = client
             .prepare(model)
             .await
-            .map_err(|e| model_error(&e, model, 0, self.inner.statement_timeout))?;
+            .map_err(|e| model_error(&e, model, Some(0), self.inner.statement_timeout))?;
         Ok(statement
             .columns()
             .iter()
@@ -223,17 +288,13 @@ impl PostgresSource {
         let statement = client
             .prepare(&model)
             .await
-            .map_err(|e| model_error(&e, &model, 0, timeout))?;
+            .map_err(|e| model_error(&e, &model, Some(0), timeout))?;
         let cells = cell_types(&statement)?;
         let columns: Arc<[String]> = statement
             .columns()
             .iter()
             .map(|c| c.name().to_owned())
             .collect();
-        let copy = client
-            .copy_out(&format!("{COPY_PREFIX}{model}) TO STDOUT"))
-            .await
-            .map_err(|e| model_error(&e, &model, COPY_PREFIX.len(), timeout))?;
         let cancel = client.cancel_token();
         let hook = Box::new(move || {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -244,46 +305,34 @@ impl PostgresSource {
             }
         });
         let (sender, stream) = stream::channel(Arc::clone(&columns), Some(hook));
-        tokio::spawn(async move {
-            // Owned here so that the connection lives as long as the rows are read.
-            let _client = client;
-            let mut decoder = RowDecoder::new(cells);
-            let mut pending = Batch::empty(Arc::clone(&columns));
-            let mut rows = 0u64;
-            let mut copy = std::pin::pin!(copy);
-            while let Some(chunk) = copy.next().await {
-                let chunk = match chunk {
-                    Ok(chunk) => chunk,
-                    Err(error) => {
-                        let error = model_error(&error, &model, COPY_PREFIX.len(), timeout);
-                        return sender.fail(error).await;
-                    }
-                };
-                if let Err(error) = decoder.push(&chunk) {
-                    return sender.fail(error.into_source_error(&columns)).await;
-                }
-                if decoder.rows() >= BATCH_ROWS {
-                    let mut batch = decoder.take(&columns);
-                    pending.append(&mut batch);
-                    rows += pending.len() as u64;
-                    let full = std::mem::replace(&mut pending, Batch::empty(Arc::clone(&columns)));
-                    if sender.send(full).await.is_err() {
-                        debug!(rows, "row stream dropped before its end");
-                        return;
-                    }
-                }
+        let reader = Reader {
+            sender,
+            decoder: RowDecoder::new(cells),
+            columns,
+            model,
+            timeout,
+            rows: 0,
+        };
+        match self.inner.server {
+            Server::Postgres => {
+                let copy = client
+                    .copy_out(&format!("{COPY_PREFIX}{}) TO STDOUT", reader.model))
+                    .await
+                    .map_err(|e| {
+                        model_error(&e, &reader.model, Some(COPY_PREFIX.len()), timeout)
+                    })?;
+                // The client is owned by the task so that the connection lives as long as the
+                // rows are read.
+                tokio::spawn(reader.copy(client, copy));
             }
-            if let Err(error) = decoder.finish() {
-                return sender.fail(error.into_source_error(&columns)).await;
+            Server::Redshift { fetch_rows } => {
+                client
+                    .batch_execute(&format!("{DECLARE_PREFIX}{}", reader.model))
+                    .await
+                    .map_err(|e| declare_error(&e, &reader.model, timeout))?;
+                tokio::spawn(reader.fetch(client, fetch_rows));
             }
-            let mut batch = decoder.take(&columns);
-            pending.append(&mut batch);
-            rows += pending.len() as u64;
-            if sender.send(pending).await.is_ok() {
-                debug!(rows, "model read");
-                sender.finish().await;
-            }
-        });
+        }
         Ok(stream)
     }
 
@@ -338,7 +387,7 @@ impl PostgresSource {
         {
             debug!(%error, "IntervalStyle not set");
         }
-        debug!(target = %self.inner.label, "connected to PostgreSQL");
+        debug!(target = %self.inner.label, "connected");
         Ok(connected)
     }
 
@@ -360,6 +409,118 @@ where
             debug!(%error, "PostgreSQL connection ended with an error");
         }
     });
+}
+
+/// The task reading a model's rows into the engine's channel, in batches of
+/// [`BATCH_ROWS`].
+struct Reader {
+    sender: stream::BatchSender,
+    decoder: RowDecoder,
+    columns: Arc<[String]>,
+    model: String,
+    timeout: Option<Duration>,
+    /// Rows sent so far.
+    rows: u64,
+}
+
+impl Reader {
+    /// Reads `COPY … TO STDOUT` to its end.
+    async fn copy(mut self, _client: Client, copy: tokio_postgres::CopyOutStream) {
+        let mut copy = std::pin::pin!(copy);
+        while let Some(chunk) = copy.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(error) => {
+                    let error =
+                        model_error(&error, &self.model, Some(COPY_PREFIX.len()), self.timeout);
+                    return self.sender.fail(error).await;
+                }
+            };
+            if let Err(error) = self.decoder.push(&chunk) {
+                return self
+                    .sender
+                    .fail(error.into_source_error(&self.columns))
+                    .await;
+            }
+            if !self.send_full().await {
+                return;
+            }
+        }
+        if let Err(error) = self.decoder.finish() {
+            return self
+                .sender
+                .fail(error.into_source_error(&self.columns))
+                .await;
+        }
+        self.finish().await;
+    }
+
+    /// Reads the declared cursor `fetch_rows` rows at a time until a `FETCH` returns none.
+    async fn fetch(mut self, client: Client, fetch_rows: u32) {
+        let fetch = format!("FETCH FORWARD {fetch_rows} FROM {CURSOR}");
+        loop {
+            let answer = match client.simple_query(&fetch).await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    let error = model_error(&error, &self.model, None, self.timeout);
+                    return self.sender.fail(error).await;
+                }
+            };
+            let mut fetched = 0usize;
+            for message in &answer {
+                if let SimpleQueryMessage::Row(row) = message {
+                    fetched += 1;
+                    let cells = (0..row.len()).map(|index| row.get(index));
+                    if let Err(error) = self.decoder.push_row(cells) {
+                        return self
+                            .sender
+                            .fail(error.into_source_error(&self.columns))
+                            .await;
+                    }
+                }
+            }
+            if fetched == 0 {
+                break;
+            }
+            if !self.send_full().await {
+                return;
+            }
+        }
+        self.finish().await;
+    }
+
+    /// Sends what is decoded once it makes a batch; false when the engine is gone.
+    async fn send_full(&mut self) -> bool {
+        self.decoder.rows() < BATCH_ROWS || self.send_decoded().await
+    }
+
+    /// Sends every decoded row, in batches of at most [`BATCH_ROWS`]; false when the engine
+    /// is gone.
+    async fn send_decoded(&mut self) -> bool {
+        let mut batch = self.decoder.take(&self.columns);
+        while !batch.is_empty() {
+            let rest = if batch.len() > BATCH_ROWS {
+                batch.split_off(BATCH_ROWS)
+            } else {
+                Batch::empty(Arc::clone(&self.columns))
+            };
+            self.rows += batch.len() as u64;
+            if self.sender.send(batch).await.is_err() {
+                debug!(rows = self.rows, "row stream dropped before its end");
+                return false;
+            }
+            batch = rest;
+        }
+        true
+    }
+
+    /// Sends the last rows and ends the stream.
+    async fn finish(mut self) {
+        if self.send_decoded().await {
+            debug!(rows = self.rows, "model read");
+            self.sender.finish().await;
+        }
+    }
 }
 
 /// Each column's decoding; the first column optisync cannot carry refuses the model.
@@ -400,8 +561,29 @@ fn type_name(ty: &Type) -> String {
     }
 }
 
-/// `PostgreSQL at host:port/database as user`.
-fn label(config: &tokio_postgres::Config) -> String {
+/// The error of declaring the cursor over `model`: the model's own, and when the server
+/// stumbled on its very first word, that a cursor only takes a query (an `INSERT`, say, is
+/// not one; PostgreSQL's `COPY` would have run it and the read-only transaction refused it).
+fn declare_error(
+    error: &tokio_postgres::Error,
+    model: &str,
+    timeout: Option<Duration>,
+) -> SourceError {
+    let mut explained = model_error(error, model, Some(DECLARE_PREFIX.len()), timeout);
+    let at_first_word = error.as_db_error().is_some_and(|db| {
+        *db.code() == SqlState::SYNTAX_ERROR
+            && matches!(db.position(), Some(ErrorPosition::Original(p)) if *p as usize == DECLARE_PREFIX.len() + 1)
+    });
+    if let (true, SourceError::Model { message }) = (at_first_word, &mut explained) {
+        message.push_str(
+            "; a model must be a query (SELECT, or WITH … SELECT): optisync reads its rows through a cursor, which only a query can feed",
+        );
+    }
+    explained
+}
+
+/// `PostgreSQL at host:port/database as user` (or `Redshift at …`).
+fn label(server: Server, config: &tokio_postgres::Config) -> String {
     use tokio_postgres::config::Host;
     let host = match config.get_hosts().first() {
         Some(Host::Tcp(host)) => host.clone(),
@@ -411,7 +593,7 @@ fn label(config: &tokio_postgres::Config) -> String {
     let port = config.get_ports().first().copied().unwrap_or(5432);
     let user = config.get_user().unwrap_or("(default user)");
     let database = config.get_dbname().unwrap_or(user);
-    format!("PostgreSQL at {host}:{port}/{database} as {user}")
+    format!("{} at {host}:{port}/{database} as {user}", server.name())
 }
 
 /// A model as Postgres should see it: without surrounding blanks or trailing semicolons
@@ -489,15 +671,24 @@ fn full_error(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// What the model is wrapped in to stream it.
+/// What the model is wrapped in to stream it from PostgreSQL.
 const COPY_PREFIX: &str = "COPY (";
+
+/// The cursor the Redshift way of reading declares, in the model's own transaction.
+const CURSOR: &str = "optisync_rows";
+
+/// What the model is wrapped in to read it through [`CURSOR`].
+const DECLARE_PREFIX: &str = "DECLARE optisync_rows CURSOR FOR ";
 
 /// The model failed: Postgres's message, where in the model, and what it means. `offset` is
 /// how many characters preceded the model in the statement sent.
+/// `error` of the model, explained; `offset` is where the model starts in the statement the
+/// server answered, `None` when that statement was not the model (a `FETCH`), so that a
+/// position in it says nothing about the model.
 fn model_error(
     error: &tokio_postgres::Error,
     model: &str,
-    offset: usize,
+    offset: Option<usize>,
     timeout: Option<Duration>,
 ) -> SourceError {
     let Some(db) = error.as_db_error() else {
@@ -506,7 +697,7 @@ fn model_error(
         };
     };
     let mut message = format!("{} (SQLSTATE {})", db.message(), db.code().code());
-    if let Some(ErrorPosition::Original(position)) = db.position() {
+    if let (Some(ErrorPosition::Original(position)), Some(offset)) = (db.position(), offset) {
         message.push_str(&position_note(
             model,
             (*position as usize).saturating_sub(offset),
@@ -583,6 +774,7 @@ mod tests {
             sslmode: SslMode::Require,
             statement_timeout: None,
             application_name: "optisync".to_owned(),
+            server: Server::Postgres,
         };
         assert!(!format!("{config:?}").contains("hunter2"));
         let source = PostgresSource::new(&config).unwrap();
@@ -590,11 +782,26 @@ mod tests {
         assert!(!format!("{source:?}").contains("hunter2"));
         let bad = PostgresConfig {
             url: "postgres://u:hunter2@db:notaport/wh".to_owned(),
-            ..config
+            ..config.clone()
         };
         let error = PostgresSource::new(&bad).unwrap_err().to_string();
         assert!(!error.contains("hunter2"), "{error}");
         assert!(error.contains("not valid"), "{error}");
+        let redshift = PostgresConfig {
+            server: Server::Redshift { fetch_rows: 1000 },
+            ..config.clone()
+        };
+        let source = PostgresSource::new(&redshift).unwrap();
+        assert_eq!(source.inner.label, "Redshift at db:5433/wh as u");
+        assert_eq!(source.kind(), "redshift");
+        for fetch_rows in [0, MAX_FETCH_ROWS + 1] {
+            let wrong = PostgresConfig {
+                server: Server::Redshift { fetch_rows },
+                ..config.clone()
+            };
+            let error = PostgresSource::new(&wrong).unwrap_err().to_string();
+            assert!(error.contains("fetch_rows must be between 1 and"), "{error}");
+        }
     }
 
     #[test]

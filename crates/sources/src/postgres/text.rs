@@ -370,6 +370,25 @@ impl RowDecoder {
             .unwrap_or_else(|_| Batch::empty(Arc::clone(columns)))
     }
 
+    /// Decodes one row whose cells arrived as text already (the simple query protocol:
+    /// `None` for NULL), as a `FETCH` from a cursor returns them.
+    pub fn push_row<'a>(
+        &mut self,
+        cells: impl ExactSizeIterator<Item = Option<&'a str>>,
+    ) -> Result<(), DecodeError> {
+        self.seen += 1;
+        let row = self.seen;
+        let width = self.cells.len();
+        if cells.len() != width {
+            return Err(self.shape_error(row, cells.len()));
+        }
+        for (index, cell) in cells.enumerate() {
+            self.push_cell(index, cell);
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
     fn line(&mut self, line: &[u8]) -> Result<(), DecodeError> {
         self.seen += 1;
         let row = self.seen;
@@ -392,22 +411,26 @@ impl RowDecoder {
                 ));
                 continue;
             };
-            match &mut self.values[index] {
-                Cells::Texts(texts) => texts.push((!null).then_some(text)),
-                Cells::Values(values) => values.push(if null {
-                    Value::Null
-                } else {
-                    self.cells[index]
-                        .decode(text)
-                        .unwrap_or_else(Value::Invalid)
-                }),
-            }
+            self.push_cell(index, (!null).then_some(text));
         }
         if fields.next().is_some() {
             return Err(self.shape_error(row, width + 1));
         }
         self.rows += 1;
         Ok(())
+    }
+
+    /// One cell of column `index`, decoded by its type.
+    fn push_cell(&mut self, index: usize, cell: Option<&str>) {
+        match &mut self.values[index] {
+            Cells::Texts(texts) => texts.push(cell),
+            Cells::Values(values) => values.push(match cell {
+                None => Value::Null,
+                Some(text) => self.cells[index]
+                    .decode(text)
+                    .unwrap_or_else(Value::Invalid),
+            }),
+        }
     }
 
     fn shape_error(&mut self, row: u64, cells: usize) -> DecodeError {
