@@ -195,6 +195,16 @@ pub enum SourceConfig {
         /// Shown in the server's `pg_stat_activity`; default `optisync`.
         application_name: Option<String>,
     },
+    /// A MySQL or MariaDB server.
+    Mysql {
+        /// The connection URL (`mysql://USER:PASSWORD@HOST:3306/DATABASE`), from the
+        /// environment or a file.
+        url: SecretConfig,
+        /// `disable`, `prefer` (default), `require` or `verify-full`.
+        sslmode: Option<String>,
+        /// e.g. `"30s"`, `"5min"`, `"1h"`; a model running longer is stopped.
+        statement_timeout: Option<String>,
+    },
     /// An Amazon Redshift cluster or Serverless workgroup: the PostgreSQL protocol, rows read
     /// through a cursor.
     Redshift {
@@ -341,6 +351,8 @@ pub enum Warehouse {
         /// The database file, relative to the config's folder if written so.
         path: Option<PathBuf>,
     },
+    /// A MySQL or MariaDB server.
+    Mysql(MysqlWarehouse),
     /// A PostgreSQL or Redshift server.
     Postgres {
         /// Which one: how rows are read.
@@ -354,6 +366,17 @@ pub enum Warehouse {
         /// Shown in the server's `pg_stat_activity`.
         application_name: String,
     },
+}
+
+/// The validated `[source]` of a MySQL or MariaDB server.
+#[derive(Debug, Clone)]
+pub struct MysqlWarehouse {
+    /// The connection URL's reference (it holds a password: resolved only when opened).
+    pub url: SecretConfig,
+    /// TLS mode.
+    pub sslmode: optisync_sources::SslMode,
+    /// The longest a model may run.
+    pub statement_timeout: Option<std::time::Duration>,
 }
 
 /// The validated configuration.
@@ -572,6 +595,18 @@ fn validate_source(source: SourceConfig, base: &Path) -> Result<Warehouse, Confi
             application_name,
             base,
         )?,
+        SourceConfig::Mysql {
+            url,
+            sslmode,
+            statement_timeout,
+        } => {
+            secret::check_reference(&url, SecretKind::WarehouseUrl)?;
+            Warehouse::Mysql(MysqlWarehouse {
+                url: url.relative_to(base),
+                sslmode: parse_sslmode(sslmode)?,
+                statement_timeout: parse_statement_timeout(statement_timeout)?,
+            })
+        }
         SourceConfig::Redshift {
             url,
             sslmode,
@@ -608,13 +643,30 @@ fn postgres_source(
     base: &Path,
 ) -> Result<Warehouse, ConfigError> {
     secret::check_reference(&url, SecretKind::WarehouseUrl)?;
-    let sslmode = sslmode
+    Ok(Warehouse::Postgres {
+        server,
+        url: url.relative_to(base),
+        sslmode: parse_sslmode(sslmode)?,
+        statement_timeout: parse_statement_timeout(statement_timeout)?,
+        application_name: application_name.unwrap_or_else(|| "optisync".to_owned()),
+    })
+}
+
+/// `sslmode` under `[source]`; `prefer` when omitted.
+fn parse_sslmode(sslmode: Option<String>) -> Result<optisync_sources::SslMode, ConfigError> {
+    Ok(sslmode
         .as_deref()
         .map(str::parse::<optisync_sources::SslMode>)
         .transpose()
         .map_err(|e| ConfigError::Invalid(format!("[source] sslmode: {e}")))?
-        .unwrap_or_default();
-    let statement_timeout = statement_timeout
+        .unwrap_or_default())
+}
+
+/// `statement_timeout` under `[source]`.
+fn parse_statement_timeout(
+    timeout: Option<String>,
+) -> Result<Option<std::time::Duration>, ConfigError> {
+    timeout
         .as_deref()
         .map(|timeout| {
             parse_duration(timeout, STATEMENT_TIMEOUT).map_err(|e| {
@@ -624,14 +676,7 @@ fn postgres_source(
                 ))
             })
         })
-        .transpose()?;
-    Ok(Warehouse::Postgres {
-        server,
-        url: url.relative_to(base),
-        sslmode,
-        statement_timeout,
-        application_name: application_name.unwrap_or_else(|| "optisync".to_owned()),
-    })
+        .transpose()
 }
 
 /// Checks the `[serve]` table.

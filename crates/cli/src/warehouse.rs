@@ -1,7 +1,7 @@
 //! Opening the warehouse the config's `[source]` table names, for every verb that reads
 //! models (`validate`, `check`, `plan`, `sync`, `demo`).
 
-use optisync_sources::{DuckDbConfig, PostgresConfig, Source};
+use optisync_sources::{DuckDbConfig, MysqlConfig, PostgresConfig, Source};
 
 use crate::config::{Config, SecretKind, Warehouse, resolve_secret};
 use crate::error::ConfigError;
@@ -17,6 +17,14 @@ pub fn open(config: &Config) -> Result<Source, ConfigError> {
     match &config.source {
         None => open_duckdb(None, base_dir),
         Some(Warehouse::DuckDb { path }) => open_duckdb(path.clone(), base_dir),
+        Some(Warehouse::Mysql(mysql)) => {
+            let config = MysqlConfig {
+                url: resolve_secret(&mysql.url, SecretKind::WarehouseUrl)?,
+                sslmode: mysql.sslmode,
+                statement_timeout: mysql.statement_timeout,
+            };
+            Source::mysql(&config).map_err(|e| ConfigError::Invalid(format!("[source]: {e}")))
+        }
         Some(Warehouse::Postgres {
             server,
             url,

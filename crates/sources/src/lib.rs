@@ -19,25 +19,33 @@
 //!   (PostgreSQL) or a cursor (Redshift, [`Server`]); its
 //!   module docs hold the table of how each Postgres type becomes a
 //!   [`Value`](optisync_core::Value).
+//! - `mysql` (feature `mysql`, on by default) holds [`MysqlSource`] and [`MysqlConfig`]:
+//!   MySQL and MariaDB, models prepared first, run in a read-only transaction and streamed;
+//!   its module docs hold the table of types.
 //! - [`error`] holds [`SourceError`].
 
 // Built without any warehouse feature, the crate is only its types: the plumbing that the
 // warehouses share is then unused.
 #![cfg_attr(
-    not(any(feature = "duckdb", feature = "postgres")),
+    not(any(feature = "duckdb", feature = "postgres", feature = "mysql")),
     allow(dead_code, unused_variables)
 )]
 
 pub mod batch;
 pub mod column;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod decimal;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
 pub mod error;
 #[cfg(feature = "memory")]
 pub mod memory;
+#[cfg(feature = "mysql")]
+pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod source;
+pub mod ssl_mode;
 pub mod stream;
 
 pub use batch::{Batch, Cells, Records, Texts};
@@ -47,9 +55,10 @@ pub use duckdb::{DuckDbConfig, DuckDbSource};
 pub use error::{Result, SourceError};
 #[cfg(feature = "memory")]
 pub use memory::MemorySource;
+#[cfg(feature = "mysql")]
+pub use mysql::{MysqlConfig, MysqlSource};
 #[cfg(feature = "postgres")]
-pub use postgres::{
-    DEFAULT_FETCH_ROWS, MAX_FETCH_ROWS, PostgresConfig, PostgresSource, Server, SslMode,
-};
+pub use postgres::{DEFAULT_FETCH_ROWS, MAX_FETCH_ROWS, PostgresConfig, PostgresSource, Server};
 pub use source::Source;
+pub use ssl_mode::SslMode;
 pub use stream::{BATCH_ROWS, QUEUED_BATCHES, RowStream};

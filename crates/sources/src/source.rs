@@ -24,6 +24,8 @@ use crate::stream::RowStream;
 use crate::duckdb::{DuckDbConfig, DuckDbSource};
 #[cfg(feature = "memory")]
 use crate::memory::MemorySource;
+#[cfg(feature = "mysql")]
+use crate::mysql::{MysqlConfig, MysqlSource};
 #[cfg(feature = "postgres")]
 use crate::postgres::{PostgresConfig, PostgresSource};
 
@@ -37,6 +39,9 @@ pub enum Source {
     /// A PostgreSQL or Redshift server.
     #[cfg(feature = "postgres")]
     Postgres(PostgresSource),
+    /// A MySQL or MariaDB server.
+    #[cfg(feature = "mysql")]
+    Mysql(MysqlSource),
     /// Tables held in memory, for tests of the engine.
     #[cfg(feature = "memory")]
     Memory(MemorySource),
@@ -56,13 +61,23 @@ impl Source {
         PostgresSource::new(config).map(Source::Postgres)
     }
 
-    /// The warehouse's kind as written in the config (`duckdb`, `postgres`, `redshift`).
+    /// A MySQL or MariaDB source (see [`MysqlSource::new`]): checks the URL, connects when
+    /// used.
+    #[cfg(feature = "mysql")]
+    pub fn mysql(config: &MysqlConfig) -> Result<Self> {
+        MysqlSource::new(config).map(Source::Mysql)
+    }
+
+    /// The warehouse's kind as written in the config (`duckdb`, `postgres`, `redshift`,
+    /// `mysql`).
     pub fn kind(&self) -> &'static str {
         match *self {
             #[cfg(feature = "duckdb")]
             Source::DuckDb(_) => "duckdb",
             #[cfg(feature = "postgres")]
             Source::Postgres(ref source) => source.kind(),
+            #[cfg(feature = "mysql")]
+            Source::Mysql(_) => "mysql",
             #[cfg(feature = "memory")]
             Source::Memory(_) => "memory",
         }
@@ -78,6 +93,8 @@ impl Source {
             }
             #[cfg(feature = "postgres")]
             Source::Postgres(ref source) => source.check().await,
+            #[cfg(feature = "mysql")]
+            Source::Mysql(ref source) => source.check().await,
             #[cfg(feature = "memory")]
             Source::Memory(ref source) => source.check(),
         }
@@ -94,6 +111,8 @@ impl Source {
             }
             #[cfg(feature = "postgres")]
             Source::Postgres(ref source) => source.describe(model).await,
+            #[cfg(feature = "mysql")]
+            Source::Mysql(ref source) => source.describe(model).await,
             #[cfg(feature = "memory")]
             Source::Memory(ref source) => source.describe(model),
         }
@@ -110,6 +129,8 @@ impl Source {
             }
             #[cfg(feature = "postgres")]
             Source::Postgres(ref source) => source.stream(model).await,
+            #[cfg(feature = "mysql")]
+            Source::Mysql(ref source) => source.stream(model).await,
             #[cfg(feature = "memory")]
             Source::Memory(ref source) => source.stream(model),
         }

@@ -63,46 +63,7 @@ use crate::error::{Result, SourceError};
 use crate::stream::{self, BATCH_ROWS, RowStream};
 use text::{CellType, RowDecoder};
 
-/// `sslmode` under `[source]`, with libpq's meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SslMode {
-    /// Plain TCP only.
-    Disable,
-    /// TLS if the server offers it (certificate not verified), else plain TCP.
-    #[default]
-    Prefer,
-    /// TLS, certificate not verified: encrypted, but not protected from an impostor.
-    Require,
-    /// TLS with a certificate valid for the host, signed by a public authority.
-    VerifyFull,
-}
-
-impl FromStr for SslMode {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "disable" => Ok(SslMode::Disable),
-            "prefer" => Ok(SslMode::Prefer),
-            "require" => Ok(SslMode::Require),
-            "verify-full" => Ok(SslMode::VerifyFull),
-            other => Err(format!(
-                "unknown sslmode `{other}`; expected one of: disable, prefer, require, verify-full"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for SslMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SslMode::Disable => "disable",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyFull => "verify-full",
-        })
-    }
-}
+pub use crate::ssl_mode::SslMode;
 
 /// Which server speaks the protocol: it decides how rows are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -800,7 +761,10 @@ mod tests {
                 ..config.clone()
             };
             let error = PostgresSource::new(&wrong).unwrap_err().to_string();
-            assert!(error.contains("fetch_rows must be between 1 and"), "{error}");
+            assert!(
+                error.contains("fetch_rows must be between 1 and"),
+                "{error}"
+            );
         }
     }
 

@@ -115,7 +115,7 @@ impl CellType {
                     .map_err(|_| format!("{} is not an integer", quoted(text)))?,
             ),
             CellType::Float => Value::Float(float(text)?),
-            CellType::Numeric => numeric(text),
+            CellType::Numeric => crate::decimal::decimal(text),
             CellType::Bool => Value::Bool(match text {
                 "t" => true,
                 "f" => false,
@@ -164,24 +164,6 @@ fn float(text: &str) -> Result<f64, String> {
         _ => text
             .parse()
             .map_err(|_| format!("{} is not a number", quoted(text))),
-    }
-}
-
-/// The same rule as DuckDB's decimals: no digit is ever lost.
-fn numeric(text: &str) -> Value {
-    if !text.contains(['.', 'e', 'E', 'N', 'I'])
-        && let Ok(int) = text.parse::<i64>()
-    {
-        return Value::Int(int);
-    }
-    let digits = text
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect::<String>();
-    let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
-    match text.parse::<f64>() {
-        Ok(float) if float.is_finite() && significant <= 15 => Value::Float(float),
-        _ => Value::Text(text.to_owned()),
     }
 }
 
