@@ -142,6 +142,18 @@ async fn mysql_types_become_values_and_large_models_stream() {
         rows(&wh, "select 1 as one").await.unwrap(),
         vec![vec![Value::Int(1)]]
     );
+    // ... and the server stops the abandoned query (KILL QUERY from a second session): wait
+    // for that to be seen, with a cap only for a hung server.
+    let running = "select count(*) from information_schema.processlist \
+                   where info = 'select seq from seq_1_to_10000000'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while db.sql("", running).unwrap() != "0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the abandoned query still runs"
+        );
+        tokio::task::yield_now().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@
 //!   per API request, which the rate limit holds to a few per second, and outcome batches of
 //!   at most 50).
 //! - `synchronous=NORMAL` on the connections of the run lock and the request ledger
-//!   ([`Durability::Process`]): what they record only matters while their process lives (a
+//!   (`Durability::Process`): what they record only matters while their process lives (a
 //!   lock names its holder's pid, a slot is about the last minute's quota), and a power loss
 //!   ends the process and outlasts the minute anyway, so fsyncing them would only cost each
 //!   request two more waits on the disk. A killed process loses none of their commits, and

@@ -17,7 +17,7 @@
 //! engine falls behind. A stream dropped before its end has its query killed (`KILL QUERY`
 //! from a second connection), as PostgreSQL's is cancelled.
 //!
-//! How MySQL types become [`Value`]s (any may also be `Null`):
+//! How MySQL types become [`Value`](optisync_core::Value)s (any may also be `Null`):
 //!
 //! | MySQL type | Value |
 //! |---|---|
@@ -188,11 +188,11 @@ impl MysqlSource {
             .map(|c| c.name_str().into_owned())
             .collect();
         let hook = {
-            let opts = self.connect_opts(self.inner.sslmode == SslMode::Disable);
+            let source = self.clone();
             let id = conn.id();
             Box::new(move || {
                 if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                    runtime.spawn(kill_query(opts, id));
+                    runtime.spawn(async move { source.kill_query(id).await });
                 }
             })
         };
@@ -298,6 +298,15 @@ impl MysqlSource {
         Ok(conn)
     }
 
+    /// Stops the query of session `id` from a second session: the stream was dropped before
+    /// its end. Best effort: the query may have ended already.
+    async fn kill_query(&self, id: u32) {
+        if let Ok(mut conn) = self.connect().await {
+            let _ = conn.query_drop(format!("KILL QUERY {id}")).await;
+            disconnect(conn).await;
+        }
+    }
+
     fn unavailable(&self, error: &mysql_async::Error) -> SourceError {
         SourceError::Unavailable {
             target: self.inner.label.clone(),
@@ -331,15 +340,6 @@ async fn prepare(conn: &mut Conn, model: &str) -> Result<mysql_async::Statement>
 async fn disconnect(conn: Conn) {
     if let Err(error) = conn.disconnect().await {
         debug!(%error, "MySQL session not ended cleanly");
-    }
-}
-
-/// Stops the query of session `id` from a second session: the stream was dropped before its
-/// end. Best effort: the query may have ended already.
-async fn kill_query(opts: Opts, id: u32) {
-    if let Ok(mut conn) = Conn::new(opts).await {
-        let _ = conn.query_drop(format!("KILL QUERY {id}")).await;
-        disconnect(conn).await;
     }
 }
 
