@@ -27,13 +27,18 @@
 // Built without any warehouse feature, the crate is only its types: the plumbing that the
 // warehouses share is then unused.
 #![cfg_attr(
-    not(any(feature = "duckdb", feature = "postgres", feature = "mysql")),
+    not(any(
+        feature = "duckdb",
+        feature = "postgres",
+        feature = "mysql",
+        feature = "snowflake"
+    )),
     allow(dead_code, unused_variables)
 )]
 
 pub mod batch;
 pub mod column;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "snowflake"))]
 mod decimal;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
@@ -44,6 +49,8 @@ pub mod memory;
 pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "snowflake")]
+pub mod snowflake;
 pub mod source;
 pub mod ssl_mode;
 pub mod stream;
@@ -57,6 +64,8 @@ pub use error::{Result, SourceError};
 pub use memory::MemorySource;
 #[cfg(feature = "mysql")]
 pub use mysql::{MysqlConfig, MysqlSource};
+#[cfg(feature = "snowflake")]
+pub use snowflake::{SnowflakeAuth, SnowflakeConfig, SnowflakeSource};
 #[cfg(feature = "postgres")]
 pub use postgres::{DEFAULT_FETCH_ROWS, MAX_FETCH_ROWS, PostgresConfig, PostgresSource, Server};
 pub use source::Source;

@@ -26,6 +26,8 @@ use crate::duckdb::{DuckDbConfig, DuckDbSource};
 use crate::memory::MemorySource;
 #[cfg(feature = "mysql")]
 use crate::mysql::{MysqlConfig, MysqlSource};
+#[cfg(feature = "snowflake")]
+use crate::snowflake::{SnowflakeConfig, SnowflakeSource};
 #[cfg(feature = "postgres")]
 use crate::postgres::{PostgresConfig, PostgresSource};
 
@@ -42,6 +44,9 @@ pub enum Source {
     /// A MySQL or MariaDB server.
     #[cfg(feature = "mysql")]
     Mysql(MysqlSource),
+    /// A Snowflake account.
+    #[cfg(feature = "snowflake")]
+    Snowflake(SnowflakeSource),
     /// Tables held in memory, for tests of the engine.
     #[cfg(feature = "memory")]
     Memory(MemorySource),
@@ -68,6 +73,13 @@ impl Source {
         MysqlSource::new(config).map(Source::Mysql)
     }
 
+    /// A Snowflake source (see [`SnowflakeSource::new`]): checks the settings, connects
+    /// when used.
+    #[cfg(feature = "snowflake")]
+    pub fn snowflake(config: &SnowflakeConfig) -> Result<Self> {
+        SnowflakeSource::new(config).map(Source::Snowflake)
+    }
+
     /// The warehouse's kind as written in the config (`duckdb`, `postgres`, `redshift`,
     /// `mysql`).
     pub fn kind(&self) -> &'static str {
@@ -78,6 +90,8 @@ impl Source {
             Source::Postgres(ref source) => source.kind(),
             #[cfg(feature = "mysql")]
             Source::Mysql(_) => "mysql",
+            #[cfg(feature = "snowflake")]
+            Source::Snowflake(_) => "snowflake",
             #[cfg(feature = "memory")]
             Source::Memory(_) => "memory",
         }
@@ -95,6 +109,8 @@ impl Source {
             Source::Postgres(ref source) => source.check().await,
             #[cfg(feature = "mysql")]
             Source::Mysql(ref source) => source.check().await,
+            #[cfg(feature = "snowflake")]
+            Source::Snowflake(ref source) => source.check().await,
             #[cfg(feature = "memory")]
             Source::Memory(ref source) => source.check(),
         }
@@ -113,6 +129,8 @@ impl Source {
             Source::Postgres(ref source) => source.describe(model).await,
             #[cfg(feature = "mysql")]
             Source::Mysql(ref source) => source.describe(model).await,
+            #[cfg(feature = "snowflake")]
+            Source::Snowflake(ref source) => source.describe(model).await,
             #[cfg(feature = "memory")]
             Source::Memory(ref source) => source.describe(model),
         }
@@ -131,6 +149,8 @@ impl Source {
             Source::Postgres(ref source) => source.stream(model).await,
             #[cfg(feature = "mysql")]
             Source::Mysql(ref source) => source.stream(model).await,
+            #[cfg(feature = "snowflake")]
+            Source::Snowflake(ref source) => source.stream(model).await,
             #[cfg(feature = "memory")]
             Source::Memory(ref source) => source.stream(model),
         }
