@@ -205,6 +205,32 @@ pub enum SourceConfig {
         /// e.g. `"30s"`, `"5min"`, `"1h"`; a model running longer is stopped.
         statement_timeout: Option<String>,
     },
+    /// A Snowflake account, through its REST protocol.
+    Snowflake {
+        /// The account identifier: `orgname-accountname`, or a locator such as
+        /// `xy12345.eu-west-1`.
+        account: String,
+        /// The login name.
+        user: String,
+        /// The password, from the environment or a file; or give `private_key`.
+        password: Option<SecretConfig>,
+        /// An RSA private key (PKCS#8 PEM) whose public key is set on the user, from a file
+        /// or the environment; or give `password`.
+        private_key: Option<SecretConfig>,
+        /// The warehouse that runs the models.
+        warehouse: Option<String>,
+        /// The role to use.
+        role: Option<String>,
+        /// The database unqualified names resolve in.
+        database: Option<String>,
+        /// The schema unqualified names resolve in.
+        schema: Option<String>,
+        /// `https://ACCOUNT.snowflakecomputing.com` unless given (a private link; plain
+        /// `http://` only on this machine, for an emulator).
+        url: Option<String>,
+        /// e.g. `"30s"`, `"5min"`, `"1h"`; a model running longer is cancelled.
+        statement_timeout: Option<String>,
+    },
     /// An Amazon Redshift cluster or Serverless workgroup: the PostgreSQL protocol, rows read
     /// through a cursor.
     Redshift {
@@ -353,6 +379,8 @@ pub enum Warehouse {
     },
     /// A MySQL or MariaDB server.
     Mysql(MysqlWarehouse),
+    /// A Snowflake account.
+    Snowflake(SnowflakeWarehouse),
     /// A PostgreSQL or Redshift server.
     Postgres {
         /// Which one: how rows are read.
@@ -366,6 +394,38 @@ pub enum Warehouse {
         /// Shown in the server's `pg_stat_activity`.
         application_name: String,
     },
+}
+
+/// The validated `[source]` of a Snowflake account.
+#[derive(Debug, Clone)]
+pub struct SnowflakeWarehouse {
+    /// The account identifier.
+    pub account: String,
+    /// The login name.
+    pub user: String,
+    /// The credential's reference: a password, or a private key (resolved only when opened).
+    pub credential: (SnowflakeCredential, SecretConfig),
+    /// Warehouse, role, database, schema.
+    pub warehouse: Option<String>,
+    /// See `warehouse`.
+    pub role: Option<String>,
+    /// See `warehouse`.
+    pub database: Option<String>,
+    /// See `warehouse`.
+    pub schema: Option<String>,
+    /// The service's URL, when not the account's.
+    pub url: Option<String>,
+    /// The longest a model may run.
+    pub statement_timeout: Option<std::time::Duration>,
+}
+
+/// Which credential a Snowflake source signs in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnowflakeCredential {
+    /// `password`.
+    Password,
+    /// `private_key`.
+    PrivateKey,
 }
 
 /// The validated `[source]` of a MySQL or MariaDB server.
@@ -607,6 +667,48 @@ fn validate_source(source: SourceConfig, base: &Path) -> Result<Warehouse, Confi
                 statement_timeout: parse_statement_timeout(statement_timeout)?,
             })
         }
+        SourceConfig::Snowflake {
+            account,
+            user,
+            password,
+            private_key,
+            warehouse,
+            role,
+            database,
+            schema,
+            url,
+            statement_timeout,
+        } => {
+            let credential = match (password, private_key) {
+                (Some(password), None) => {
+                    secret::check_reference(&password, SecretKind::WarehousePassword)?;
+                    (SnowflakeCredential::Password, password.relative_to(base))
+                }
+                (None, Some(key)) => {
+                    secret::check_reference(&key, SecretKind::WarehouseKey)?;
+                    (SnowflakeCredential::PrivateKey, key.relative_to(base))
+                }
+                _ => {
+                    return Err(ConfigError::Invalid(
+                        "[source]: a Snowflake source needs exactly one of password = { env = \"SNOWFLAKE_PASSWORD\" } or private_key = { file = \"PATH\" }".to_owned(),
+                    ));
+                }
+            };
+            if let Some(url) = &url {
+                check_snowflake_url(url)?;
+            }
+            Warehouse::Snowflake(SnowflakeWarehouse {
+                account,
+                user,
+                credential,
+                warehouse,
+                role,
+                database,
+                schema,
+                url,
+                statement_timeout: parse_statement_timeout(statement_timeout)?,
+            })
+        }
         SourceConfig::Redshift {
             url,
             sslmode,
@@ -650,6 +752,31 @@ fn postgres_source(
         statement_timeout: parse_statement_timeout(statement_timeout)?,
         application_name: application_name.unwrap_or_else(|| "optisync".to_owned()),
     })
+}
+
+/// A Snowflake `url`: HTTPS, or plain HTTP to this machine only (an emulator), so that a
+/// password never crosses a network in clear. Not quoted in messages: it may be private.
+fn check_snowflake_url(url: &str) -> Result<(), ConfigError> {
+    let parsed = url::Url::parse(url).map_err(|_| {
+        ConfigError::Invalid(
+            "[source] url: not a URL; write https://ACCOUNT.snowflakecomputing.com or leave it out"
+                .to_owned(),
+        )
+    })?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(host)) => host == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(ConfigError::Invalid(
+            "[source] url: must be https:// (plain http:// only to this machine, for an emulator)"
+                .to_owned(),
+        )),
+    }
 }
 
 /// `sslmode` under `[source]`; `prefer` when omitted.

@@ -1,9 +1,11 @@
 //! Opening the warehouse the config's `[source]` table names, for every verb that reads
 //! models (`validate`, `check`, `plan`, `sync`, `demo`).
 
-use optisync_sources::{DuckDbConfig, MysqlConfig, PostgresConfig, Source};
+use optisync_sources::{
+    DuckDbConfig, MysqlConfig, PostgresConfig, SnowflakeAuth, SnowflakeConfig, Source,
+};
 
-use crate::config::{Config, SecretKind, Warehouse, resolve_secret};
+use crate::config::{Config, SecretKind, SnowflakeCredential, Warehouse, resolve_secret};
 use crate::error::ConfigError;
 
 /// Opens the configured source. A config without `[source]` means the embedded in-memory
@@ -17,6 +19,29 @@ pub fn open(config: &Config) -> Result<Source, ConfigError> {
     match &config.source {
         None => open_duckdb(None, base_dir),
         Some(Warehouse::DuckDb { path }) => open_duckdb(path.clone(), base_dir),
+        Some(Warehouse::Snowflake(snowflake)) => {
+            let (kind, secret) = &snowflake.credential;
+            let auth = match kind {
+                SnowflakeCredential::Password => {
+                    SnowflakeAuth::Password(resolve_secret(secret, SecretKind::WarehousePassword)?)
+                }
+                SnowflakeCredential::PrivateKey => {
+                    SnowflakeAuth::KeyPair(resolve_secret(secret, SecretKind::WarehouseKey)?)
+                }
+            };
+            let config = SnowflakeConfig {
+                account: snowflake.account.clone(),
+                user: snowflake.user.clone(),
+                auth,
+                warehouse: snowflake.warehouse.clone(),
+                role: snowflake.role.clone(),
+                database: snowflake.database.clone(),
+                schema: snowflake.schema.clone(),
+                url: snowflake.url.clone(),
+                statement_timeout: snowflake.statement_timeout,
+            };
+            Source::snowflake(&config).map_err(|e| ConfigError::Invalid(format!("[source]: {e}")))
+        }
         Some(Warehouse::Mysql(mysql)) => {
             let config = MysqlConfig {
                 url: resolve_secret(&mysql.url, SecretKind::WarehouseUrl)?,

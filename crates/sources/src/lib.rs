@@ -64,10 +64,10 @@ pub use error::{Result, SourceError};
 pub use memory::MemorySource;
 #[cfg(feature = "mysql")]
 pub use mysql::{MysqlConfig, MysqlSource};
-#[cfg(feature = "snowflake")]
-pub use snowflake::{SnowflakeAuth, SnowflakeConfig, SnowflakeSource};
 #[cfg(feature = "postgres")]
 pub use postgres::{DEFAULT_FETCH_ROWS, MAX_FETCH_ROWS, PostgresConfig, PostgresSource, Server};
+#[cfg(feature = "snowflake")]
+pub use snowflake::{SnowflakeAuth, SnowflakeConfig, SnowflakeSource};
 pub use source::Source;
 pub use ssl_mode::SslMode;
 pub use stream::{BATCH_ROWS, QUEUED_BATCHES, RowStream};

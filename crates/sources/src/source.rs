@@ -26,10 +26,10 @@ use crate::duckdb::{DuckDbConfig, DuckDbSource};
 use crate::memory::MemorySource;
 #[cfg(feature = "mysql")]
 use crate::mysql::{MysqlConfig, MysqlSource};
-#[cfg(feature = "snowflake")]
-use crate::snowflake::{SnowflakeConfig, SnowflakeSource};
 #[cfg(feature = "postgres")]
 use crate::postgres::{PostgresConfig, PostgresSource};
+#[cfg(feature = "snowflake")]
+use crate::snowflake::{SnowflakeConfig, SnowflakeSource};
 
 /// A warehouse that runs models. Cheap to clone; clones share the open database.
 #[derive(Debug, Clone)]

@@ -24,6 +24,10 @@ pub enum SecretKind {
     Token,
     /// `[source] url`.
     WarehouseUrl,
+    /// `[source] password` (Snowflake).
+    WarehousePassword,
+    /// `[source] private_key` (Snowflake).
+    WarehouseKey,
     /// `[serve] api_token`.
     ServeToken,
     /// `[serve] alerts` `url`.
@@ -38,6 +42,8 @@ impl SecretKind {
         match self {
             Self::Token => "[optimizely] token",
             Self::WarehouseUrl => "[source] url",
+            Self::WarehousePassword => "[source] password",
+            Self::WarehouseKey => "[source] private_key",
             Self::ServeToken => "[serve] api_token",
             Self::AlertUrl => "[serve] alerts url",
             Self::AlertSecret => "[serve] alerts secret",
@@ -49,6 +55,8 @@ impl SecretKind {
         match self {
             Self::Token => "the token",
             Self::WarehouseUrl => "the warehouse URL",
+            Self::WarehousePassword => "the warehouse password",
+            Self::WarehouseKey => "the private key",
             Self::ServeToken => "the API token",
             Self::AlertUrl => "the webhook URL",
             Self::AlertSecret => "the signing key",
@@ -63,6 +71,12 @@ impl SecretKind {
             }
             Self::WarehouseUrl => {
                 "url = { env = \"WAREHOUSE_URL\" } (the NAME of an environment variable holding the URL) or url = { file = \"PATH\" } (a file holding only the URL, chmod 600)"
+            }
+            Self::WarehousePassword => {
+                "password = { env = \"SNOWFLAKE_PASSWORD\" } (the NAME of an environment variable holding the password) or password = { file = \"PATH\" } (a file holding only the password, chmod 600)"
+            }
+            Self::WarehouseKey => {
+                "private_key = { file = \"PATH\" } (a PKCS#8 PEM file, chmod 600) or private_key = { env = \"SNOWFLAKE_PRIVATE_KEY\" } (the NAME of an environment variable holding the PEM)"
             }
             Self::ServeToken => {
                 "api_token = { env = \"OPTISYNC_API_TOKEN\" } (the NAME of an environment variable holding the token) or api_token = { file = \"PATH\" } (a file holding only the token, chmod 600)"

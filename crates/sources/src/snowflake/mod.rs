@@ -280,32 +280,30 @@ impl SnowflakeSource {
             let read = async {
                 decode_rowset(&mut decoder, &data)?;
                 for (index, chunk) in data.chunks.iter().enumerate() {
-                    if decoder.rows() >= BATCH_ROWS {
-                        let batch = decoder.take(&columns);
-                        sent += batch.len() as u64;
-                        if sender.send(batch).await.is_err() {
-                            return Ok(false);
-                        }
+                    if decoder.rows() >= BATCH_ROWS
+                        && !send_decoded(&mut decoder, &columns, &sender, &mut sent).await
+                    {
+                        return Ok(false);
                     }
-                    let body = session.source.chunk(chunk, &data).await.map_err(|message| {
-                        SourceError::Model {
+                    let body = session
+                        .source
+                        .chunk(chunk, &data)
+                        .await
+                        .map_err(|message| SourceError::Model {
                             message: format!("chunk {} of the result: {message}", index + 1),
-                        }
-                    })?;
+                        })?;
                     decode_chunk(&mut decoder, &data, &body)?;
                 }
                 Ok::<bool, SourceError>(true)
             };
             match read.await {
                 Ok(true) => {
-                    let batch = decoder.take(&columns);
-                    sent += batch.len() as u64;
-                    if sender.send(batch).await.is_ok() {
+                    if send_decoded(&mut decoder, &columns, &sender, &mut sent).await {
                         debug!(rows = sent, "model read");
                         sender.finish().await;
                     }
                 }
-                Ok(false) => debug!(rows = sent, "row stream dropped before its end"),
+                Ok(false) => {}
                 Err(error) => sender.fail(error).await,
             }
             heartbeat.abort();
@@ -388,7 +386,10 @@ impl SnowflakeSource {
             .http
             .post(url)
             .header("Accept", "application/snowflake")
-            .header("User-Agent", concat!("optisync/", env!("CARGO_PKG_VERSION")))
+            .header(
+                "User-Agent",
+                concat!("optisync/", env!("CARGO_PKG_VERSION")),
+            )
             .header("Content-Type", "application/json")
             .body(body.to_string());
         if let Some(token) = token {
@@ -431,7 +432,10 @@ impl SnowflakeSource {
         }
         let response = request.send().await.map_err(|e| connection_problem(&e))?;
         if !response.status().is_success() {
-            return Err(format!("downloading it answered HTTP {}", response.status()));
+            return Err(format!(
+                "downloading it answered HTTP {}",
+                response.status()
+            ));
         }
         let body = bounded_body(response).await?;
         // Chunks are stored gzipped; the storage may or may not have said so.
@@ -460,7 +464,10 @@ impl SnowflakeSource {
 impl Session {
     async fn describe_query(&self, model: &str) -> Result<QueryData> {
         let data = self.query(trim_model(model), true).await?;
-        if data.statement_type_id.is_some_and(|id| id & 0xF000 != SELECT_STATEMENT) {
+        if data
+            .statement_type_id
+            .is_some_and(|id| id & 0xF000 != SELECT_STATEMENT)
+        {
             return Err(SourceError::Model {
                 message: "the model is not a query: a model must be a query (SELECT, or WITH … SELECT); optisync never runs a statement that could change the warehouse".to_owned(),
             });
@@ -482,8 +489,9 @@ impl Session {
     ) -> Result<QueryData> {
         let source = &self.source;
         let model_error = |message: String| SourceError::Model { message };
-        let mut url = reqwest::Url::parse(&format!("{}/queries/v1/query-request", source.inner.base))
-            .map_err(|e| source.unavailable(format!("the URL is not valid ({e})")))?;
+        let mut url =
+            reqwest::Url::parse(&format!("{}/queries/v1/query-request", source.inner.base))
+                .map_err(|e| source.unavailable(format!("the URL is not valid ({e})")))?;
         url.query_pairs_mut().append_pair("requestId", request_id);
         let submitted = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -503,7 +511,9 @@ impl Session {
         while matches!(answer["code"].as_str(), Some("333333" | "333334")) {
             let path = answer["data"]["getResultUrl"]
                 .as_str()
-                .ok_or_else(|| model_error("Snowflake said the query runs but gave no result URL".to_owned()))?
+                .ok_or_else(|| {
+                    model_error("Snowflake said the query runs but gave no result URL".to_owned())
+                })?
                 .to_owned();
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(5));
@@ -514,14 +524,20 @@ impl Session {
                 .http
                 .get(url)
                 .header("Accept", "application/snowflake")
-                .header("Authorization", format!("Snowflake Token=\"{}\"", self.token))
+                .header(
+                    "Authorization",
+                    format!("Snowflake Token=\"{}\"", self.token),
+                )
                 .send()
                 .await
                 .map_err(|e| model_error(connection_problem(&e)))?;
             answer = source.answer(response).await.map_err(model_error)?;
         }
-        let data: QueryData = serde_json::from_value(answer["data"].clone())
-            .map_err(|e| model_error(format!("Snowflake's answer is not one optisync reads ({e})")))?;
+        let data: QueryData = serde_json::from_value(answer["data"].clone()).map_err(|e| {
+            model_error(format!(
+                "Snowflake's answer is not one optisync reads ({e})"
+            ))
+        })?;
         debug!(query_id = ?data.query_id, describe_only, "query answered");
         Ok(data)
     }
@@ -538,7 +554,9 @@ impl Session {
     }
 
     async fn heartbeat(&self) {
-        if let Ok(url) = reqwest::Url::parse(&format!("{}/session/heartbeat", self.source.inner.base)) {
+        if let Ok(url) =
+            reqwest::Url::parse(&format!("{}/session/heartbeat", self.source.inner.base))
+        {
             if let Err(error) = self.source.post(url, Some(&self.token), &json!({})).await {
                 debug!(%error, "Snowflake heartbeat failed");
             }
@@ -553,6 +571,31 @@ impl Session {
             }
         }
     }
+}
+
+/// Sends every decoded row in batches of at most [`BATCH_ROWS`] (a chunk may hold more);
+/// false when the engine is gone.
+async fn send_decoded(
+    decoder: &mut Decoder,
+    columns: &Arc<[String]>,
+    sender: &stream::BatchSender,
+    sent: &mut u64,
+) -> bool {
+    let mut batch = decoder.take(columns);
+    while !batch.is_empty() {
+        let rest = if batch.len() > BATCH_ROWS {
+            batch.split_off(BATCH_ROWS)
+        } else {
+            crate::batch::Batch::empty(Arc::clone(columns))
+        };
+        *sent += batch.len() as u64;
+        if sender.send(batch).await.is_err() {
+            debug!(rows = *sent, "row stream dropped before its end");
+            return false;
+        }
+        batch = rest;
+    }
+    true
 }
 
 /// Decodes the rows the query answer itself carries.
@@ -595,7 +638,8 @@ fn decode_arrow(decoder: &mut Decoder, bytes: &[u8]) -> Result<()> {
     let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
         .map_err(|e| broken(format!("Snowflake's Arrow rows do not read ({e})")))?;
     for batch in reader {
-        let batch = batch.map_err(|e| broken(format!("Snowflake's Arrow rows do not read ({e})")))?;
+        let batch =
+            batch.map_err(|e| broken(format!("Snowflake's Arrow rows do not read ({e})")))?;
         decoder.push_arrow(&batch).map_err(broken)?;
     }
     Ok(())
@@ -606,7 +650,9 @@ async fn bounded_body(mut response: reqwest::Response) -> std::result::Result<Ve
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| connection_problem(&e))? {
         if body.len() + chunk.len() > MAX_BODY {
-            return Err(format!("Snowflake's answer is larger than {MAX_BODY} bytes"));
+            return Err(format!(
+                "Snowflake's answer is larger than {MAX_BODY} bytes"
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -619,8 +665,12 @@ fn refusal(answer: &Json) -> String {
     let message = answer["message"].as_str().unwrap_or("no message");
     let fix = match code {
         "390100" | "390101" => "; check the user and the password (or key) under [source]",
-        "390144" | "394304" => "; check the private key under [source] and the public key set on the user (ALTER USER … SET RSA_PUBLIC_KEY)",
-        "390201" | "390189" => "; check the database, schema, warehouse and role under [source], and the role's grants",
+        "390144" | "394304" => {
+            "; check the private key under [source] and the public key set on the user (ALTER USER … SET RSA_PUBLIC_KEY)"
+        }
+        "390201" | "390189" => {
+            "; check the database, schema, warehouse and role under [source], and the role's grants"
+        }
         "390112" | "390114" => "; the session expired: run again",
         _ => "",
     };
@@ -655,7 +705,9 @@ fn connection_problem(error: &reqwest::Error) -> String {
     } else if lower.contains("connection refused") {
         text.push_str("; nothing answers there: check `account` (and `url`, if set)");
     } else if lower.contains("timed out") {
-        text.push_str("; Snowflake did not answer in time: check the network and any proxy in between");
+        text.push_str(
+            "; Snowflake did not answer in time: check the network and any proxy in between",
+        );
     }
     text
 }
@@ -705,7 +757,10 @@ fn pem_body(pem: &str, label: &str) -> Option<Vec<u8>> {
     let end = format!("-----END {label}-----");
     let start = pem.find(&begin)? + begin.len();
     let stop = pem[start..].find(&end)? + start;
-    let body: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
+    let body: String = pem[start..stop]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
@@ -731,7 +786,11 @@ fn der(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(u8::try_from(len).unwrap_or(0));
     } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|&b| b == 0).collect();
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|&b| b == 0)
+            .collect();
         out.push(0x80 | u8::try_from(bytes.len()).unwrap_or(0));
         out.extend_from_slice(&bytes);
     }
@@ -765,7 +824,10 @@ mod tests {
         };
         assert!(!format!("{config:?}").contains("hunter2"));
         let source = SnowflakeSource::new(&config).unwrap();
-        assert_eq!(source.inner.base, "https://xy12345.eu-west-1.snowflakecomputing.com");
+        assert_eq!(
+            source.inner.base,
+            "https://xy12345.eu-west-1.snowflakecomputing.com"
+        );
         let bad = SnowflakeConfig {
             account: "evil.com/x?".into(),
             ..config
@@ -777,7 +839,10 @@ mod tests {
     fn refusals_say_what_to_fix() {
         let answer = json!({"success": false, "code": "390100", "message": "Incorrect username or password was specified."});
         let text = refusal(&answer);
-        assert!(text.contains("Incorrect username") && text.contains("check the user"), "{text}");
+        assert!(
+            text.contains("Incorrect username") && text.contains("check the user"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -36,18 +36,28 @@ pub(crate) enum CellType {
     /// `NUMBER` with scale 0.
     Int,
     /// `NUMBER` with a scale: exact, as PostgreSQL's `numeric`.
-    Decimal { scale: u32 },
+    Decimal {
+        scale: u32,
+    },
     Float,
     Date,
     /// Time of day; `scale` digits of fraction in the Arrow encoding.
-    Time { scale: u32 },
+    Time {
+        scale: u32,
+    },
     /// A wall-clock timestamp.
-    Timestamp { scale: u32 },
+    Timestamp {
+        scale: u32,
+    },
     /// An instant (`TIMESTAMP_LTZ`, `TIMESTAMP_TZ`), written in UTC.
-    Instant { scale: u32 },
+    Instant {
+        scale: u32,
+    },
     /// `VARIANT`, `OBJECT`, `ARRAY`: JSON text.
     Json,
-    Unsupported { hint: &'static str },
+    Unsupported {
+        hint: &'static str,
+    },
 }
 
 impl CellType {
@@ -310,12 +320,14 @@ fn arrow_column(kind: CellType, array: &ArrayRef, cells: &mut Cells) -> Result<(
         match array.data_type() {
             DataType::Utf8 => {
                 let strings = array.as_string::<i32>();
-                (0..strings.len()).for_each(|i| texts.push(strings.is_valid(i).then(|| strings.value(i))));
+                (0..strings.len())
+                    .for_each(|i| texts.push(strings.is_valid(i).then(|| strings.value(i))));
                 return Ok(());
             }
             DataType::LargeUtf8 => {
                 let strings = array.as_string::<i64>();
-                (0..strings.len()).for_each(|i| texts.push(strings.is_valid(i).then(|| strings.value(i))));
+                (0..strings.len())
+                    .for_each(|i| texts.push(strings.is_valid(i).then(|| strings.value(i))));
                 return Ok(());
             }
             DataType::Null => {
@@ -378,7 +390,9 @@ fn arrow_column(kind: CellType, array: &ArrayRef, cells: &mut Cells) -> Result<(
             CellType::Timestamp { scale } | CellType::Instant { scale } => {
                 let instant = matches!(kind, CellType::Instant { .. });
                 let (s, n) = match array.data_type() {
-                    DataType::Struct(_) => epoch_of_struct(array, i, scale).ok_or_else(unexpected)?,
+                    DataType::Struct(_) => {
+                        epoch_of_struct(array, i, scale).ok_or_else(unexpected)?
+                    }
                     _ => scaled(integer(i).ok_or_else(unexpected)?, scale),
                 };
                 Value::Text(timestamp(s, n, instant))
@@ -395,7 +409,10 @@ fn arrow_column(kind: CellType, array: &ArrayRef, cells: &mut Cells) -> Result<(
 /// the epoch is already UTC.
 fn epoch_of_struct(array: &ArrayRef, i: usize, scale: u32) -> Option<(i64, u32)> {
     let fields = array.as_struct();
-    let epoch = fields.column_by_name("epoch")?.as_primitive_opt::<Int64Type>()?.value(i);
+    let epoch = fields
+        .column_by_name("epoch")?
+        .as_primitive_opt::<Int64Type>()?
+        .value(i);
     match fields.column_by_name("fraction") {
         Some(fraction) => {
             let nanos = fraction.as_primitive_opt::<Int32Type>()?.value(i);
@@ -408,7 +425,8 @@ fn epoch_of_struct(array: &ArrayRef, i: usize, scale: u32) -> Option<(i64, u32)>
 /// An integer scaled by 10^`scale` as a [`Value`]: no digit lost.
 fn number(unscaled: i128, scale: u32) -> Value {
     if scale == 0 {
-        return i64::try_from(unscaled).map_or_else(|_| Value::Text(unscaled.to_string()), Value::Int);
+        return i64::try_from(unscaled)
+            .map_or_else(|_| Value::Text(unscaled.to_string()), Value::Int);
     }
     let digits = unscaled.unsigned_abs().to_string();
     let scale = scale as usize;
@@ -436,18 +454,48 @@ mod tests {
     fn json_cells_decode_by_their_rowtype() {
         let cases: &[(&str, i64, &str, Value)] = &[
             ("fixed", 0, "42", Value::Int(42)),
-            ("fixed", 0, "123456789012345678901234567890", Value::from("123456789012345678901234567890")),
+            (
+                "fixed",
+                0,
+                "123456789012345678901234567890",
+                Value::from("123456789012345678901234567890"),
+            ),
             ("fixed", 2, "12.50", Value::Float(12.5)),
             ("real", 0, "2.25", Value::Float(2.25)),
             ("boolean", 0, "1", Value::Bool(true)),
             ("date", 0, "19724", Value::from("2024-01-02")),
             ("date", 0, "-1", Value::from("1969-12-31")),
             ("time", 9, "11045.500000000", Value::from("03:04:05.5")),
-            ("timestamp_ntz", 9, "1704164645.123000000", Value::from("2024-01-02T03:04:05.123")),
-            ("timestamp_ltz", 9, "1704164645.000000000", Value::from("2024-01-02T03:04:05Z")),
-            ("timestamp_tz", 9, "1704164645.000000000 1560", Value::from("2024-01-02T03:04:05Z")),
-            ("timestamp_ntz", 3, "-1.500", Value::from("1969-12-31T23:59:58.5")),
-            ("variant", 0, "{\"a\": [1]}", Value::Json(serde_json::json!({"a": [1]}))),
+            (
+                "timestamp_ntz",
+                9,
+                "1704164645.123000000",
+                Value::from("2024-01-02T03:04:05.123"),
+            ),
+            (
+                "timestamp_ltz",
+                9,
+                "1704164645.000000000",
+                Value::from("2024-01-02T03:04:05Z"),
+            ),
+            (
+                "timestamp_tz",
+                9,
+                "1704164645.000000000 1560",
+                Value::from("2024-01-02T03:04:05Z"),
+            ),
+            (
+                "timestamp_ntz",
+                3,
+                "-1.500",
+                Value::from("1969-12-31T23:59:58.5"),
+            ),
+            (
+                "variant",
+                0,
+                "{\"a\": [1]}",
+                Value::Json(serde_json::json!({"a": [1]})),
+            ),
         ];
         for (kind, scale, text, expected) in cases {
             let cell = CellType::of(&row_type(kind, *scale));
@@ -464,10 +512,7 @@ mod tests {
         let columns: Arc<[String]> = vec!["id".to_owned(), "n".to_owned()].into();
         let mut decoder = Decoder::new(vec![CellType::Text, CellType::Int]);
         decoder
-            .push_json(&[
-                vec![Some("a".into()), Some("1".into())],
-                vec![None, None],
-            ])
+            .push_json(&[vec![Some("a".into()), Some("1".into())], vec![None, None]])
             .unwrap();
         let batch = decoder.take(&columns);
         assert_eq!(batch.len(), 2);
@@ -489,12 +534,18 @@ mod tests {
             None,
         );
         let batch = RecordBatch::try_from_iter(vec![
-            ("t", Arc::new(StringArray::from(vec![Some("x")])) as ArrayRef),
+            (
+                "t",
+                Arc::new(StringArray::from(vec![Some("x")])) as ArrayRef,
+            ),
             ("n", Arc::new(Int64Array::from(vec![1250])) as ArrayRef),
             ("b", Arc::new(BooleanArray::from(vec![true])) as ArrayRef),
             ("f", Arc::new(Float64Array::from(vec![1.5])) as ArrayRef),
             ("ts", Arc::new(timestamps) as ArrayRef),
-            ("tm", Arc::new(Int64Array::from(vec![11_045_500_000_000])) as ArrayRef),
+            (
+                "tm",
+                Arc::new(Int64Array::from(vec![11_045_500_000_000])) as ArrayRef,
+            ),
         ])
         .unwrap();
         let mut decoder = Decoder::new(vec![
@@ -536,6 +587,9 @@ mod tests {
         assert_eq!(date(-719_162), "0001-01-01");
         assert_eq!(date(2_932_896), "9999-12-31");
         assert_eq!(number(-5, 2), Value::Float(-0.05));
-        assert_eq!(number(i128::from(i64::MAX) + 1, 0), Value::from("9223372036854775808"));
+        assert_eq!(
+            number(i128::from(i64::MAX) + 1, 0),
+            Value::from("9223372036854775808")
+        );
     }
 }
