@@ -59,10 +59,10 @@ async fn snowflake_types_become_values_and_large_models_stream() {
     let columns = wh.describe(model).await.unwrap();
     let kinds: Vec<(&str, ColumnKind)> =
         columns.iter().map(|c| (c.name.as_str(), c.kind)).collect();
-    assert_eq!(kinds[0], ("ID", ColumnKind::Int));
-    assert_eq!(kinds[1], ("NAME", ColumnKind::Text));
-    assert_eq!(kinds[4], ("FLAG", ColumnKind::Bool));
-    assert_eq!(kinds[8], ("ATTRS", ColumnKind::Json));
+    assert_eq!(kinds[0], ("id", ColumnKind::Int));
+    assert_eq!(kinds[1], ("name", ColumnKind::Text));
+    assert_eq!(kinds[4], ("flag", ColumnKind::Bool));
+    assert_eq!(kinds[8], ("attrs", ColumnKind::Json));
 
     let got = rows(&wh, model).await.unwrap();
     assert_eq!(

@@ -11,6 +11,10 @@
 //! result URL. A stream dropped before its end aborts its query, and a long read keeps the
 //! session alive with heartbeats.
 //!
+//! Snowflake keeps unquoted identifiers in upper case; a column whose name has no lower-case
+//! letter is named in lower case (`USER_ID` is `user_id`), so that mappings read as the
+//! model was written. A quoted mixed-case name (`"userId"`) stays as it is.
+//!
 //! How Snowflake types become [`Value`](optisync_core::Value)s (any may also be `Null`):
 //!
 //! | Snowflake type | Value |
@@ -223,7 +227,7 @@ impl SnowflakeSource {
             .rowtype
             .iter()
             .map(|row_type| Column {
-                name: row_type.name.clone(),
+                name: column_name(&row_type.name),
                 type_name: row_type.kind.to_ascii_lowercase(),
                 kind: CellType::of(row_type).kind(),
             })
@@ -249,7 +253,11 @@ impl SnowflakeSource {
                 cell => cells.push(cell),
             }
         }
-        let columns: Arc<[String]> = described.rowtype.iter().map(|r| r.name.clone()).collect();
+        let columns: Arc<[String]> = described
+            .rowtype
+            .iter()
+            .map(|r| column_name(&r.name))
+            .collect();
         let request_id = uuid::Uuid::new_v4().to_string();
         let data = session.query_with_id(&model, false, &request_id).await?;
         let session = Arc::new(session);
@@ -798,6 +806,17 @@ fn der(tag: u8, content: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A column's name as optisync shows it: Snowflake keeps unquoted identifiers in upper
+/// case, so a name without lower-case letters is taken in lower case (`USER_ID` is
+/// `user_id`, as the model was most likely written); a quoted mixed-case name stays as is.
+fn column_name(name: &str) -> String {
+    if name.chars().any(char::is_lowercase) {
+        name.to_owned()
+    } else {
+        name.to_lowercase()
+    }
+}
+
 /// A model as Snowflake should see it: without surrounding blanks or trailing semicolons.
 fn trim_model(model: &str) -> &str {
     model
@@ -828,6 +847,8 @@ mod tests {
             source.inner.base,
             "https://xy12345.eu-west-1.snowflakecomputing.com"
         );
+        assert_eq!(column_name("USER_ID"), "user_id");
+        assert_eq!(column_name("userId"), "userId");
         let bad = SnowflakeConfig {
             account: "evil.com/x?".into(),
             ..config
