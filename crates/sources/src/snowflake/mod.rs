@@ -562,12 +562,12 @@ impl Session {
     }
 
     async fn heartbeat(&self) {
-        if let Ok(url) =
-            reqwest::Url::parse(&format!("{}/session/heartbeat", self.source.inner.base))
-        {
-            if let Err(error) = self.source.post(url, Some(&self.token), &json!({})).await {
-                debug!(%error, "Snowflake heartbeat failed");
-            }
+        let Ok(url) = reqwest::Url::parse(&format!("{}/session/heartbeat", self.source.inner.base))
+        else {
+            return;
+        };
+        if let Err(error) = self.source.post(url, Some(&self.token), &json!({})).await {
+            debug!(%error, "Snowflake heartbeat failed");
         }
     }
 
@@ -864,6 +864,50 @@ mod tests {
             text.contains("Incorrect username") && text.contains("check the user"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_key_pair_jwt_names_the_key_snowflake_knows_and_verifies() {
+        // A key made for this test only (openssl genpkey), and the SHA-256 of its public key
+        // as `openssl pkey -pubout -outform DER | openssl dgst -sha256 -binary | base64`
+        // prints it: what Snowflake shows as RSA_PUBLIC_KEY_FP.
+        let pem = include_str!("testdata/throwaway_key.p8");
+        let fingerprint = "urC86cS2pfkJHVxbLdVh9Rt1nw5uT4VpFdTnUpiTnJg=";
+        let token = jwt("XY12345", "loader", pem).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let claims: Json = serde_json::from_slice(&url.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(
+            claims["iss"],
+            format!("XY12345.LOADER.SHA256:{fingerprint}")
+        );
+        assert_eq!(claims["sub"], "XY12345.LOADER");
+        assert_eq!(
+            claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+            3_600
+        );
+        // The signature verifies with the key's public half.
+        let der = pem_body(pem, "PRIVATE KEY").unwrap();
+        let key = ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
+        let public = ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            ring::signature::KeyPair::public_key(&key).as_ref().to_vec(),
+        );
+        public
+            .verify(
+                format!("{}.{}", parts[0], parts[1]).as_bytes(),
+                &url.decode(parts[2]).unwrap(),
+            )
+            .unwrap();
+        // Not a PKCS#8 PEM: said how to convert it.
+        let error = jwt(
+            "XY12345",
+            "loader",
+            "-----BEGIN RSA PRIVATE KEY-----\nAA==\n-----END RSA PRIVATE KEY-----",
+        )
+        .unwrap_err();
+        assert!(error.contains("openssl pkcs8"), "{error}");
     }
 
     #[test]
