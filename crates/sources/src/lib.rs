@@ -49,6 +49,8 @@ pub mod memory;
 pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "snowflake"))]
+mod server;
 #[cfg(feature = "snowflake")]
 pub mod snowflake;
 pub mod source;

@@ -50,6 +50,7 @@ use tracing::debug;
 use crate::batch::{Batch, Cells};
 use crate::column::Column;
 use crate::error::{Result, SourceError};
+use crate::server::{full_error, redact, transport_fix, trim_model, with_fix};
 use crate::ssl_mode::SslMode;
 use crate::stream::{self, BATCH_ROWS, RowStream};
 use types::CellType;
@@ -442,55 +443,12 @@ fn connection_message(error: &mysql_async::Error, sslmode: SslMode) -> String {
         );
     }
     let text = full_error(error);
-    let lower = text.to_lowercase();
-    let fix = if lower.contains("connection refused") {
-        "check the host and port in the URL and that the server is running and accepts TCP connections"
-    } else if lower.contains("timed out") || lower.contains("timeout") {
-        "the server did not answer in time; check the host, the port and any firewall in between"
-    } else if matches!(
+    let no_tls = matches!(
         error,
         mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)
-    ) {
-        "the server does not offer TLS; set sslmode = \"prefer\" or \"disable\" under [source] if plain TCP is acceptable"
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
-    {
-        if sslmode == SslMode::VerifyFull {
-            "with sslmode = \"verify-full\" the server's certificate must be signed by a public authority and valid for the host in the URL; sslmode = \"require\" encrypts without verifying"
-        } else {
-            "TLS could not be set up; check the server's TLS settings or set sslmode under [source]"
-        }
-    } else if lower.contains("failed to lookup")
-        || lower.contains("name or service not known")
-        || lower.contains("no address")
-    {
-        "the host name does not resolve; check the host in the URL"
-    } else {
-        ""
-    };
+    );
+    let fix = transport_fix(&text, sslmode, no_tls);
     with_fix(&text, fix)
-}
-
-fn with_fix(message: &str, fix: &str) -> String {
-    if fix.is_empty() {
-        message.to_owned()
-    } else {
-        format!("{message}; {fix}")
-    }
-}
-
-/// The error and its causes, one sentence.
-fn full_error(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Whether the model's first word, after blanks and comments, starts a query: `SELECT`,
@@ -520,22 +478,6 @@ fn starts_as_query(model: &str) -> bool {
         .collect::<String>()
         .to_ascii_lowercase();
     matches!(word.as_str(), "select" | "with" | "values" | "table")
-}
-
-/// A model as MySQL should see it: without surrounding blanks or trailing semicolons.
-fn trim_model(model: &str) -> &str {
-    model
-        .trim()
-        .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
-}
-
-/// `text` with any occurrence of the secret URL replaced.
-fn redact(text: &str, url: &str) -> String {
-    if url.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(url, "<url>")
-    }
 }
 
 #[cfg(test)]
@@ -588,10 +530,5 @@ mod tests {
         ] {
             assert!(!starts_as_query(other), "{other}");
         }
-    }
-
-    #[test]
-    fn models_lose_their_trailing_semicolons() {
-        assert_eq!(trim_model(" select 1 ;\n; "), "select 1");
     }
 }

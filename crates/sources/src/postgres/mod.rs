@@ -60,6 +60,7 @@ use tracing::debug;
 use crate::batch::Batch;
 use crate::column::{Column, ColumnKind};
 use crate::error::{Result, SourceError};
+use crate::server::{full_error, redact, transport_fix, trim_model, with_fix};
 use crate::stream::{self, BATCH_ROWS, RowStream};
 use text::{CellType, RowDecoder};
 
@@ -557,14 +558,6 @@ fn label(server: Server, config: &tokio_postgres::Config) -> String {
     format!("{} at {host}:{port}/{database} as {user}", server.name())
 }
 
-/// A model as Postgres should see it: without surrounding blanks or trailing semicolons
-/// (inside `COPY (…)` a semicolon is a syntax error).
-fn trim_model(model: &str) -> &str {
-    model
-        .trim()
-        .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
-}
-
 /// Connecting or setting up failed: what happened and how to fix it.
 fn connection_message(error: &tokio_postgres::Error, inner: &Inner) -> String {
     if let Some(db) = error.as_db_error() {
@@ -587,49 +580,9 @@ fn connection_message(error: &tokio_postgres::Error, inner: &Inner) -> String {
         );
     }
     let text = full_error(error);
-    let lower = text.to_lowercase();
-    let fix = if lower.contains("connection refused") {
-        "check the host and port in the URL and that the server is running and accepts TCP connections"
-    } else if lower.contains("timed out") || lower.contains("timeout") {
-        "the server did not answer in time; check the host, the port and any firewall in between"
-    } else if lower.contains("server does not support tls") {
-        "the server does not offer TLS; set sslmode = \"prefer\" or \"disable\" under [source] if plain TCP is acceptable"
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
-    {
-        if inner.sslmode == SslMode::VerifyFull {
-            "with sslmode = \"verify-full\" the server's certificate must be signed by a public authority and valid for the host in the URL; sslmode = \"require\" encrypts without verifying"
-        } else {
-            "TLS could not be set up; check the server's TLS settings or set sslmode under [source]"
-        }
-    } else if lower.contains("failed to lookup") || lower.contains("name or service not known") {
-        "the host name does not resolve; check the host in the URL"
-    } else {
-        ""
-    };
+    let no_tls = text.to_lowercase().contains("server does not support tls");
+    let fix = transport_fix(&text, inner.sslmode, no_tls);
     with_fix(&text, fix)
-}
-
-fn with_fix(message: &str, fix: &str) -> String {
-    if fix.is_empty() {
-        message.to_owned()
-    } else {
-        format!("{message}; {fix}")
-    }
-}
-
-/// The error with its causes, e.g. `error connecting to server: Connection refused (os error 111)`.
-fn full_error(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// What the model is wrapped in to stream it from PostgreSQL.
@@ -701,15 +654,6 @@ fn position_note(model: &str, position: usize) -> String {
         " at line {line}, column {column}, near `{}`",
         excerpt.trim_end()
     )
-}
-
-/// `text` with any occurrence of the secret URL replaced.
-fn redact(text: &str, url: &str) -> String {
-    if url.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(url, "<url>")
-    }
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ use tracing::debug;
 
 use crate::column::Column;
 use crate::error::{Result, SourceError};
+use crate::server::{full_error, trim_model};
 use crate::stream::{self, BATCH_ROWS, RowStream};
 use rowset::{CellType, Decoder, RowType};
 
@@ -695,18 +696,9 @@ fn refusal(answer: &Json) -> String {
 /// secret here but may be long).
 fn connection_problem(error: &reqwest::Error) -> String {
     let mut text = match error.url() {
-        Some(url) => error.to_string().replace(url.as_str(), url.path()),
-        None => error.to_string(),
+        Some(url) => full_error(error).replace(url.as_str(), url.path()),
+        None => full_error(error),
     };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        source = cause.source();
-    }
     let lower = text.to_lowercase();
     if lower.contains("dns") || lower.contains("resolve") {
         text.push_str("; the account's host name does not resolve: check `account` under [source]");
@@ -815,13 +807,6 @@ fn column_name(name: &str) -> String {
     } else {
         name.to_lowercase()
     }
-}
-
-/// A model as Snowflake should see it: without surrounding blanks or trailing semicolons.
-fn trim_model(model: &str) -> &str {
-    model
-        .trim()
-        .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
 }
 
 #[cfg(test)]
