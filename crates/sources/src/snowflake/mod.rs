@@ -55,6 +55,10 @@ const SELECT_STATEMENT: u64 = 0x1000;
 /// The most bytes one answer or chunk may hold: a chunk is a few to a few tens of MB.
 const MAX_BODY: usize = 256 * 1024 * 1024;
 
+/// The longest optisync waits for a query Snowflake reports as still running: Snowflake's
+/// own default statement timeout, two days.
+const MAX_WAIT: Duration = Duration::from_secs(2 * 24 * 3_600);
+
 /// How often a session reading a long model says it is alive (Snowflake ends sessions idle
 /// for four hours).
 const HEARTBEAT: Duration = Duration::from_secs(30 * 60);
@@ -374,7 +378,7 @@ impl SnowflakeSource {
             .map_err(|message| self.unavailable(message))?;
         let token = answer["data"]["token"]
             .as_str()
-            .ok_or_else(|| self.unavailable(refusal(&answer)))?
+            .ok_or_else(|| self.unavailable(self.refusal(&answer)))?
             .to_owned();
         debug!(target = %self.inner.label, "signed in");
         Ok(Session {
@@ -422,7 +426,7 @@ impl SnowflakeSource {
             // Still running: the caller polls.
             return Ok(answer);
         }
-        Err(refusal(&answer))
+        Err(self.refusal(&answer))
     }
 
     /// Downloads one chunk of a result, with the headers the answer gave for it.
@@ -460,6 +464,18 @@ impl SnowflakeSource {
             return Ok(plain);
         }
         Ok(body)
+    }
+
+    /// [`refusal`] of `answer`, with the password taken out should the server have echoed
+    /// it (a server answer is never trusted to leave it out).
+    fn refusal(&self, answer: &Json) -> String {
+        let text = refusal(answer);
+        match &self.inner.config.auth {
+            SnowflakeAuth::Password(password) if !password.is_empty() => {
+                text.replace(password.as_str(), "<password>")
+            }
+            _ => text,
+        }
     }
 
     fn unavailable(&self, message: String) -> SourceError {
@@ -517,7 +533,19 @@ impl Session {
             .await
             .map_err(model_error)?;
         let mut pause = Duration::from_millis(250);
+        // Snowflake stops a query at its statement timeout (two days unless set); an answer
+        // that says "still running" past it is not believed forever.
+        let patience = source.inner.config.statement_timeout.map_or(MAX_WAIT, |t| {
+            t.saturating_add(Duration::from_secs(60)).min(MAX_WAIT)
+        });
+        let deadline = tokio::time::Instant::now() + patience;
         while matches!(answer["code"].as_str(), Some("333333" | "333334")) {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(model_error(format!(
+                    "Snowflake still reported the query running after {} s; set statement_timeout under [source] or make the model faster",
+                    patience.as_secs()
+                )));
+            }
             let path = answer["data"]["getResultUrl"]
                 .as_str()
                 .ok_or_else(|| {
@@ -542,7 +570,8 @@ impl Session {
                 .map_err(|e| model_error(connection_problem(&e)))?;
             answer = source.answer(response).await.map_err(model_error)?;
         }
-        let data: QueryData = serde_json::from_value(answer["data"].clone()).map_err(|e| {
+        // Taken, not cloned: the first rows can be most of the answer.
+        let data: QueryData = serde_json::from_value(answer["data"].take()).map_err(|e| {
             model_error(format!(
                 "Snowflake's answer is not one optisync reads ({e})"
             ))
@@ -683,7 +712,6 @@ fn refusal(answer: &Json) -> String {
         "390112" | "390114" => "; the session expired: run again",
         _ => "",
     };
-    // A message Snowflake wrote never holds the credential sent.
     let mut text = message.chars().take(500).collect::<String>();
     if !code.is_empty() {
         text.push_str(&format!(" (code {code})"));
@@ -839,6 +867,29 @@ mod tests {
             ..config
         };
         assert!(SnowflakeSource::new(&bad).is_err());
+    }
+
+    #[test]
+    fn an_echoed_password_is_taken_out_of_a_refusal() {
+        let source = SnowflakeSource::new(&SnowflakeConfig {
+            account: "test".into(),
+            user: "loader".into(),
+            auth: SnowflakeAuth::Password("hunter2".into()),
+            warehouse: None,
+            role: None,
+            database: None,
+            schema: None,
+            url: None,
+            statement_timeout: None,
+        })
+        .unwrap();
+        let answer =
+            json!({"success": false, "code": "390100", "message": "no user with password hunter2"});
+        let text = source.refusal(&answer);
+        assert!(
+            !text.contains("hunter2") && text.contains("<password>"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn seconds_and_nanos(text: &str) -> Option<(i64, u32)> {
     let nanos: u32 = format!("{fraction:0<9}").parse().ok()?;
     if nanos > 0 && (seconds < 0 || whole.starts_with('-')) {
         // -1.5 s is 2 s before the epoch plus 0.5 s.
-        Some((seconds - 1, 1_000_000_000 - nanos))
+        Some((seconds.checked_sub(1)?, 1_000_000_000 - nanos))
     } else {
         Some((seconds, nanos))
     }
@@ -181,7 +181,8 @@ fn date(days: i64) -> String {
 
 /// Days since the epoch to (year, month, day), after Howard Hinnant's `civil_from_days`.
 fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
+    // Saturating: a hostile day count gives a nonsense year, never an overflow.
+    let z = days.saturating_add(719_468);
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
@@ -189,7 +190,10 @@ fn civil(days: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
     let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let year = era
+        .saturating_mul(400)
+        .saturating_add(yoe)
+        .saturating_add(i64::from(month <= 2));
     (year, month, day)
 }
 
@@ -587,6 +591,16 @@ mod tests {
         assert_eq!(date(-719_162), "0001-01-01");
         assert_eq!(date(2_932_896), "9999-12-31");
         assert_eq!(number(-5, 2), Value::Float(-0.05));
+        // Numbers a hostile server could send: no overflow, no panic.
+        let _ = date(i64::MAX);
+        let _ = date(i64::MIN);
+        let _ = timestamp(i64::MAX, 999_999_999, true);
+        let _ = timestamp(i64::MIN, 0, false);
+        assert_eq!(seconds_and_nanos("-9223372036854775808.5"), None);
+        assert!(matches!(
+            CellType::Date.decode_json("9223372036854775807"),
+            Value::Text(_)
+        ));
         assert_eq!(
             number(i128::from(i64::MAX) + 1, 0),
             Value::from("9223372036854775808")
