@@ -157,6 +157,17 @@ impl BatchSender {
             .map_err(|_| StreamDropped)
     }
 
+    /// Hands over every row of `batch` in batches of at most [`BATCH_ROWS`] (a reader that
+    /// decodes a large answer at once); an error when the engine is gone.
+    pub(crate) async fn send_split(&self, mut batch: Batch) -> Result<(), StreamDropped> {
+        while batch.len() > BATCH_ROWS {
+            let rest = batch.split_off(BATCH_ROWS);
+            self.send(batch).await?;
+            batch = rest;
+        }
+        self.send(batch).await
+    }
+
     /// Says the rows are complete (from a task).
     pub(crate) async fn finish(self) {
         // A dropped stream no longer cares how reading ended.

@@ -57,7 +57,6 @@ use tokio_postgres::types::{Kind, Type};
 use tokio_postgres::{Client, SimpleQueryMessage, Statement};
 use tracing::debug;
 
-use crate::batch::Batch;
 use crate::column::{Column, ColumnKind};
 use crate::error::{Result, SourceError};
 use crate::server::{full_error, redact, transport_fix, trim_model, with_fix};
@@ -459,19 +458,11 @@ impl Reader {
     /// Sends every decoded row, in batches of at most [`BATCH_ROWS`]; false when the engine
     /// is gone.
     async fn send_decoded(&mut self) -> bool {
-        let mut batch = self.decoder.take(&self.columns);
-        while !batch.is_empty() {
-            let rest = if batch.len() > BATCH_ROWS {
-                batch.split_off(BATCH_ROWS)
-            } else {
-                Batch::empty(Arc::clone(&self.columns))
-            };
-            self.rows += batch.len() as u64;
-            if self.sender.send(batch).await.is_err() {
-                debug!(rows = self.rows, "row stream dropped before its end");
-                return false;
-            }
-            batch = rest;
+        let batch = self.decoder.take(&self.columns);
+        self.rows += batch.len() as u64;
+        if self.sender.send_split(batch).await.is_err() {
+            debug!(rows = self.rows, "row stream dropped before its end");
+            return false;
         }
         true
     }

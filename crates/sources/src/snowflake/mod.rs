@@ -619,19 +619,11 @@ async fn send_decoded(
     sender: &stream::BatchSender,
     sent: &mut u64,
 ) -> bool {
-    let mut batch = decoder.take(columns);
-    while !batch.is_empty() {
-        let rest = if batch.len() > BATCH_ROWS {
-            batch.split_off(BATCH_ROWS)
-        } else {
-            crate::batch::Batch::empty(Arc::clone(columns))
-        };
-        *sent += batch.len() as u64;
-        if sender.send(batch).await.is_err() {
-            debug!(rows = *sent, "row stream dropped before its end");
-            return false;
-        }
-        batch = rest;
+    let batch = decoder.take(columns);
+    *sent += batch.len() as u64;
+    if sender.send_split(batch).await.is_err() {
+        debug!(rows = *sent, "row stream dropped before its end");
+        return false;
     }
     true
 }
