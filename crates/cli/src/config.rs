@@ -41,6 +41,25 @@ pub struct FileConfig {
     pub state_dir: Option<PathBuf>,
     /// `optisync serve`: its address, API token and stop grace period.
     pub serve: Option<ServeConfig>,
+    /// Optimizely Data Platform, for `odp_attribute` syncs: its private key and region.
+    pub odp: Option<OdpConfig>,
+}
+
+/// The `[odp]` table.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OdpConfig {
+    /// Where ODP's private API key is read from (ODP: Settings > APIs).
+    pub private_key: SecretConfig,
+    /// `"us"`, `"eu"` or `"au"`; default: the key's (a `-eu1` or `-au1` suffix), else `"us"`.
+    pub region: Option<String>,
+    /// Only for the fake server or a proxy (ends in `/v3`); https is required except on
+    /// loopback.
+    pub api_url: Option<String>,
+    /// Overrides the Profiles API's 10 requests a second.
+    pub rate_limit: Option<RateLimitConfig>,
+    /// How long one request may take before it counts as failed, e.g. `"30s"` (the default).
+    pub timeout: Option<String>,
 }
 
 /// The `[serve]` table.
@@ -311,9 +330,9 @@ impl JsonSchema for ModeName {
 pub struct SyncConfig {
     /// Unique name, used on the command line and in state.
     pub name: String,
-    /// `list_attribute`, `audience`, `attribute` or `custom_event`.
+    /// `list_attribute`, `audience`, `attribute`, `custom_event` or `odp_attribute`.
     pub object: ObjectName,
-    /// `add`, `remove`, `mirror` (lists) or `upsert`, `insert` (definitions).
+    /// `add`, `remove`, `mirror` (lists, ODP attributes) or `upsert`, `insert` (definitions).
     pub mode: ModeName,
     /// The SQL query run on the source.
     pub model: String,
@@ -334,6 +353,11 @@ pub struct SyncConfig {
     /// Audience, attribute and custom-event runs creating more objects than this (default
     /// 1000) are blocked; `--allow-many-creates` lets one run through.
     pub max_creates: Option<u64>,
+    /// ODP-attribute syncs: the ODP identifier the model's `user_id` is sent as (default
+    /// `fs_user_id`, what Feature Experimentation's SDKs look users up by; `vuid`, `email`, …).
+    pub identifier: Option<String>,
+    /// ODP-attribute syncs: the customer field written (e.g. `in_beta`, a boolean field).
+    pub field: Option<String>,
     /// When `serve` runs it: `"*/15 * * * *"` (UTC), `{ cron = "…", tz = "Europe/Berlin" }`,
     /// `{ every = "10min" }` or `"manual"` (the default: only when triggered).
     pub schedule: Option<ScheduleConfig>,
@@ -454,6 +478,75 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// `optisync serve`'s settings.
     pub serve: Serve,
+    /// Optimizely Data Platform, when the config has an `[odp]` table.
+    pub odp: Option<Odp>,
+}
+
+/// ODP's region: which host its API is on (docs/ODP-API.md#1-hosts-base-path-keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OdpRegion {
+    /// `https://api.zaius.com/v3`.
+    Us,
+    /// `https://api.eu1.odp.optimizely.com/v3`.
+    Eu,
+    /// `https://api.au1.odp.optimizely.com/v3`.
+    Au,
+}
+
+impl OdpRegion {
+    /// The API's base URL in this region.
+    pub fn api_url(self) -> &'static str {
+        match self {
+            OdpRegion::Us => optisync_optimizely::DEFAULT_ODP_API_URL,
+            OdpRegion::Eu => "https://api.eu1.odp.optimizely.com/v3",
+            OdpRegion::Au => "https://api.au1.odp.optimizely.com/v3",
+        }
+    }
+
+    /// The region a key belongs to: ODP's keys carry `-eu1` or `-au1` in their public part
+    /// outside the US (docs/ODP-API.md#1-hosts-base-path-keys).
+    pub fn of_key(key: &str) -> OdpRegion {
+        let public = key.rsplit_once('.').map_or(key, |(public, _)| public);
+        if public.ends_with("-eu1") {
+            OdpRegion::Eu
+        } else if public.ends_with("-au1") {
+            OdpRegion::Au
+        } else {
+            OdpRegion::Us
+        }
+    }
+}
+
+/// A validated `[odp]` table.
+#[derive(Debug, Clone)]
+pub struct Odp {
+    /// The private key's reference, resolved on demand.
+    pub private_key: SecretConfig,
+    /// The region, when the config names it (else the key's).
+    pub region: Option<OdpRegion>,
+    /// An api_url override.
+    pub api_url: Option<Url>,
+    /// A rate limit override.
+    pub rate_limit: Option<RateLimit>,
+    /// A timeout override.
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl Odp {
+    /// The private key, read from where the config says.
+    pub fn key(&self) -> Result<ApiToken, ConfigError> {
+        resolve_secret(&self.private_key, SecretKind::OdpKey).map(ApiToken::new)
+    }
+
+    /// The API's base URL for `key`: the override, the configured region's, or the key's.
+    pub fn api_url_for(&self, key: &ApiToken) -> Url {
+        if let Some(url) = &self.api_url {
+            return url.clone();
+        }
+        let region = self.region.unwrap_or_else(|| OdpRegion::of_key(key.expose()));
+        // A constant that parses: a failure here is a bug caught by the unit tests.
+        Url::parse(region.api_url()).expect("the region URLs are valid URLs")
+    }
 }
 
 /// The validated `[serve]` table.
@@ -555,6 +648,17 @@ impl Config {
             .transpose()?;
         secret::check_reference(&raw.optimizely.token, SecretKind::Token)?;
         let syncs = sync::parse_all(raw.syncs, &base).map_err(ConfigError::Problems)?;
+        let odp = raw.odp.map(|odp| validate_odp(odp, &base)).transpose()?;
+        if odp.is_none()
+            && let Some(sync) = syncs
+                .iter()
+                .find(|s| matches!(s.spec.kind, optisync_core::SyncKind::OdpAttribute { .. }))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "sync {}: object = \"odp_attribute\" needs an [odp] table with private_key = {{ env = \"ODP_PRIVATE_KEY\" }} (ODP: Settings > APIs)",
+                sync.name()
+            )));
+        }
         let serve = validate_serve(raw.serve, &base)?;
         let state_dir = match raw.state_dir {
             Some(dir) if dir.is_absolute() => dir,
@@ -578,6 +682,7 @@ impl Config {
             syncs,
             state_dir,
             serve,
+            odp,
         })
     }
 
@@ -921,25 +1026,83 @@ fn project_id_from_url(text: &str) -> Option<i64> {
 /// may hold credentials, so messages show it only once [`validate_api_url`] has refused those,
 /// and then without them.
 pub fn parse_api_url(raw: Option<&str>) -> Result<Url, ConfigError> {
-    let text = raw.unwrap_or(DEFAULT_API_URL);
+    parse_versioned_url(raw.unwrap_or(DEFAULT_API_URL), "[optimizely]", "/v2", DEFAULT_API_URL)
+}
+
+/// An API base URL of the table `table` that must end in `version`.
+fn parse_versioned_url(
+    text: &str,
+    table: &str,
+    version: &str,
+    example: &str,
+) -> Result<Url, ConfigError> {
     let url = Url::parse(text).map_err(|e| {
         ConfigError::Invalid(format!(
-            "[optimizely] api_url is not a URL ({e}); write e.g. \"{DEFAULT_API_URL}\", or omit it to use that"
+            "{table} api_url is not a URL ({e}); write e.g. \"{example}\", or omit it to use that"
         ))
     })?;
-    validate_api_url(&url).map_err(|e| ConfigError::Invalid(format!("[optimizely] {e}")))?;
+    validate_api_url(&url).map_err(|e| ConfigError::Invalid(format!("{table} {e}")))?;
     // Every path optisync calls starts after the version: without it every request would
-    // answer 404, reported as a project that does not exist.
-    if !url.path().trim_end_matches('/').ends_with("/v2") {
+    // answer 404 (or ODP's 403), reported as something that does not exist.
+    if !url.path().trim_end_matches('/').ends_with(version) {
         // validate_api_url refused credentials, a query and a fragment: what is left is
         // scheme, host, port and path.
         let shown = url.as_str();
         return Err(ConfigError::Invalid(format!(
-            "[optimizely] api_url {shown} must end in /v2, e.g. \"{}/v2\"",
+            "{table} api_url {shown} must end in {version}, e.g. \"{}{version}\"",
             shown.trim_end_matches('/')
         )));
     }
     Ok(url)
+}
+
+/// Checks the `[odp]` table.
+fn validate_odp(raw: OdpConfig, base: &Path) -> Result<Odp, ConfigError> {
+    secret::check_reference(&raw.private_key, SecretKind::OdpKey)?;
+    let region = match raw.region.as_deref().map(str::trim) {
+        None => None,
+        Some("us") => Some(OdpRegion::Us),
+        Some("eu") => Some(OdpRegion::Eu),
+        Some("au") => Some(OdpRegion::Au),
+        Some(other) => {
+            return Err(ConfigError::Invalid(format!(
+                "[odp] region {} is not a region; write \"us\", \"eu\" or \"au\" (where your ODP account lives), or omit it",
+                secret::shown(other)
+            )));
+        }
+    };
+    let api_url = raw
+        .api_url
+        .as_deref()
+        .map(|text| {
+            parse_versioned_url(
+                text,
+                "[odp]",
+                "/v3",
+                optisync_optimizely::DEFAULT_ODP_API_URL,
+            )
+        })
+        .transpose()?;
+    let rate_limit = raw
+        .rate_limit
+        .map(|r| validate_rate_limit_of(r, "[odp]"))
+        .transpose()?;
+    let timeout = raw
+        .timeout
+        .as_deref()
+        .map(|t| {
+            parse_duration(t, REQUEST_TIMEOUT).map_err(|e| {
+                ConfigError::Invalid(format!("[odp] timeout {} {e}", secret::shown(t)))
+            })
+        })
+        .transpose()?;
+    Ok(Odp {
+        private_key: raw.private_key.relative_to(base),
+        region,
+        api_url,
+        rate_limit,
+        timeout,
+    })
 }
 
 /// The largest `rate_limit` numbers: the limiter spaces requests in milliseconds and keeps
@@ -949,6 +1112,10 @@ pub const MAX_PER_SECOND: u32 = 1_000;
 pub const MAX_PER_MINUTE: u32 = 60_000;
 
 fn validate_rate_limit(raw: RateLimitConfig) -> Result<RateLimit, ConfigError> {
+    validate_rate_limit_of(raw, "[optimizely]")
+}
+
+fn validate_rate_limit_of(raw: RateLimitConfig, table: &str) -> Result<RateLimit, ConfigError> {
     for (key, value, max) in [
         ("per_second", raw.per_second, MAX_PER_SECOND),
         ("per_minute", raw.per_minute, MAX_PER_MINUTE),
@@ -957,20 +1124,19 @@ fn validate_rate_limit(raw: RateLimitConfig) -> Result<RateLimit, ConfigError> {
             && n > max
         {
             return Err(ConfigError::Invalid(format!(
-                "[optimizely] rate_limit {key} = {n} is above {max}; write a number from 1 to {max}, or omit rate_limit to use the product's quota"
+                "{table} rate_limit {key} = {n} is above {max}; write a number from 1 to {max}, or omit rate_limit to use the API's quota"
             )));
         }
     }
     if raw.per_second == Some(0) || raw.per_minute == Some(0) {
-        return Err(ConfigError::Invalid(
-            "[optimizely] rate_limit: a quota of 0 would never send; omit the key for no quota"
-                .into(),
-        ));
+        return Err(ConfigError::Invalid(format!(
+            "{table} rate_limit: a quota of 0 would never send; omit the key for no quota"
+        )));
     }
     if raw.per_second.is_none() && raw.per_minute.is_none() {
-        return Err(ConfigError::Invalid(
-            "[optimizely] rate_limit needs per_second, per_minute or both".into(),
-        ));
+        return Err(ConfigError::Invalid(format!(
+            "{table} rate_limit needs per_second, per_minute or both"
+        )));
     }
     Ok(RateLimit {
         per_second: raw.per_second,

@@ -47,9 +47,49 @@ pub async fn connect(config: &Config, holder: &str) -> Result<Engine, CliError> 
     let source = crate::warehouse::open(config)?;
     let store = open_store(config)?;
     let client = client(config, config.optimizely.token()?, Some(&store), None)?;
-    Engine::connect(source, client, store, config.optimizely.project_id, holder)
+    let odp = match &config.odp {
+        Some(odp) => Some(odp_client(odp, &config.optimizely.proxy, Some(&store))?),
+        None => None,
+    };
+    let mut engine = Engine::connect(source, client, store, config.optimizely.project_id, holder)
         .await
-        .map_err(CliError::from_engine)
+        .map_err(CliError::from_engine)?;
+    if let Some(odp) = odp {
+        engine.set_odp(odp);
+    }
+    Ok(engine)
+}
+
+/// The ODP client: the `[odp]` table's key, region (or URL), timeout and quota (10 requests
+/// a second unless configured), the same proxy policy as Optimizely's, and with a `store`
+/// the quota shared with every other optisync process using the same key.
+pub fn odp_client(
+    odp: &crate::config::Odp,
+    proxy: &optisync_optimizely::ProxyPolicy,
+    store: Option<&Store>,
+) -> Result<Client, CliError> {
+    let key = odp.key()?;
+    let mut client_config = ClientConfig::odp(key.clone());
+    client_config.api_url = odp.api_url_for(&key);
+    if let Some(limit) = odp.rate_limit {
+        client_config.rate_limit = Some(limit);
+    }
+    if let Some(timeout) = odp.timeout {
+        client_config.timeout = timeout;
+    }
+    if let Some(store) = store {
+        let ledger = RequestLedger::open(store, &quota_name(key.expose())).map_err(|e| {
+            CliError::Internal(anyhow::anyhow!("cannot open the request ledger: {e}"))
+        })?;
+        client_config.shared_quota = Some(Arc::new(LedgerQuota(ledger)) as Arc<dyn SharedQuota>);
+    }
+    Client::with_proxy(client_config, proxy).map_err(|error| {
+        if error.kind() == optisync_optimizely::ErrorKind::Config {
+            CliError::Config(ConfigError::Invalid(format!("[odp] {}", error.message())))
+        } else {
+            CliError::Internal(anyhow::Error::new(error))
+        }
+    })
 }
 
 /// The client every verb that calls the API uses: the config's URL, timeout, proxy and

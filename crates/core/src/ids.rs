@@ -326,6 +326,34 @@ impl Ids {
         )
     }
 
+    /// The positions of the sequence ordered by their ids' bytes, duplicates kept (in no
+    /// particular order among themselves), or `None` when the sequence is too long for
+    /// `u32` positions. Sorted by the same keys as [`Ids::into_sorted_set`], without
+    /// copying any text.
+    pub fn sorted_positions(&self) -> Option<Vec<u32>> {
+        if !self.selectable() {
+            return None;
+        }
+        if self.order.is_none()
+            && let Some(mut keyed) = self.keyed()
+        {
+            let buffer = &*self.buffer;
+            sort_in_two(&mut keyed, |a: &Keyed, b: &Keyed| {
+                let (ka, kb) = (a.key, b.key);
+                if ka == kb {
+                    return buffer.compare_at(a.index, b.index);
+                }
+                ka.cmp(&kb)
+            });
+            // Without a selection, a buffer index is the position.
+            return Some(keyed.into_iter().map(|k| k.index).collect());
+        }
+        // Fits: checked by `selectable` above.
+        let mut positions: Vec<u32> = (0..self.len() as u32).collect();
+        positions.sort_unstable_by(|a, b| self.get(*a as usize).cmp(&self.get(*b as usize)));
+        Some(positions)
+    }
+
     /// Whether [`Ids::select`] can take positions of this sequence as `u32`s.
     pub fn selectable(&self) -> bool {
         u32::try_from(self.len()).is_ok()

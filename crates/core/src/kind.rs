@@ -58,6 +58,12 @@ pub enum SyncKind {
         /// How the list is reconciled.
         mode: ListMode,
     },
+    /// One customer field on each user's ODP profile (Optimizely Data Platform, for
+    /// Feature Experimentation's Real-Time Audiences): profiles upserted in batches.
+    OdpAttribute {
+        /// How the model's users are reconciled with those the sync set before.
+        mode: ListMode,
+    },
     /// One object per model row.
     Definition {
         /// Which object.
@@ -69,6 +75,9 @@ pub enum SyncKind {
 
 /// The config spelling of every list-attribute object.
 pub const LIST_ATTRIBUTE: &str = "list_attribute";
+
+/// The config spelling of every ODP-attribute object.
+pub const ODP_ATTRIBUTE: &str = "odp_attribute";
 
 impl ListMode {
     /// Every list mode.
@@ -133,21 +142,27 @@ impl SyncKind {
     pub fn object_names() -> Vec<&'static str> {
         std::iter::once(LIST_ATTRIBUTE)
             .chain(DefinitionKind::ALL.iter().map(|k| k.as_str()))
+            .chain(std::iter::once(ODP_ATTRIBUTE))
             .collect()
     }
 
     /// Parses the config's `object` and `mode`: every failure says what is allowed.
     pub fn parse(object: &str, mode: &str) -> Result<Self, KindError> {
-        if object == LIST_ATTRIBUTE {
-            return ListMode::ALL
-                .into_iter()
-                .find(|m| m.as_str() == mode)
-                .map(|mode| SyncKind::List { mode })
-                .ok_or_else(|| KindError::Mode {
-                    object: LIST_ATTRIBUTE,
-                    given: shown_mode(mode),
-                    allowed: names(&ListMode::ALL, ListMode::as_str),
-                });
+        for (name, kind) in [
+            (LIST_ATTRIBUTE, (|mode| SyncKind::List { mode }) as fn(ListMode) -> SyncKind),
+            (ODP_ATTRIBUTE, |mode| SyncKind::OdpAttribute { mode }),
+        ] {
+            if object == name {
+                return ListMode::ALL
+                    .into_iter()
+                    .find(|m| m.as_str() == mode)
+                    .map(kind)
+                    .ok_or_else(|| KindError::Mode {
+                        object: name,
+                        given: shown_mode(mode),
+                        allowed: names(&ListMode::ALL, ListMode::as_str),
+                    });
+            }
         }
         let Some(kind) = DefinitionKind::ALL
             .into_iter()
@@ -175,6 +190,7 @@ impl SyncKind {
     pub fn object(self) -> &'static str {
         match self {
             SyncKind::List { .. } => LIST_ATTRIBUTE,
+            SyncKind::OdpAttribute { .. } => ODP_ATTRIBUTE,
             SyncKind::Definition { kind, .. } => kind.as_str(),
         }
     }
@@ -182,7 +198,7 @@ impl SyncKind {
     /// The `mode` name.
     pub fn mode(self) -> &'static str {
         match self {
-            SyncKind::List { mode } => mode.as_str(),
+            SyncKind::List { mode } | SyncKind::OdpAttribute { mode } => mode.as_str(),
             SyncKind::Definition { mode, .. } => mode.as_str(),
         }
     }
@@ -190,7 +206,7 @@ impl SyncKind {
     /// The definition kind, for definition syncs.
     pub fn definition(self) -> Option<DefinitionKind> {
         match self {
-            SyncKind::List { .. } => None,
+            SyncKind::List { .. } | SyncKind::OdpAttribute { .. } => None,
             SyncKind::Definition { kind, .. } => Some(kind),
         }
     }
@@ -232,9 +248,11 @@ pub enum KindError {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct KindNames {
-    /// What the sync writes: `list_attribute`, `audience`, `attribute` or `custom_event`.
+    /// What the sync writes: `list_attribute`, `audience`, `attribute`, `custom_event` or
+    /// `odp_attribute`.
     object: String,
-    /// How: `add`, `remove`, `mirror` (lists) or `upsert`, `insert` (definitions).
+    /// How: `add`, `remove`, `mirror` (lists and ODP attributes) or `upsert`, `insert`
+    /// (definitions).
     mode: String,
 }
 
@@ -325,12 +343,12 @@ mod tests {
                 }
             }
         }
-        // 3 list modes + 3 definition kinds × 2 modes.
-        assert_eq!(parsed, 9);
+        // 3 list modes + 3 definition kinds × 2 modes + 3 ODP-attribute modes.
+        assert_eq!(parsed, 12);
         let err = SyncKind::parse("segment", "add").unwrap_err();
         assert!(
             err.to_string()
-                .contains("list_attribute, audience, attribute, custom_event")
+                .contains("list_attribute, audience, attribute, custom_event, odp_attribute")
         );
         let err = serde_json::from_value::<SyncKind>(
             serde_json::json!({"object": "audience", "mode": "mirror"}),

@@ -16,7 +16,9 @@
 //! - [`fields`]: validated field values ([`Fields`]) and how they compare.
 //! - [`hash`]: the stable content hash stored with delivered definitions.
 //! - [`remote`] and [`delivered`]: what Optimizely holds, and what optisync last delivered.
-//! - [`planner`]: [`plan_list`] and [`plan_definitions`].
+//! - [`profiles`]: an ODP-attribute sync's users and values ([`ProfileRows`] as read,
+//!   [`ProfileState`] as delivered).
+//! - [`planner`]: [`plan_list`], [`plan_definitions`] and [`plan_profiles`].
 //! - [`plan`]: the serializable [`SyncPlan`] they return, with guardrails and refusals.
 //! - [`error`]: the crate's error types.
 
@@ -34,6 +36,7 @@ pub mod mapping;
 mod object;
 pub mod plan;
 pub mod planner;
+pub mod profiles;
 pub mod remote;
 pub mod rules;
 pub mod stats;
@@ -50,12 +53,14 @@ pub use kind::{DefinitionKind, DefinitionMode, KindError, ListMode, SyncKind};
 pub use mapping::{BoundMapping, DesiredRow, Field, Mapping, NameTemplate, RowProblem};
 pub use plan::{
     Change, DefinitionPlan, Drift, FieldChange, Guardrail, ListBase, ListChange, ListPlan,
-    PLAN_FORMAT_VERSION, PlanBody, Refusal, RejectedRow, Skip, StateRecord, SyncPlan,
+    PLAN_FORMAT_VERSION, PROFILES_PER_REQUEST, PlanBody, ProfilePlan, ProfileSample, Refusal,
+    RejectedRow, Skip, StateRecord, SyncPlan,
 };
 pub use planner::{
     DEFAULT_MAX_REMOVAL_PERCENT, DefinitionOptions, DefinitionPlanInput, ListOptions,
-    ListPlanInput, plan_definitions, plan_list,
+    ListPlanInput, ProfileOptions, ProfilePlanInput, plan_definitions, plan_list, plan_profiles,
 };
+pub use profiles::{ProfileNumber, ProfileRows, ProfileState, ProfileValue, ValueTable};
 pub use remote::{RemoteList, RemoteObject};
 pub use rules::{DefinitionRules, Matching, ObjectRules};
 pub use stats::{RunDetails, RunStats, StepTiming};

@@ -34,11 +34,13 @@ pub enum Field {
     Category,
     /// Whether the object is archived.
     Archived,
+    /// The value an ODP attribute sync writes in its customer field.
+    Value,
 }
 
 impl Field {
     /// Every field.
-    pub const ALL: [Field; 7] = [
+    pub const ALL: [Field; 8] = [
         Field::UserId,
         Field::Key,
         Field::Name,
@@ -46,6 +48,7 @@ impl Field {
         Field::Conditions,
         Field::Category,
         Field::Archived,
+        Field::Value,
     ];
 
     /// The config spelling.
@@ -58,6 +61,7 @@ impl Field {
             Field::Conditions => "conditions",
             Field::Category => "category",
             Field::Archived => "archived",
+            Field::Value => "value",
         }
     }
 }
@@ -419,7 +423,15 @@ impl BoundMapping {
         self.name.as_ref().is_some_and(|n| n.fixed)
     }
 
-    /// The position of the column mapped to `user_id` (list attributes), if one is.
+    /// The position of the column mapped to `value` (ODP attributes), if one is.
+    pub fn value_index(&self) -> Option<usize> {
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == Field::Value)
+            .map(|(_, i)| *i)
+    }
+
+    /// The position of the column mapped to `user_id` (list and ODP attributes), if one is.
     pub fn user_id_index(&self) -> Option<usize> {
         self.fields
             .iter()

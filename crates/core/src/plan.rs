@@ -16,6 +16,7 @@ use crate::hash::ContentHash;
 use crate::ids::Ids;
 use crate::kind::{ListMode, SyncKind};
 use crate::mapping::Field;
+use crate::profiles::{ProfileState, ProfileValue};
 use crate::validate::LIST_TOO_LARGE_HINT;
 
 /// Version of the serialized plan format. Version 3 split the body by kind (a tagged
@@ -56,6 +57,50 @@ pub enum PlanBody {
     List(ListPlan),
     /// An audience, attribute or custom-event sync.
     Definitions(DefinitionPlan),
+    /// An ODP-attribute sync: one customer field on each user's profile.
+    Profiles(ProfilePlan),
+}
+
+/// The most profiles ODP takes in one request (docs/ODP-API.md#profiles).
+pub const PROFILES_PER_REQUEST: usize = 500;
+
+/// The body of an ODP-attribute plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ProfilePlan {
+    /// The ODP identifier the user ids are sent as (`fs_user_id`, `vuid`, `email`, …).
+    pub identifier: String,
+    /// The customer field written.
+    pub field: String,
+    /// Valid distinct users whose field already holds their value: no request.
+    pub unchanged: u64,
+    /// The profiles to send, sorted by id, each with its new value (`null` clears the
+    /// field: `false` for a boolean field).
+    pub upserts: ProfileState,
+    /// Users given a value they did not have (new, or cleared before).
+    pub joiners: u64,
+    /// Users whose value changes to another value.
+    pub changed: u64,
+    /// Users whose field is cleared (mirror: they left the model; remove: they are in it).
+    pub leavers: u64,
+    /// Users this sync had given a value before the run (`None` when it never delivered).
+    pub set_before: Option<u64>,
+    /// Model ids that appeared more than once with the same value (each counted once).
+    pub duplicates: u64,
+    /// Up to 10 of the profiles sent, joiners and changes first, then leavers.
+    pub samples: Vec<ProfileSample>,
+}
+
+/// One profile of a plan's sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ProfileSample {
+    /// The user id (masked when it looks like personal data).
+    pub id: String,
+    /// What this sync delivered before (`None`: nothing).
+    pub before: Option<ProfileValue>,
+    /// What will be sent.
+    pub after: ProfileValue,
 }
 
 /// The body of a list-attribute plan.
@@ -89,6 +134,7 @@ impl SyncPlan {
         let body = match kind {
             SyncKind::List { .. } => PlanBody::List(ListPlan::default()),
             SyncKind::Definition { .. } => PlanBody::Definitions(DefinitionPlan::default()),
+            SyncKind::OdpAttribute { .. } => PlanBody::Profiles(ProfilePlan::default()),
         };
         Self {
             sync,
@@ -105,7 +151,7 @@ impl SyncPlan {
     /// Definition requests (none for a list).
     pub fn changes(&self) -> &[Change] {
         match &self.body {
-            PlanBody::List(_) => &[],
+            PlanBody::List(_) | PlanBody::Profiles(_) => &[],
             PlanBody::Definitions(d) => &d.changes,
         }
     }
@@ -113,7 +159,7 @@ impl SyncPlan {
     /// Rows deliberately not sent (none for a list).
     pub fn skipped(&self) -> &[Skip] {
         match &self.body {
-            PlanBody::List(_) => &[],
+            PlanBody::List(_) | PlanBody::Profiles(_) => &[],
             PlanBody::Definitions(d) => &d.skipped,
         }
     }
@@ -121,7 +167,7 @@ impl SyncPlan {
     /// State records to write without a request (none for a list).
     pub fn record_only(&self) -> &[StateRecord] {
         match &self.body {
-            PlanBody::List(_) => &[],
+            PlanBody::List(_) | PlanBody::Profiles(_) => &[],
             PlanBody::Definitions(d) => &d.record_only,
         }
     }
@@ -130,7 +176,15 @@ impl SyncPlan {
     pub fn list(&self) -> Option<&ListChange> {
         match &self.body {
             PlanBody::List(l) => l.list.as_ref(),
-            PlanBody::Definitions(_) => None,
+            PlanBody::Definitions(_) | PlanBody::Profiles(_) => None,
+        }
+    }
+
+    /// The profiles to send, for an ODP-attribute plan.
+    pub fn profiles(&self) -> Option<&ProfilePlan> {
+        match &self.body {
+            PlanBody::Profiles(p) => Some(p),
+            PlanBody::List(_) | PlanBody::Definitions(_) => None,
         }
     }
 
@@ -139,15 +193,18 @@ impl SyncPlan {
         match &self.body {
             PlanBody::List(l) => l.unchanged,
             PlanBody::Definitions(d) => d.unchanged,
+            PlanBody::Profiles(p) => p.unchanged,
         }
     }
 
     /// HTTP write requests applying the plan takes: one per definition change, one PATCH for
-    /// a changed list. (The engine adds its own reads.)
+    /// a changed list, one per batch of at most [`PROFILES_PER_REQUEST`] profiles. (The
+    /// engine adds its own reads.)
     pub fn request_count(&self) -> u64 {
         match &self.body {
             PlanBody::List(l) => u64::from(l.list.as_ref().is_some_and(|l| l.patch)),
             PlanBody::Definitions(d) => d.changes.len() as u64,
+            PlanBody::Profiles(p) => p.upserts.len().div_ceil(PROFILES_PER_REQUEST) as u64,
         }
     }
 

@@ -1,15 +1,19 @@
 //! Sending a plan through the client: one request per definition change, one whole-list
-//! PATCH for a list (ADR 0004). Every write is preceded by a recorded intent and followed by
+//! PATCH for a list (ADR 0004), one request per batch of ODP profiles (ADR 0018). Every write is preceded by a recorded intent and followed by
 //! its outcome; state only advances for what Optimizely acknowledged. A row the API refuses
 //! becomes a rejected row with the API's message and request id, and the run goes on; a
 //! failure that is not about the row (auth, throttling or network after all retries) stops
 //! the run, leaving the request's intent to be settled by the next run.
 
 use optisync_core::RejectedRow;
-use optisync_core::{Change, Field, FieldChange, FieldValue, Fields, StateRecord};
+use optisync_core::{
+    Change, Field, FieldChange, FieldValue, Fields, PROFILES_PER_REQUEST, ProfilePlan,
+    ProfileValue, StateRecord,
+};
 use optisync_optimizely::{Client, Error as ApiError, ErrorKind, ListAttribute, Phase};
 use optisync_state::{IntentId, NewIntent, Operation, Outcome, Store};
 
+use crate::destination::odp_attribute::{self, FieldType};
 use crate::destination::{Definition, list_attribute};
 use crate::error::{Error, Result};
 use crate::plan::PreparedPlan;
@@ -27,9 +31,9 @@ pub struct Applied {
     pub creates: u64,
     /// Objects updated.
     pub updates: u64,
-    /// List members added.
+    /// List members added (ODP: profiles given a value).
     pub list_added: u64,
-    /// List members removed.
+    /// List members removed (ODP: profiles whose field was cleared).
     pub list_removed: u64,
     /// Rows Optimizely refused, with its message and request id.
     pub rejected: Vec<RejectedRow>,
@@ -48,7 +52,9 @@ struct Ctx<'a> {
     recorder: Recorder,
 }
 
-/// Sends `prepared`'s plan. `list` is the list attribute read for this run (lists only).
+/// Sends `prepared`'s plan. `list` is the list attribute read for this run (lists only);
+/// `odp` the ODP client (ODP-attribute plans only).
+#[allow(clippy::too_many_arguments)]
 pub async fn apply(
     client: &Client,
     store: &mut Store,
@@ -57,6 +63,7 @@ pub async fn apply(
     run_id: &str,
     prepared: &PreparedPlan,
     list: Option<&ListAttribute>,
+    odp: Option<&Client>,
 ) -> Result<Applied> {
     let mut ctx = Ctx {
         client,
@@ -70,6 +77,15 @@ pub async fn apply(
     let plan = &prepared.plan;
     if let Some(change) = plan.list() {
         apply_list(&mut ctx, change, list).await?;
+    }
+    if let Some(body) = plan.profiles() {
+        let (Some(odp), Some(field_type)) = (odp, prepared.odp_field) else {
+            return Err(Error::Target {
+                sync: spec.name.clone(),
+                message: "ODP's schema was not read before sending".to_owned(),
+            });
+        };
+        apply_profiles(&mut ctx, odp, body, field_type).await?;
     }
     for record in plan.record_only() {
         record_state(&mut ctx, record, None)?;
@@ -119,6 +135,126 @@ pub async fn apply(
     }
     ctx.recorder.flush(ctx.store)?;
     Ok(ctx.applied)
+}
+
+/// Sends an ODP plan's profiles in batches of at most [`PROFILES_PER_REQUEST`], recording
+/// each batch ODP accepts before the next is sent: a run stopped anywhere re-sends at most
+/// the batch in flight, which sets the same values again. Profiles ODP names as invalid
+/// become rejected rows and the rest of their batch is sent again without them; a refusal
+/// that names none rejects its whole batch. Any other failure stops the run.
+async fn apply_profiles(
+    ctx: &mut Ctx<'_>,
+    odp: &Client,
+    body: &ProfilePlan,
+    field_type: FieldType,
+) -> Result<()> {
+    let sync = ctx.spec.name.clone();
+    let total = body.upserts.len();
+    let batches = total.div_ceil(PROFILES_PER_REQUEST) as u64;
+    let mut progress = Progress::new(&sync, "sending profiles", "requests");
+    let mut start = 0;
+    let mut done = 0u64;
+    while start < total {
+        // A safe point: every batch before this one is recorded.
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(Error::Interrupted {
+                sync: sync.clone(),
+                signal,
+                sent: done,
+                planned: batches,
+            });
+        }
+        let end = (start + PROFILES_PER_REQUEST).min(total);
+        let mut positions: Vec<usize> = (start..end).collect();
+        let mut items = odp_attribute::items(body, start..end, field_type);
+        loop {
+            ctx.applied.requests_sent += 1;
+            match odp.odp_upsert_profiles(&items).await {
+                Ok(()) => {
+                    record_profiles(ctx, body, &positions)?;
+                    break;
+                }
+                Err(e) if e.kind() == ErrorKind::Rejected => {
+                    let named: Vec<(usize, String)> = e
+                        .invalid_items()
+                        .iter()
+                        .filter(|i| i.index < positions.len())
+                        .map(|i| (i.index, i.reason.clone()))
+                        .collect();
+                    let refuse = |ctx: &mut Ctx<'_>, position: usize, reason: String| {
+                        ctx.applied.rejected.push(RejectedRow {
+                            primary_key: body
+                                .upserts
+                                .ids
+                                .get(position)
+                                .map(optisync_core::value::shown),
+                            field: Some("user_id".to_owned()),
+                            reason: format!("ODP refused this profile: {reason}"),
+                            request_id: e.request_id().map(str::to_owned),
+                        });
+                    };
+                    if named.is_empty() {
+                        let reason = e.api_message().map_or_else(|| e.to_string(), str::to_owned);
+                        for &position in &positions {
+                            refuse(ctx, position, reason.clone());
+                        }
+                        break;
+                    }
+                    let mut keep = vec![true; positions.len()];
+                    for (index, reason) in named {
+                        if std::mem::replace(&mut keep[index], false) {
+                            refuse(ctx, positions[index], reason);
+                        }
+                    }
+                    let mut flags = keep.iter();
+                    positions.retain(|_| flags.next().copied().unwrap_or(false));
+                    let mut flags = keep.iter();
+                    items.retain(|_| flags.next().copied().unwrap_or(false));
+                    if positions.is_empty() {
+                        break;
+                    }
+                    tracing::warn!(
+                        sync = %sync,
+                        refused = keep.iter().filter(|k| !**k).count(),
+                        "ODP refused some profiles of a batch; sending the rest again"
+                    );
+                }
+                Err(e) => {
+                    return Err(Error::Api {
+                        sync: sync.clone(),
+                        what: format!(
+                            "sending profiles to ODP (batch {} of {batches})",
+                            done + 1
+                        ),
+                        source: e,
+                    });
+                }
+            }
+        }
+        done += 1;
+        progress.update(done, Some(batches));
+        start = end;
+    }
+    Ok(())
+}
+
+/// Records the profiles at `positions` of `body` as delivered, and counts them.
+fn record_profiles(ctx: &mut Ctx<'_>, body: &ProfilePlan, positions: &[usize]) -> Result<()> {
+    let sync = ctx.spec.name.as_str();
+    let profiles = positions
+        .iter()
+        .filter_map(|&p| Some((body.upserts.ids.get(p)?, body.upserts.value_at(p))));
+    ctx.store
+        .record_profiles(sync, &body.identifier, &body.field, profiles)
+        .map_err(Error::state(sync))?;
+    for &p in positions {
+        if *body.upserts.value_at(p) == ProfileValue::Cleared {
+            ctx.applied.list_removed += 1;
+        } else {
+            ctx.applied.list_added += 1;
+        }
+    }
+    Ok(())
 }
 
 /// A hex hash of a list's `list_content`, stored with the delivered list and as the PATCH

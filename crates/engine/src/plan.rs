@@ -5,8 +5,9 @@
 
 use optisync_core::{
     ContentHash, DefinitionOptions, DefinitionPlanInput, DeliveredDefinitions, DeliveredObject,
-    Fields, Ids, ListOptions, ListPlanInput, Mapping, ModelIds, RemoteList, RunDetails, StepTiming,
-    SyncKind, SyncPlan, plan_definitions, plan_list,
+    Fields, Ids, ListOptions, ListPlanInput, Mapping, ModelIds, ProfileOptions, ProfilePlanInput,
+    RemoteList, RunDetails, StepTiming, SyncKind, SyncPlan, plan_definitions, plan_list,
+    plan_profiles,
 };
 use optisync_optimizely::{Client, ListAttribute, Product};
 use optisync_sources::Source;
@@ -46,6 +47,10 @@ pub struct PreparedPlan {
     /// How long reading and planning took (empty for a plan read from a file).
     #[serde(skip)]
     pub steps: Vec<StepTiming>,
+    /// For an ODP plan whose schema was read: the type of its customer field (what a
+    /// cleared value is sent as).
+    #[serde(skip)]
+    pub odp_field: Option<crate::destination::odp_attribute::FieldType>,
 }
 
 impl PreparedPlan {
@@ -114,6 +119,50 @@ pub async fn prepare(
             list_content_known = Some(content_known);
             plan
         }
+        SyncKind::OdpAttribute { mode } => {
+            let Some(target) = spec.odp.as_ref() else {
+                return Err(Error::Target {
+                    sync: spec.name.clone(),
+                    message: "an odp_attribute sync needs `identifier` and `field`".to_owned(),
+                });
+            };
+            // ODP cannot list who holds a field: the model and what this sync delivered are
+            // all a plan reads.
+            let rows = match read_model(source, spec, &mapping).await? {
+                ModelRows::Profiles(rows) => rows,
+                _ => {
+                    return Err(Error::Target {
+                        sync: spec.name.clone(),
+                        message: "the model did not yield profile rows".to_owned(),
+                    });
+                }
+            };
+            let delivered = if options.full_resync {
+                None
+            } else {
+                store
+                    .delivered_profiles(&spec.name, &target.identifier, &target.field)
+                    .map_err(Error::state(&spec.name))?
+            };
+            steps.step("read", started.elapsed());
+            started = std::time::Instant::now();
+            remote_seen = RemoteSeen::Profiles;
+            plan_profiles(ProfilePlanInput {
+                sync: spec.name.clone(),
+                mode,
+                identifier: target.identifier.clone(),
+                field: target.field.clone(),
+                rows,
+                delivered,
+                options: ProfileOptions {
+                    allow_pii: spec.allow_pii,
+                    allow_empty: options.allow_empty,
+                    allow_large_removal: options.allow_large_removal,
+                    max_removal_percent: spec.max_removal_percent,
+                    last_run_rows,
+                },
+            })
+        }
         SyncKind::Definition { kind, mode } => {
             let rules = crate::destination::definition(kind).rules();
             // Optimizely's objects and the model are read at the same time: a no-op run
@@ -121,7 +170,7 @@ pub async fn prepare(
             let model = async {
                 match read_model(source, spec, &mapping).await? {
                     ModelRows::Definitions(rows) => Ok(rows),
-                    ModelRows::List(_) => Err(Error::Target {
+                    ModelRows::List(_) | ModelRows::Profiles(_) => Err(Error::Target {
                         sync: spec.name.clone(),
                         message: "the model did not yield definition rows".to_owned(),
                     }),
@@ -179,6 +228,7 @@ pub async fn prepare(
         remote_seen,
         list_content_known,
         steps: steps.steps,
+        odp_field: None,
     })
 }
 
@@ -219,7 +269,7 @@ async fn read_list_inputs(
     let model = async {
         match read_model(source, spec, mapping).await? {
             ModelRows::List(ids) => Ok(ids),
-            ModelRows::Definitions(_) => Err(Error::Target {
+            ModelRows::Definitions(_) | ModelRows::Profiles(_) => Err(Error::Target {
                 sync: spec.name.clone(),
                 message: "the model did not yield list ids".to_owned(),
             }),

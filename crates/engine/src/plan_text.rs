@@ -1,6 +1,6 @@
 //! The Terraform-like text of a plan: one block per sync with `+` creates, `~` updates (each
-//! changed field before → after) and the list's `+`/`-` members (a sample of five with the
-//! count), then rejected rows, warnings, guardrails and refusals, and a summary line with the
+//! changed field before → after), the list's `+`/`-` members (a sample of five with the
+//! count) or an ODP field's joining, changing and cleared profiles (a sample of ten), then rejected rows, warnings, guardrails and refusals, and a summary line with the
 //! request count and the time the rate limit makes them take.
 //!
 //! A huge plan is summarised: each section (creates, updates, skipped rows, rejected rows)
@@ -94,6 +94,9 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
                 drift.unexpected_count
             );
         }
+    }
+    if let Some(body) = plan.profiles() {
+        profiles_block(&mut out, body);
     }
     let (mut creates, mut updates) = (Section::default(), Section::default());
     for change in plan.changes() {
@@ -190,6 +193,16 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
     } else {
         requests_line(plan.request_count(), limit)
     };
+    if let Some(body) = plan.profiles() {
+        let _ = writeln!(
+            out,
+            "  {} to send, {} unchanged, {} rejected; {requests}",
+            count(body.upserts.len() as u64, "profile"),
+            plan.unchanged(),
+            plan.rejected.len(),
+        );
+        return out;
+    }
     let _ = writeln!(
         out,
         "  {creates} to create, {} to update, {} unchanged, {} rejected; {requests}",
@@ -198,6 +211,51 @@ pub fn render(plan: &SyncPlan, limit: RateLimit) -> String {
         plan.rejected.len(),
     );
     out
+}
+
+/// An ODP plan's block: the field, the counts, a sample of the profiles sent.
+fn profiles_block(out: &mut String, body: &optisync_core::ProfilePlan) {
+    let target = format!(
+        "ODP customer field {:?} (users by {})",
+        body.field, body.identifier
+    );
+    if body.upserts.is_empty() {
+        let _ = writeln!(out, "    {target}: unchanged");
+    } else {
+        let _ = writeln!(
+            out,
+            "  ~ {target}: {} joining, {} changing, {} cleared",
+            body.joiners, body.changed, body.leavers
+        );
+    }
+    for sample in &body.samples {
+        let line = match (&sample.before, &sample.after) {
+            (_, optisync_core::ProfileValue::Cleared) => format!("- {}: cleared", sample.id),
+            (Some(before), after) if *before != optisync_core::ProfileValue::Cleared => {
+                format!("~ {}: {before} → {after}", sample.id)
+            }
+            (_, after) => format!("+ {}: {after}", sample.id),
+        };
+        let _ = writeln!(out, "      {line}");
+    }
+    let shown = body.samples.len();
+    if body.upserts.len() > shown {
+        let _ = writeln!(
+            out,
+            "      … and {} more profiles",
+            thousands((body.upserts.len() - shown) as u64)
+        );
+    }
+    if let Some(before) = body.set_before {
+        let _ = writeln!(
+            out,
+            "      {} held a value from this sync before the run",
+            count(before, "user")
+        );
+    }
+    if body.duplicates > 0 {
+        let _ = writeln!(out, "      {} duplicate ids counted once", body.duplicates);
+    }
 }
 
 /// "N requests, about T at the rate limit of …".

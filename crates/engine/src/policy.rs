@@ -49,6 +49,10 @@ pub const LIST_ON_FX: &str = "list attributes are not available in Feature Exper
 pub fn kind_refusal(kind: SyncKind, product: Product) -> Option<&'static str> {
     match kind {
         SyncKind::List { .. } if product != Product::Web => Some(LIST_ON_FX),
-        SyncKind::List { .. } | SyncKind::Definition { .. } => None,
+        // ODP is a product of its own: Feature Experimentation targets its segments, and
+        // Web projects connected to ODP can too.
+        SyncKind::List { .. } | SyncKind::OdpAttribute { .. } | SyncKind::Definition { .. } => {
+            None
+        }
     }
 }

@@ -1,11 +1,11 @@
 //! Reading a sync's model: streams the source's batches (bounded, so a large model never sits
 //! twice in memory) and maps them through core's [`BoundMapping`](optisync_core::BoundMapping):
-//! a list sync takes the `user_id` column whole, a definition sync maps each record to a
-//! [`DesiredRow`].
+//! a list sync takes the `user_id` column whole, an ODP-attribute sync each row's `user_id`
+//! and `value`, a definition sync maps each record to a [`DesiredRow`].
 //! Rows with problems are kept: the planner turns their problems into rejected rows and the
 //! run goes on for the others.
 
-use optisync_core::{DesiredRow, Mapping, ModelIds, SyncKind, Value};
+use optisync_core::{DesiredRow, Mapping, ModelIds, ProfileRows, SyncKind, Value};
 use optisync_sources::Source;
 
 use crate::error::{Error, Result};
@@ -19,6 +19,8 @@ pub enum ModelRows {
     List(ModelIds),
     /// A definition sync's rows.
     Definitions(Vec<DesiredRow>),
+    /// An ODP-attribute sync's users and values, checked as they were read.
+    Profiles(ProfileRows),
 }
 
 impl ModelRows {
@@ -27,6 +29,7 @@ impl ModelRows {
         match self {
             ModelRows::List(ids) => ids.read as usize,
             ModelRows::Definitions(rows) => rows.len(),
+            ModelRows::Profiles(rows) => rows.read as usize,
         }
     }
 
@@ -55,6 +58,8 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
             errors,
         })?;
     let is_list = matches!(spec.kind, SyncKind::List { .. });
+    let is_profiles = matches!(spec.kind, SyncKind::OdpAttribute { .. });
+    let mut profiles = ProfileRows::new();
     let mut ids = ModelIds::new();
     let mut rows = Vec::new();
     let mut read: u64 = 0;
@@ -71,6 +76,12 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
             if !taken {
                 ids.extend(std::iter::repeat_n(Value::Null, rows));
             }
+        } else if is_profiles {
+            let (user_id, value) = (bound.user_id_index(), bound.value_index());
+            for record in batch {
+                let cell = |index: Option<usize>| index.and_then(|i| record.value(i));
+                profiles.push(cell(user_id).unwrap_or(&Value::Null), cell(value));
+            }
         } else {
             rows.extend(batch.into_iter().map(|record| bound.desired_row(&record)));
         }
@@ -79,6 +90,8 @@ pub async fn read_model(source: &Source, spec: &SyncSpec, mapping: &Mapping) -> 
     tracing::info!(sync = %spec.name, rows = read, elapsed_ms = started.elapsed().as_millis(), "model read");
     Ok(if is_list {
         ModelRows::List(ids)
+    } else if is_profiles {
+        ModelRows::Profiles(profiles)
     } else {
         ModelRows::Definitions(rows)
     })

@@ -73,6 +73,8 @@ pub struct Engine {
     /// Whether to let the warehouse go once the next plan has read its model.
     release_after_read: bool,
     client: Client,
+    /// The ODP client, for ODP-attribute syncs ([`Engine::set_odp`]).
+    odp: Option<Client>,
     store: Store,
     target: Target,
     /// Whether this process has read the project (its product, whether it is archived). A
@@ -110,6 +112,7 @@ impl Engine {
             source: Some(source),
             release_after_read: false,
             client,
+            odp: None,
             store,
             target: Target {
                 project_id,
@@ -168,6 +171,69 @@ impl Engine {
         }
     }
 
+    /// Gives the engine the ODP client its ODP-attribute syncs write through.
+    pub fn set_odp(&mut self, odp: Client) {
+        self.odp = Some(odp);
+    }
+
+    /// The ODP client, if one was given.
+    pub fn odp(&self) -> Option<&Client> {
+        self.odp.as_ref()
+    }
+
+    /// The rate limit `plan`'s writes are paced by: ODP's for an ODP plan, Optimizely's
+    /// otherwise.
+    pub fn rate_limit_for(&self, plan: &SyncPlan) -> optisync_optimizely::RateLimit {
+        match (&self.odp, plan.profiles()) {
+            (Some(odp), Some(_)) => odp.limiter().limit(),
+            _ => self.client.limiter().limit(),
+        }
+    }
+
+    /// Requests of both clients (Optimizely's and ODP's) so far.
+    pub fn request_counts(&self) -> optisync_optimizely::RequestCounts {
+        let mut counts = self.client.request_counts();
+        if let Some(odp) = &self.odp {
+            let more = odp.request_counts();
+            counts.reads += more.reads;
+            counts.writes += more.writes;
+            counts.throttled += more.throttled;
+        }
+        counts
+    }
+
+    /// Reads ODP's customer schema before an ODP plan sends anything: a field or identifier
+    /// that does not exist is an error naming the fix (ODP would drop such values without a
+    /// word), and values the field cannot hold become rejected rows.
+    async fn confirm_odp(&self, spec: &SyncSpec, prepared: &mut PreparedPlan) -> Result<()> {
+        use crate::destination::odp_attribute::{Schema, check_values, read_schema};
+        let target_error = |message: String| Error::Target {
+            sync: spec.name.clone(),
+            message,
+        };
+        let (Some(odp), Some(target)) = (&self.odp, &spec.odp) else {
+            return Err(target_error(
+                "an odp_attribute sync needs the [odp] table in the config (its private key)"
+                    .to_owned(),
+            ));
+        };
+        let schema = read_schema(odp, &target.identifier, &target.field)
+            .await
+            .map_err(|source| Error::Api {
+                sync: spec.name.clone(),
+                what: "reading ODP's customer schema".to_owned(),
+                source,
+            })?;
+        let field_type = match schema {
+            Schema::Ready(field_type) => field_type,
+            Schema::Unusable(message) => return Err(target_error(message)),
+        };
+        let value_mapped = spec.mapping.column(optisync_core::Field::Value).is_some();
+        check_values(&mut prepared.plan, field_type, value_mapped).map_err(target_error)?;
+        prepared.odp_field = Some(field_type);
+        Ok(())
+    }
+
     /// The project.
     pub fn target(&self) -> Target {
         self.target
@@ -210,11 +276,16 @@ impl Engine {
         if std::mem::take(&mut self.release_after_read) {
             self.release_source();
         }
-        let prepared = prepared?;
+        let mut prepared = prepared?;
         // A plan that a refusal or a guardrail stops sends nothing: no need to read the
-        // project for it (a run of it would be stopped before any request too).
+        // project (or ODP's schema) for it (a run of it would be stopped before any request
+        // too). An ODP plan writes to ODP alone.
         if prepared.plan.request_count() > 0 && !prepared.plan.is_blocked() {
-            self.confirm_project().await?;
+            if prepared.plan.profiles().is_some() {
+                self.confirm_odp(spec, &mut prepared).await?;
+            } else {
+                self.confirm_project().await?;
+            }
         }
         Ok(prepared)
     }
@@ -281,7 +352,7 @@ impl Engine {
         saved: Option<PreparedPlan>,
         run_id: &str,
     ) -> Result<RunReport> {
-        let requests_before = self.client.request_counts();
+        let requests_before = self.request_counts();
         self.details = RunDetails::default();
         let (prepared, list) = match saved {
             Some(mut saved) => {
@@ -317,7 +388,7 @@ impl Engine {
         // while sending still shows its plan.
         self.details.plan_text = Some(crate::plan_text::render(
             &prepared.plan,
-            self.client.limiter().limit(),
+            self.rate_limit_for(&prepared.plan),
         ));
         self.details.drift = prepared.plan.list().and_then(|l| l.drift.clone());
         let current_list_hash = list
@@ -332,8 +403,8 @@ impl Engine {
         )?;
         let plan = &prepared.plan;
         let mut counts = planned(plan);
-        counts.reads = self.client.request_counts().reads - requests_before.reads;
-        counts.throttled = self.client.request_counts().throttled - requests_before.throttled;
+        counts.reads = self.request_counts().reads - requests_before.reads;
+        counts.throttled = self.request_counts().throttled - requests_before.throttled;
         let mut notes = plan.warnings.clone();
         let finish = |store: &mut Store,
                       details: &RunDetails,
@@ -396,11 +467,19 @@ impl Engine {
             ));
         }
 
-        // A saved plan was made by another process: the project is read before its first
-        // write here too.
-        if plan.request_count() > 0 {
-            self.confirm_project().await?;
+        // A saved plan was made by another process: the project (or ODP's schema) is read
+        // before its first write here too.
+        let mut prepared = prepared;
+        if prepared.plan.request_count() > 0 {
+            if prepared.plan.profiles().is_some() {
+                if prepared.odp_field.is_none() {
+                    self.confirm_odp(spec, &mut prepared).await?;
+                }
+            } else {
+                self.confirm_project().await?;
+            }
         }
+        let plan = &prepared.plan;
         // A safe point: nothing of this plan was sent yet.
         if crate::interrupt::requested().is_some() {
             let planned = plan.request_count();
@@ -415,6 +494,7 @@ impl Engine {
             run_id,
             &prepared,
             list.as_ref(),
+            self.odp.as_ref(),
         )
         .await?;
         self.details.step("send", sending.elapsed());
@@ -432,8 +512,8 @@ impl Engine {
         counts.list_removed = applied.list_removed;
         counts.requests_sent = applied.requests_sent;
         // Creates whose answer was lost list the objects again.
-        counts.reads = self.client.request_counts().reads - requests_before.reads;
-        counts.throttled = self.client.request_counts().throttled - requests_before.throttled;
+        counts.reads = self.request_counts().reads - requests_before.reads;
+        counts.throttled = self.request_counts().throttled - requests_before.throttled;
         counts.rejected = rejected.len() as u64;
         let (status, result) = if rejected.is_empty() {
             (RunStatus::Succeeded, RunResult::Succeeded)
@@ -541,8 +621,10 @@ fn planned(plan: &SyncPlan) -> RunStats {
     RunStats {
         rows_read: plan.rows_read,
         planned_creates,
-        planned_updates: plan.changes().len() as u64 - planned_creates,
-        planned_removes: plan.list().map_or(0, |l| l.removed.len() as u64),
+        planned_updates: plan.changes().len() as u64 - planned_creates
+            + plan.profiles().map_or(0, |p| p.upserts.len() as u64),
+        planned_removes: plan.list().map_or(0, |l| l.removed.len() as u64)
+            + plan.profiles().map_or(0, |p| p.leavers),
         ..RunStats::default()
     }
 }

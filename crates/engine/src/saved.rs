@@ -117,6 +117,9 @@ pub enum RemoteSeen {
         /// Its content; `None` when the API did not return it (nothing to compare then).
         content: Option<ListSeen>,
     },
+    /// ODP profiles: ODP cannot list who holds a field, so there is nothing to compare; the
+    /// sync's state version (checked first) is what a saved ODP plan is made from.
+    Profiles,
     /// Audiences, attributes or custom events.
     Definitions {
         /// Every object the plan updates or records in state, as it was, sorted by primary
@@ -282,13 +285,12 @@ pub fn check_fresh(
             saved.state_version
         ));
     }
-    let recorded = match (&saved.remote_seen, spec.kind) {
-        (RemoteSeen::Unrecorded, _)
-        | (RemoteSeen::List { .. }, SyncKind::Definition { .. })
-        | (RemoteSeen::Definitions { .. }, SyncKind::List { .. }) => false,
+    let recorded = matches!(
+        (&saved.remote_seen, spec.kind),
         (RemoteSeen::List { .. }, SyncKind::List { .. })
-        | (RemoteSeen::Definitions { .. }, SyncKind::Definition { .. }) => true,
-    };
+            | (RemoteSeen::Profiles, SyncKind::OdpAttribute { .. })
+            | (RemoteSeen::Definitions { .. }, SyncKind::Definition { .. })
+    );
     if !recorded {
         return stale(
             "the plan file does not record what Optimizely held when it was made".to_owned(),

@@ -30,6 +30,18 @@ pub struct SyncSpec {
     pub max_removal_percent: f64,
     /// Definition runs creating more objects than this are blocked.
     pub max_creates: u64,
+    /// Where an ODP-attribute sync writes (ODP-attribute syncs).
+    pub odp: Option<OdpTarget>,
+}
+
+/// Where an ODP-attribute sync writes: the identifier its user ids are sent as and the
+/// customer field it sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OdpTarget {
+    /// The ODP identifier (`fs_user_id`, `vuid`, `email`, …).
+    pub identifier: String,
+    /// The customer field (`in_beta`).
+    pub field: String,
 }
 
 impl SyncSpec {
@@ -59,6 +71,12 @@ impl SyncSpec {
         // default is the same as before the setting existed.
         if self.max_creates != DEFAULT_MAX_CREATES {
             text.push_str(&format!("max_creates={}\n", self.max_creates));
+        }
+        if let Some(odp) = &self.odp {
+            text.push_str(&format!(
+                "odp_identifier={}\nodp_field={}\n",
+                odp.identifier, odp.field
+            ));
         }
         optisync_core::hash::hex(text.as_bytes())
     }
@@ -152,6 +170,7 @@ mod tests {
             allow_pii: false,
             max_removal_percent: 20.0,
             max_creates: DEFAULT_MAX_CREATES,
+            odp: None,
         }
     }
 

@@ -56,6 +56,7 @@ fn spec() -> SyncSpec {
         allow_pii: false,
         max_removal_percent: 20.0,
         max_creates: 1000,
+        odp: None,
     }
 }
 
@@ -88,6 +89,7 @@ fn create_plan(keys: &[&str]) -> PreparedPlan {
         remote_seen: Default::default(),
         list_content_known: None,
         steps: Vec::new(),
+        odp_field: None,
     }
 }
 
@@ -115,6 +117,7 @@ async fn a_create_whose_answer_was_lost_is_adopted_not_sent_twice() {
         TARGET,
         &run,
         &create_plan(&["a", "b"]),
+        None,
         None,
     )
     .await
@@ -153,6 +156,7 @@ async fn a_duplicate_answer_adopts_the_existing_archived_object_and_unarchives_i
         TARGET,
         &run,
         &create_plan(&["a"]),
+        None,
         None,
     )
     .await

@@ -123,6 +123,7 @@ fn spec(object: &str, mode: &str, mapping: &[(&str, &str)]) -> SyncSpec {
         allow_pii: false,
         max_removal_percent: DEFAULT_MAX_REMOVAL_PERCENT,
         max_creates: optisync_core::planner::DEFAULT_MAX_CREATES,
+        odp: None,
     }
 }
 

@@ -130,10 +130,13 @@ impl Client {
         if let Some(limit) = config.rate_limit {
             limiter.set_limit(limit);
         }
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.token.expose()))
-            .map_err(|_| {
-                Error::config("the API token contains characters not allowed in a header")
-            })?;
+        let credential = match config.api {
+            crate::config::Api::Optimizely => format!("Bearer {}", config.token.expose()),
+            crate::config::Api::Odp => config.token.expose().to_owned(),
+        };
+        let mut authorization = HeaderValue::from_str(&credential).map_err(|_| {
+            Error::config("the API token contains characters not allowed in a header")
+        })?;
         // Keeps the value out of any header dump (http's Debug prints "Sensitive").
         authorization.set_sensitive(true);
         let user_agent = HeaderValue::from_str(&config.user_agent)
@@ -348,9 +351,25 @@ impl Client {
         body: Option<Bytes>,
         limit: BodyLimit,
     ) -> Result<http::Response<Bytes>, Error> {
+        let idempotent = retry::is_idempotent(&method);
+        self.execute_with(method, url, body, limit, idempotent)
+            .await
+    }
+
+    /// [`Client::execute`] for a request whose repetition is harmless or not, whatever its
+    /// method says (an ODP profile upsert is a POST that sets values: repeating it changes
+    /// nothing).
+    pub(crate) async fn execute_with(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<Bytes>,
+        limit: BodyLimit,
+        idempotent: bool,
+    ) -> Result<http::Response<Bytes>, Error> {
         let inner = &*self.inner;
         let path = show_path(url);
-        let non_idempotent = !retry::is_idempotent(&method);
+        let non_idempotent = !idempotent;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -445,7 +464,7 @@ impl Client {
                 "optimizely request"
             );
 
-            let verdict = retry::decide(&method, kind_of_attempt);
+            let verdict = retry::decide(idempotent, kind_of_attempt);
             let headers = result.as_ref().ok().map(|r| r.headers().clone());
             let error = match result {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
@@ -567,7 +586,7 @@ impl Client {
         let mut request = http::Request::builder()
             .method(method.clone())
             .uri(url.as_str())
-            .header(AUTHORIZATION, self.inner.authorization.clone())
+            .header(self.auth_header(), self.inner.authorization.clone())
             .header(USER_AGENT, self.inner.user_agent.clone())
             .header(
                 http::header::ACCEPT,
@@ -584,6 +603,14 @@ impl Client {
                 format!("cannot build request for {url}: {e}"),
             )
         })
+    }
+
+    /// The header the credential goes in.
+    fn auth_header(&self) -> http::HeaderName {
+        match self.inner.config.api {
+            crate::config::Api::Optimizely => AUTHORIZATION,
+            crate::config::Api::Odp => http::HeaderName::from_static("x-api-key"),
+        }
     }
 
     /// Turns a non-2xx answer into an error with kind, phase and a human message.
@@ -603,11 +630,17 @@ impl Client {
         } else {
             serde_json::from_slice(resp.body()).ok()
         };
+        let invalid_items = envelope
+            .as_ref()
+            .and_then(|e| e.detail.as_ref())
+            .map(|detail| invalid_items(detail, token))
+            .unwrap_or_default();
         let (code, api_message, uuid) = match envelope {
             Some(e) => (
                 e.code.map(|c| shorten(&c, MAX_REQUEST_ID)),
                 e.message
                     .or_else(|| e.messages.map(|m| m.to_string()))
+                    .or_else(|| odp_message(e.title.as_deref(), e.detail.as_ref()))
                     .map(|m| shorten(&m, MAX_API_MESSAGE)),
                 e.uuid.map(|u| shorten(&u, MAX_REQUEST_ID)),
             ),
@@ -657,9 +690,8 @@ impl Client {
             message.push_str(&format!(": {text}"));
         }
         if kind == ErrorKind::Auth {
-            message.push_str(
-                "; the token is invalid, revoked, or has no access to this object (SDK keys and datafile access tokens cannot be used)",
-            );
+            message.push_str("; ");
+            message.push_str(self.inner.config.api.auth_hint());
         }
         let refs: Vec<String> = [("uuid", &uuid), ("request id", &request_id)]
             .into_iter()
@@ -675,17 +707,85 @@ impl Client {
             uuid,
             request_id,
         };
-        Error::new(kind, phase, token.scrub(&message))
+        Error::new(kind, phase, token.scrub(&message)).with_invalid_items(invalid_items)
     }
 }
 
-/// Optimizely's error envelope.
+/// The items an ODP 400 names by index (`detail.invalids[].event`, or `index`), with their
+/// reason (`message`, or `reason`), at most 500: a request holds no more.
+fn invalid_items(detail: &serde_json::Value, token: &crate::ApiToken) -> Vec<crate::InvalidItem> {
+    let Some(invalids) = detail.get("invalids").and_then(serde_json::Value::as_array) else {
+        return Vec::new();
+    };
+    invalids
+        .iter()
+        .take(500)
+        .filter_map(|item| {
+            let index = item
+                .get("event")
+                .or_else(|| item.get("index"))
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|i| usize::try_from(i).ok())?;
+            let reason = item
+                .get("message")
+                .or_else(|| item.get("reason"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("refused");
+            Some(crate::InvalidItem {
+                index,
+                reason: token.scrub(&shorten(reason, MAX_API_MESSAGE)),
+            })
+        })
+        .collect()
+}
+
+/// Optimizely's error envelope, and ODP's (`title`, `detail`; docs/ODP-API.md#errors).
 #[derive(Deserialize)]
 struct Envelope {
     code: Option<String>,
     message: Option<String>,
     messages: Option<serde_json::Value>,
     uuid: Option<String>,
+    title: Option<String>,
+    detail: Option<serde_json::Value>,
+}
+
+/// The message of an ODP error: its title, then its detail (a sentence, or the invalid
+/// fields with their reasons).
+fn odp_message(title: Option<&str>, detail: Option<&serde_json::Value>) -> Option<String> {
+    let detail = match detail {
+        Some(serde_json::Value::String(text)) => Some(text.clone()),
+        Some(serde_json::Value::Object(object)) => {
+            let invalids = object
+                .get("invalids")
+                .and_then(serde_json::Value::as_array)
+                .map(|invalids| {
+                    invalids
+                        .iter()
+                        .take(10)
+                        .map(|i| {
+                            let text = |key: &str| {
+                                i.get(key).and_then(serde_json::Value::as_str).unwrap_or("?")
+                            };
+                            format!("{}: {}", text("field"), text("reason"))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                });
+            invalids.or_else(|| {
+                object
+                    .get("message")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            })
+        }
+        _ => None,
+    };
+    match (title, detail) {
+        (Some(title), Some(detail)) => Some(format!("{title}: {detail}")),
+        (Some(title), None) => Some(title.to_owned()),
+        (None, detail) => detail,
+    }
 }
 
 fn request_id(headers: &http::HeaderMap) -> Option<String> {
@@ -739,7 +839,7 @@ fn is_html(resp: &http::Response<Bytes>) -> bool {
 /// What to say about an HTML page where JSON was expected.
 fn html_message(method: &Method, url: &Url, status: u16) -> String {
     format!(
-        "{method} {}: got an HTML page (HTTP {status}) instead of JSON. A captive portal, a proxy's login or error page, or an api_url that is not Optimizely's API answered; check api_url under [optimizely], and the proxy (the proxy key, or HTTPS_PROXY / ALL_PROXY)",
+        "{method} {}: got an HTML page (HTTP {status}) instead of JSON. A captive portal, a proxy's login or error page, or a server that is not the API answered; check api_url (under [optimizely], or [odp] for ODP), and the proxy (the proxy key, or HTTPS_PROXY / ALL_PROXY)",
         show_origin_path(url)
     )
 }

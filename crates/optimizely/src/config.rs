@@ -15,9 +15,55 @@ use crate::token::ApiToken;
 /// The public API.
 pub const DEFAULT_API_URL: &str = "https://api.optimizely.com/v2";
 
+/// Optimizely Data Platform's REST API in the US region (docs/ODP-API.md#hosts).
+pub const DEFAULT_ODP_API_URL: &str = "https://api.zaius.com/v3";
+
+/// Which API a client speaks: how its key is sent, how its errors read, and which part of
+/// the config a message points to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Api {
+    /// Optimizely's REST API v2: `Authorization: Bearer <personal access token>`.
+    #[default]
+    Optimizely,
+    /// Optimizely Data Platform's REST API v3: `x-api-key: <private key>`.
+    Odp,
+}
+
+impl Api {
+    /// The config table that configures it.
+    pub fn config_table(self) -> &'static str {
+        match self {
+            Api::Optimizely => "[optimizely]",
+            Api::Odp => "[odp]",
+        }
+    }
+
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::Optimizely => "Optimizely's API",
+            Api::Odp => "ODP's API",
+        }
+    }
+
+    /// What a 401 or 403 means, after "authentication failed".
+    pub(crate) fn auth_hint(self) -> &'static str {
+        match self {
+            Api::Optimizely => {
+                "the token is invalid, revoked, or has no access to this object (SDK keys and datafile access tokens cannot be used)"
+            }
+            Api::Odp => {
+                "the ODP key is invalid or revoked, or is the public key where the private key is needed (Settings > APIs in ODP)"
+            }
+        }
+    }
+}
+
 /// Settings for a [`Client`](crate::Client).
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
+    /// Which API: Optimizely's (the default) or ODP's.
+    pub api: Api,
     /// Base URL, e.g. `https://api.optimizely.com/v2`.
     pub api_url: Url,
     /// The personal access token.
@@ -42,6 +88,7 @@ impl ClientConfig {
     /// Defaults: the public API, product rate limits, 30 s per attempt, 5 attempts.
     pub fn new(token: ApiToken) -> Self {
         ClientConfig {
+            api: Api::Optimizely,
             // A constant that parses: a failure here is a bug caught by the unit tests.
             api_url: Url::parse(DEFAULT_API_URL).expect("DEFAULT_API_URL is a valid URL"),
             token,
@@ -51,6 +98,21 @@ impl ClientConfig {
             user_agent: format!("optisync/{}", env!("CARGO_PKG_VERSION")),
             backoff: Backoff::default(),
             shared_quota: None,
+        }
+    }
+
+    /// ODP's defaults: the US host, 10 requests a second (the Profiles API's documented
+    /// limit, docs/ODP-API.md#rate-limits), 30 s per attempt, 5 attempts.
+    pub fn odp(key: ApiToken) -> Self {
+        ClientConfig {
+            api: Api::Odp,
+            // A constant that parses: a failure here is a bug caught by the unit tests.
+            api_url: Url::parse(DEFAULT_ODP_API_URL).expect("DEFAULT_ODP_API_URL is a valid URL"),
+            rate_limit: Some(RateLimit {
+                per_second: Some(10),
+                per_minute: None,
+            }),
+            ..ClientConfig::new(key)
         }
     }
 

@@ -88,6 +88,18 @@ struct Details {
     /// True when the request was a create (POST), whose outcome matters when unknown.
     non_idempotent: bool,
     attempts: u32,
+    /// The items of a batch the server named as invalid (ODP's `detail.invalids`), by their
+    /// index in the request.
+    invalid_items: Vec<InvalidItem>,
+}
+
+/// One item of a batch request that the server refused, by its index in the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidItem {
+    /// Its index in the request's array.
+    pub index: usize,
+    /// The server's reason.
+    pub reason: String,
 }
 
 impl Error {
@@ -99,6 +111,7 @@ impl Error {
                 message: message.into(),
                 non_idempotent: false,
                 attempts: 0,
+                invalid_items: Vec::new(),
             }),
             source: None,
         }
@@ -120,6 +133,17 @@ impl Error {
         self.details.attempts = attempts;
         self.details.non_idempotent = non_idempotent;
         self
+    }
+
+    pub(crate) fn with_invalid_items(mut self, items: Vec<InvalidItem>) -> Self {
+        self.details.invalid_items = items;
+        self
+    }
+
+    /// The items of a batch request the server named as invalid, by index (empty when it
+    /// named none).
+    pub fn invalid_items(&self) -> &[InvalidItem] {
+        &self.details.invalid_items
     }
 
     pub(crate) fn map_message(mut self, f: impl FnOnce(String) -> String) -> Self {

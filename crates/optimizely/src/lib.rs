@@ -31,6 +31,9 @@
 //! - [`Error`] (`error.rs`): [`ErrorKind`] (config, auth, throttled, transient, rejected,
 //!   internal) and [`Phase`] (not sent, maybe sent, responded with Optimizely's `code`,
 //!   `message`, `uuid` and `x-request-id`).
+//! - `odp.rs`: the calls to Optimizely Data Platform's REST API v3 on a client built with
+//!   [`ClientConfig::odp`] ([`Api::Odp`]: the key in `x-api-key`, ODP's error envelope):
+//!   profile upserts in batches and the customer schema.
 //! - `model/`: the API's objects ([`Project`] and [`Product`], [`Attribute`], [`Audience`],
 //!   [`Event`], [`ListAttribute`], with their create and partial-update bodies).
 //!
@@ -45,6 +48,7 @@ mod config;
 mod endpoints;
 mod error;
 mod model;
+mod odp;
 mod pagination;
 mod proxy;
 mod rate_limit;
@@ -56,9 +60,10 @@ mod transport;
 pub mod telemetry;
 
 pub use client::{Client, RequestCounts};
-pub use config::{ClientConfig, DEFAULT_API_URL, validate_api_url};
+pub use config::{Api, ClientConfig, DEFAULT_API_URL, DEFAULT_ODP_API_URL, validate_api_url};
 pub use endpoints::PER_PAGE;
-pub use error::{Error, ErrorKind, Phase, TransportError};
+pub use error::{Error, ErrorKind, InvalidItem, Phase, TransportError};
+pub use odp::{MAX_PROFILES_PER_REQUEST, NewOdpField, OdpField};
 pub use model::{
     Attribute, AttributeUpdate, Audience, AudienceUpdate, ConditionType, CustomEventUpdate, Event,
     EventCategory, EventType, ListAttribute, ListAttributeUpdate, ListType, NewAttribute,

@@ -118,8 +118,7 @@ pub(crate) fn is_idempotent(method: &Method) -> bool {
 }
 
 /// Whether to retry.
-pub(crate) fn decide(method: &Method, attempt: Attempt) -> Verdict {
-    let idempotent = is_idempotent(method);
+pub(crate) fn decide(idempotent: bool, attempt: Attempt) -> Verdict {
     match attempt {
         Attempt::NotSent => Verdict::RetryTransient,
         Attempt::MaybeSent if idempotent => Verdict::RetryTransient,
@@ -444,20 +443,20 @@ mod tests {
         use Verdict::*;
         let s = |c: u16| Attempt::Status(StatusCode::from_u16(c).unwrap());
         for method in [Method::GET, Method::PATCH, Method::DELETE] {
-            assert_eq!(decide(&method, s(200)), Done);
-            assert_eq!(decide(&method, s(404)), Done);
-            assert_eq!(decide(&method, s(429)), RetryThrottled);
-            assert_eq!(decide(&method, s(503)), RetryThrottled);
-            assert_eq!(decide(&method, s(500)), RetryTransient);
-            assert_eq!(decide(&method, Attempt::MaybeSent), RetryTransient);
-            assert_eq!(decide(&method, Attempt::NotSent), RetryTransient);
+            assert_eq!(decide(is_idempotent(&method), s(200)), Done);
+            assert_eq!(decide(is_idempotent(&method), s(404)), Done);
+            assert_eq!(decide(is_idempotent(&method), s(429)), RetryThrottled);
+            assert_eq!(decide(is_idempotent(&method), s(503)), RetryThrottled);
+            assert_eq!(decide(is_idempotent(&method), s(500)), RetryTransient);
+            assert_eq!(decide(is_idempotent(&method), Attempt::MaybeSent), RetryTransient);
+            assert_eq!(decide(is_idempotent(&method), Attempt::NotSent), RetryTransient);
         }
-        assert_eq!(decide(&Method::POST, s(201)), Done);
-        assert_eq!(decide(&Method::POST, s(400)), Done);
-        assert_eq!(decide(&Method::POST, s(429)), RetryThrottled);
-        assert_eq!(decide(&Method::POST, s(503)), PauseThenFail);
-        assert_eq!(decide(&Method::POST, s(500)), Fail);
-        assert_eq!(decide(&Method::POST, Attempt::MaybeSent), Fail);
-        assert_eq!(decide(&Method::POST, Attempt::NotSent), RetryTransient);
+        assert_eq!(decide(false, s(201)), Done);
+        assert_eq!(decide(false, s(400)), Done);
+        assert_eq!(decide(false, s(429)), RetryThrottled);
+        assert_eq!(decide(false, s(503)), PauseThenFail);
+        assert_eq!(decide(false, s(500)), Fail);
+        assert_eq!(decide(false, Attempt::MaybeSent), Fail);
+        assert_eq!(decide(false, Attempt::NotSent), RetryTransient);
     }
 }

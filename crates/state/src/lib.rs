@@ -22,6 +22,8 @@
 //! - [`definitions`]: the delivered snapshot of definition syncs and [`Store::apply_batch`],
 //!   which commits up to one batch of outcomes at a time.
 //! - [`lists`]: the delivered member list of list-attribute syncs, stored as one blob.
+//! - [`profiles`]: what ODP-attribute syncs delivered, one row per user, recorded batch by
+//!   batch.
 //! - [`runs`]: run history ([`RunRecord`]) and the rows each run rejected ([`RejectedRow`]).
 //! - [`intents`]: write intents recorded before a request and their outcomes after it.
 //! - [`lock`]: the per-sync run lock ([`LockGuard`]) and how a gone holder is detected;
@@ -49,6 +51,7 @@ pub mod lists;
 pub mod lock;
 pub mod private_file;
 mod process;
+pub mod profiles;
 pub mod projects;
 pub mod quota;
 pub mod runs;

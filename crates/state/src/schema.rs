@@ -179,6 +179,22 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN details TEXT;
     ALTER TABLE runs ADD COLUMN throttled INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 8: what ODP-attribute syncs delivered: one row per user with the value ODP
+    // acknowledged (a JSON scalar; null for a cleared field), written batch by batch, and the
+    // identifier and field the rows are for (a sync pointed elsewhere starts afresh).
+    r#"
+    CREATE TABLE delivered_profiles (
+        sync  TEXT NOT NULL,
+        id    TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (sync, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE profile_targets (
+        sync       TEXT PRIMARY KEY NOT NULL,
+        identifier TEXT NOT NULL,
+        field      TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -63,7 +63,8 @@ impl Store {
     }
 
     /// Forgets everything the store knows about the sync's delivered state, in one
-    /// transaction: the definitions snapshot, the delivered list and the write intents. The
+    /// transaction: the definitions snapshot, the delivered list, the delivered profiles and
+    /// the write intents. The
     /// next run starts fresh, as on first use.
     ///
     /// Run history is kept for the record, but its runs are marked
@@ -78,6 +79,8 @@ impl Store {
         ensure_sync(&tx, sync)?;
         tx.execute("DELETE FROM definitions WHERE sync = ?1", params![sync])?;
         tx.execute("DELETE FROM delivered_lists WHERE sync = ?1", params![sync])?;
+        tx.execute("DELETE FROM delivered_profiles WHERE sync = ?1", params![sync])?;
+        tx.execute("DELETE FROM profile_targets WHERE sync = ?1", params![sync])?;
         tx.execute("DELETE FROM write_intents WHERE sync = ?1", params![sync])?;
         tx.execute(
             "UPDATE runs SET before_reset = 1 WHERE sync = ?1",

@@ -98,7 +98,6 @@ pub async fn plan(
     let specs = config.select_specs(&args.flags.syncs)?;
     crate::commands::init::refuse_placeholders(&config)?;
     let mut engine = connect::connect(&config, "optisync plan").await?;
-    let limit = engine.client().limiter().limit();
     let mut plans: Vec<PreparedPlan> = Vec::new();
     let mut errors = Vec::new();
     let mut exit = Exit::Success;
@@ -110,6 +109,7 @@ pub async fn plan(
         match engine.plan(spec, args.flags.options()).await {
             Ok(prepared) => {
                 if format == OutputFormat::Text {
+                    let limit = engine.rate_limit_for(&prepared.plan);
                     crate::outln!("{}", plan_text::render(&prepared.plan, limit));
                 }
                 plans.push(prepared);
@@ -126,7 +126,14 @@ pub async fn plan(
     }
     let requests: u64 = plans.iter().map(|p| p.plan.request_count()).sum();
     let changes = plans.iter().any(|p| p.plan.has_changes());
-    let reads = engine.client().request_counts().reads;
+    let reads = engine.request_counts().reads;
+    // The summary's pace: ODP's when every plan writes to ODP, else Optimizely's.
+    let limit = match plans.first() {
+        Some(first) if plans.iter().all(|p| p.plan.profiles().is_some()) => {
+            engine.rate_limit_for(&first.plan)
+        }
+        _ => engine.client().limiter().limit(),
+    };
     if format == OutputFormat::Text {
         crate::outln!(
             "Plan: {} sync{} ({}), {}",

@@ -28,6 +28,8 @@ pub enum SecretKind {
     WarehousePassword,
     /// `[source] private_key` (Snowflake).
     WarehouseKey,
+    /// `[odp] private_key`.
+    OdpKey,
     /// `[serve] api_token`.
     ServeToken,
     /// `[serve] alerts` `url`.
@@ -44,6 +46,7 @@ impl SecretKind {
             Self::WarehouseUrl => "[source] url",
             Self::WarehousePassword => "[source] password",
             Self::WarehouseKey => "[source] private_key",
+            Self::OdpKey => "[odp] private_key",
             Self::ServeToken => "[serve] api_token",
             Self::AlertUrl => "[serve] alerts url",
             Self::AlertSecret => "[serve] alerts secret",
@@ -57,6 +60,7 @@ impl SecretKind {
             Self::WarehouseUrl => "the warehouse URL",
             Self::WarehousePassword => "the warehouse password",
             Self::WarehouseKey => "the private key",
+            Self::OdpKey => "the ODP private key",
             Self::ServeToken => "the API token",
             Self::AlertUrl => "the webhook URL",
             Self::AlertSecret => "the signing key",
@@ -77,6 +81,9 @@ impl SecretKind {
             }
             Self::WarehouseKey => {
                 "private_key = { file = \"PATH\" } (a PKCS#8 PEM file, chmod 600) or private_key = { env = \"SNOWFLAKE_PRIVATE_KEY\" } (the NAME of an environment variable holding the PEM)"
+            }
+            Self::OdpKey => {
+                "private_key = { env = \"ODP_PRIVATE_KEY\" } (the NAME of an environment variable holding the key) or private_key = { file = \"PATH\" } (a file holding only the key, chmod 600)"
             }
             Self::ServeToken => {
                 "api_token = { env = \"OPTISYNC_API_TOKEN\" } (the NAME of an environment variable holding the token) or api_token = { file = \"PATH\" } (a file holding only the token, chmod 600)"

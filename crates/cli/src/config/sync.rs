@@ -5,6 +5,7 @@
 
 use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, SyncKind};
 use optisync_engine::SyncSpec;
+use optisync_engine::spec::OdpTarget;
 use optisync_engine::destination::object_rules;
 
 use optisync_serve::Schedule;
@@ -92,14 +93,53 @@ fn parse(raw: SyncConfig, base: &std::path::Path) -> Result<Sync, Vec<String>> {
         (SyncKind::Definition { .. }, Some(_)) => problems.push(
             "list_attribute_id only applies to object = \"list_attribute\"; remove it".into(),
         ),
+        // Said with the other ODP settings below.
+        (SyncKind::OdpAttribute { .. }, _) => {}
         _ => {}
     }
-    if raw.max_creates.is_some() && matches!(kind, SyncKind::List { .. }) {
+    if raw.max_creates.is_some()
+        && matches!(kind, SyncKind::List { .. } | SyncKind::OdpAttribute { .. })
+    {
         problems.push(
             "max_creates only applies to audience, attribute and custom_event syncs; remove it"
                 .into(),
         );
     }
+    let odp = match kind {
+        SyncKind::OdpAttribute { .. } => {
+            let identifier = raw.identifier.as_deref().unwrap_or(DEFAULT_ODP_IDENTIFIER);
+            let identifier = odp_name("identifier", identifier, &mut problems);
+            let field = match raw.field.as_deref() {
+                Some(field) => odp_name("field", field, &mut problems),
+                None => {
+                    problems.push(
+                        "field is required for object = \"odp_attribute\": the ODP customer field to write, e.g. field = \"in_beta\""
+                            .into(),
+                    );
+                    None
+                }
+            };
+            if raw.list_attribute_id.is_some() {
+                problems.push(
+                    "list_attribute_id only applies to object = \"list_attribute\"; remove it"
+                        .into(),
+                );
+            }
+            identifier
+                .zip(field)
+                .map(|(identifier, field)| OdpTarget { identifier, field })
+        }
+        _ => {
+            for (key, given) in [("identifier", &raw.identifier), ("field", &raw.field)] {
+                if given.is_some() {
+                    problems.push(format!(
+                        "{key} only applies to object = \"odp_attribute\"; remove it"
+                    ));
+                }
+            }
+            None
+        }
+    };
     // NaN and the infinities are outside the range too.
     if let Some(p) = raw.max_removal_percent
         && !(p.is_finite() && (0.0..=100.0).contains(&p))
@@ -188,9 +228,38 @@ fn parse(raw: SyncConfig, base: &std::path::Path) -> Result<Sync, Vec<String>> {
                 max_creates: raw
                     .max_creates
                     .unwrap_or(optisync_core::planner::DEFAULT_MAX_CREATES),
+                odp,
             },
         }),
         _ => Err(named(problems)),
+    }
+}
+
+/// The ODP identifier an `odp_attribute` sync sends its ids as when the config names none:
+/// the one Feature Experimentation's SDKs look users up by (docs/ODP-API.md#graphql).
+pub(super) const DEFAULT_ODP_IDENTIFIER: &str = "fs_user_id";
+
+/// The longest ODP field or identifier name optisync accepts.
+const MAX_ODP_NAME: usize = 64;
+
+/// An ODP field or identifier name as ODP's schema allows it (lower case letters, digits and
+/// underscores, starting with a letter; docs/ODP-API.md#schema), or a problem. A name that is
+/// not one is not quoted: it may be anything pasted.
+fn odp_name(key: &str, name: &str, problems: &mut Vec<String>) -> Option<String> {
+    let name = name.trim();
+    let valid = name.len() <= MAX_ODP_NAME
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Some(name.to_owned())
+    } else {
+        problems.push(format!(
+            "{key} is not an ODP {key} name; ODP names are lower case letters, digits and underscores, starting with a letter (at most {MAX_ODP_NAME}), e.g. {}",
+            if key == "field" { "\"in_beta\"" } else { "\"fs_user_id\"" }
+        ));
+        None
     }
 }
 

@@ -485,7 +485,8 @@ fn desired_fields(
 /// changes anything.
 fn field_value(field: Field, value: &Value) -> Result<Option<FieldValue>, String> {
     match field {
-        Field::UserId => Ok(None),
+        // Fields of list and ODP attributes, which no definition takes.
+        Field::UserId | Field::Value => Ok(None),
         Field::Key => match value.as_id_text() {
             None => Err("key is null or empty".to_owned()),
             Some(key) => {

@@ -2,15 +2,18 @@
 //! [`SyncPlan`]. No I/O, no clock, no randomness: the same inputs always give the same plan,
 //! whatever order the rows come in. [`plan_list`] handles list attributes (one whole-list
 //! PATCH per run); [`plan_definitions`] handles audiences, attributes and custom events (one
-//! request per object). The rules are docs/PRODUCT-RULES.md#list-attributes, #definitions and #guardrails.
+//! request per object); [`plan_profiles`] handles ODP attributes (profiles whose value
+//! changes, in batches). The rules are docs/PRODUCT-RULES.md#list-attributes, #definitions and #guardrails.
 
 mod definitions;
 mod list;
+mod profiles;
 
 pub use definitions::{
     DEFAULT_MAX_CREATES, DefinitionOptions, DefinitionPlanInput, plan_definitions,
 };
 pub use list::{DEFAULT_MAX_REMOVAL_PERCENT, ListOptions, ListPlanInput, plan_list};
+pub use profiles::{ProfileOptions, ProfilePlanInput, plan_profiles};
 
 use crate::plan::{Guardrail, RejectedRow, SyncPlan};
 

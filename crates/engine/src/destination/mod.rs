@@ -24,6 +24,7 @@ pub mod attribute;
 pub mod audience;
 pub mod custom_event;
 pub mod list_attribute;
+pub mod odp_attribute;
 
 /// A boxed future, so that object types can be chosen at run time.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -78,6 +79,7 @@ pub fn definition(kind: DefinitionKind) -> &'static dyn Definition {
 pub fn object_rules(kind: SyncKind) -> &'static ObjectRules {
     match kind {
         SyncKind::List { .. } => &list_attribute::RULES,
+        SyncKind::OdpAttribute { .. } => &odp_attribute::RULES,
         SyncKind::Definition { kind, .. } => &definition(kind).rules().object,
     }
 }
