@@ -543,7 +543,9 @@ impl Odp {
         if let Some(url) = &self.api_url {
             return url.clone();
         }
-        let region = self.region.unwrap_or_else(|| OdpRegion::of_key(key.expose()));
+        let region = self
+            .region
+            .unwrap_or_else(|| OdpRegion::of_key(key.expose()));
         // A constant that parses: a failure here is a bug caught by the unit tests.
         Url::parse(region.api_url()).expect("the region URLs are valid URLs")
     }
@@ -1026,7 +1028,12 @@ fn project_id_from_url(text: &str) -> Option<i64> {
 /// may hold credentials, so messages show it only once [`validate_api_url`] has refused those,
 /// and then without them.
 pub fn parse_api_url(raw: Option<&str>) -> Result<Url, ConfigError> {
-    parse_versioned_url(raw.unwrap_or(DEFAULT_API_URL), "[optimizely]", "/v2", DEFAULT_API_URL)
+    parse_versioned_url(
+        raw.unwrap_or(DEFAULT_API_URL),
+        "[optimizely]",
+        "/v2",
+        DEFAULT_API_URL,
+    )
 }
 
 /// An API base URL of the table `table` that must end in `version`.

@@ -149,7 +149,10 @@ impl SyncKind {
     /// Parses the config's `object` and `mode`: every failure says what is allowed.
     pub fn parse(object: &str, mode: &str) -> Result<Self, KindError> {
         for (name, kind) in [
-            (LIST_ATTRIBUTE, (|mode| SyncKind::List { mode }) as fn(ListMode) -> SyncKind),
+            (
+                LIST_ATTRIBUTE,
+                (|mode| SyncKind::List { mode }) as fn(ListMode) -> SyncKind,
+            ),
             (ODP_ATTRIBUTE, |mode| SyncKind::OdpAttribute { mode }),
         ] {
             if object == name {

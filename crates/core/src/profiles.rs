@@ -58,8 +58,7 @@ impl TryFrom<serde_json::Number> for ProfileNumber {
 impl From<ProfileNumber> for serde_json::Number {
     fn from(n: ProfileNumber) -> Self {
         // Made from a serde_json number or an i64/finite f64, so it parses back.
-        n.0.parse()
-            .unwrap_or_else(|_| serde_json::Number::from(0))
+        n.0.parse().unwrap_or_else(|_| serde_json::Number::from(0))
     }
 }
 
@@ -422,7 +421,10 @@ mod tests {
         rows.push(&Value::Int(42), Some(&Value::Text("gold".into())));
         rows.push(&Value::Null, None);
         rows.push(&Value::Text("a\u{200b}b".into()), None);
-        rows.push(&Value::Text("u3".into()), Some(&Value::Float(f64::INFINITY)));
+        rows.push(
+            &Value::Text("u3".into()),
+            Some(&Value::Float(f64::INFINITY)),
+        );
         rows.push(&Value::Text("x".repeat(256)), None);
         rows.push(&Value::Text("jane@example.com".into()), None);
         assert_eq!(rows.read, 7);

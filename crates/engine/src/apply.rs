@@ -222,10 +222,7 @@ async fn apply_profiles(
                 Err(e) => {
                     return Err(Error::Api {
                         sync: sync.clone(),
-                        what: format!(
-                            "sending profiles to ODP (batch {} of {batches})",
-                            done + 1
-                        ),
+                        what: format!("sending profiles to ODP (batch {} of {batches})", done + 1),
                         source: e,
                     });
                 }

@@ -51,8 +51,6 @@ pub fn kind_refusal(kind: SyncKind, product: Product) -> Option<&'static str> {
         SyncKind::List { .. } if product != Product::Web => Some(LIST_ON_FX),
         // ODP is a product of its own: Feature Experimentation targets its segments, and
         // Web projects connected to ODP can too.
-        SyncKind::List { .. } | SyncKind::OdpAttribute { .. } | SyncKind::Definition { .. } => {
-            None
-        }
+        SyncKind::List { .. } | SyncKind::OdpAttribute { .. } | SyncKind::Definition { .. } => None,
     }
 }

@@ -765,7 +765,9 @@ fn odp_message(title: Option<&str>, detail: Option<&serde_json::Value>) -> Optio
                         .take(10)
                         .map(|i| {
                             let text = |key: &str| {
-                                i.get(key).and_then(serde_json::Value::as_str).unwrap_or("?")
+                                i.get(key)
+                                    .and_then(serde_json::Value::as_str)
+                                    .unwrap_or("?")
                             };
                             format!("{}: {}", text("field"), text("reason"))
                         })

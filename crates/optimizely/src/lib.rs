@@ -63,12 +63,12 @@ pub use client::{Client, RequestCounts};
 pub use config::{Api, ClientConfig, DEFAULT_API_URL, DEFAULT_ODP_API_URL, validate_api_url};
 pub use endpoints::PER_PAGE;
 pub use error::{Error, ErrorKind, InvalidItem, Phase, TransportError};
-pub use odp::{MAX_PROFILES_PER_REQUEST, NewOdpField, OdpField};
 pub use model::{
     Attribute, AttributeUpdate, Audience, AudienceUpdate, ConditionType, CustomEventUpdate, Event,
     EventCategory, EventType, ListAttribute, ListAttributeUpdate, ListType, NewAttribute,
     NewAudience, NewCustomEvent, NewListAttribute, Platform, Product, Project, ProjectStatus,
 };
+pub use odp::{MAX_PROFILES_PER_REQUEST, NewOdpField, OdpField};
 pub use proxy::{ProxyPolicy, ProxyUrl};
 pub use rate_limit::{LimiterRegistry, Permit, RateLimit, RateLimiter, Reservation, SharedQuota};
 pub use resource::{Object, Paging, Resource, WriteScope};

@@ -448,8 +448,14 @@ mod tests {
             assert_eq!(decide(is_idempotent(&method), s(429)), RetryThrottled);
             assert_eq!(decide(is_idempotent(&method), s(503)), RetryThrottled);
             assert_eq!(decide(is_idempotent(&method), s(500)), RetryTransient);
-            assert_eq!(decide(is_idempotent(&method), Attempt::MaybeSent), RetryTransient);
-            assert_eq!(decide(is_idempotent(&method), Attempt::NotSent), RetryTransient);
+            assert_eq!(
+                decide(is_idempotent(&method), Attempt::MaybeSent),
+                RetryTransient
+            );
+            assert_eq!(
+                decide(is_idempotent(&method), Attempt::NotSent),
+                RetryTransient
+            );
         }
         assert_eq!(decide(false, s(201)), Done);
         assert_eq!(decide(false, s(400)), Done);

@@ -37,9 +37,9 @@ impl Store {
             return Ok(None);
         }
         let mut state = ProfileState::new();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, value FROM delivered_profiles WHERE sync = ?1 ORDER BY id")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, value FROM delivered_profiles WHERE sync = ?1 ORDER BY id",
+        )?;
         let mut rows = stmt.query(params![sync])?;
         // The last value decoded: consecutive users nearly always share one.
         let mut last: Option<(Vec<u8>, ProfileValue)> = None;
@@ -52,9 +52,8 @@ impl Store {
             let value = match &last {
                 Some((bytes, value)) if bytes == raw => value.clone(),
                 _ => {
-                    let value: ProfileValue = serde_json::from_slice(raw).map_err(|e| {
-                        Error::Corrupt(format!("delivered profile value: {e}"))
-                    })?;
+                    let value: ProfileValue = serde_json::from_slice(raw)
+                        .map_err(|e| Error::Corrupt(format!("delivered profile value: {e}")))?;
                     last = Some((raw.to_vec(), value.clone()));
                     value
                 }
@@ -112,7 +111,10 @@ impl Store {
             .query_row(params![sync], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
         if target.as_ref().map(|(i, f)| (i.as_str(), f.as_str())) != Some((identifier, field)) {
-            tx.execute("DELETE FROM delivered_profiles WHERE sync = ?1", params![sync])?;
+            tx.execute(
+                "DELETE FROM delivered_profiles WHERE sync = ?1",
+                params![sync],
+            )?;
             tx.execute(
                 "INSERT INTO profile_targets (sync, identifier, field) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (sync) DO UPDATE SET identifier = excluded.identifier, field = excluded.field",
@@ -148,7 +150,12 @@ mod tests {
     #[test]
     fn profiles_are_recorded_batch_by_batch_and_read_back_sorted() {
         let (_dir, mut store) = store();
-        assert_eq!(store.delivered_profiles("s", "fs_user_id", "in_beta").unwrap(), None);
+        assert_eq!(
+            store
+                .delivered_profiles("s", "fs_user_id", "in_beta")
+                .unwrap(),
+            None
+        );
         let gold = ProfileValue::Text("gold".into());
         let v1 = store
             .record_profiles(
@@ -163,7 +170,10 @@ mod tests {
                 "s",
                 "fs_user_id",
                 "in_beta",
-                [("b", &ProfileValue::Cleared), ("c", &ProfileValue::Bool(true))],
+                [
+                    ("b", &ProfileValue::Cleared),
+                    ("c", &ProfileValue::Bool(true)),
+                ],
             )
             .unwrap();
         assert!(v2 > v1);
@@ -172,7 +182,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(state.ids.is_sorted_set());
-        let got: Vec<_> = state.iter().map(|(i, v)| (i.to_owned(), v.clone())).collect();
+        let got: Vec<_> = state
+            .iter()
+            .map(|(i, v)| (i.to_owned(), v.clone()))
+            .collect();
         assert_eq!(
             got,
             [
@@ -191,8 +204,16 @@ mod tests {
         store
             .record_profiles("s", "fs_user_id", "in_beta", [("a", &t)])
             .unwrap();
-        assert_eq!(store.delivered_profiles("s", "vuid", "in_beta").unwrap(), None);
-        assert_eq!(store.delivered_profiles("s", "fs_user_id", "other").unwrap(), None);
+        assert_eq!(
+            store.delivered_profiles("s", "vuid", "in_beta").unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .delivered_profiles("s", "fs_user_id", "other")
+                .unwrap(),
+            None
+        );
         store
             .record_profiles("s", "fs_user_id", "other", [("b", &t)])
             .unwrap();
@@ -202,7 +223,12 @@ mod tests {
             .unwrap();
         assert_eq!(state.ids.to_vec(), ["b"]);
         store.reset("s").unwrap();
-        assert_eq!(store.delivered_profiles("s", "fs_user_id", "other").unwrap(), None);
+        assert_eq!(
+            store
+                .delivered_profiles("s", "fs_user_id", "other")
+                .unwrap(),
+            None
+        );
         assert_eq!(store.delivered_profile_counts("s").unwrap(), (0, 0));
     }
 }

@@ -79,7 +79,10 @@ impl Store {
         ensure_sync(&tx, sync)?;
         tx.execute("DELETE FROM definitions WHERE sync = ?1", params![sync])?;
         tx.execute("DELETE FROM delivered_lists WHERE sync = ?1", params![sync])?;
-        tx.execute("DELETE FROM delivered_profiles WHERE sync = ?1", params![sync])?;
+        tx.execute(
+            "DELETE FROM delivered_profiles WHERE sync = ?1",
+            params![sync],
+        )?;
         tx.execute("DELETE FROM profile_targets WHERE sync = ?1", params![sync])?;
         tx.execute("DELETE FROM write_intents WHERE sync = ?1", params![sync])?;
         tx.execute(

@@ -5,8 +5,8 @@
 
 use optisync_core::{DEFAULT_MAX_REMOVAL_PERCENT, Mapping, NameTemplate, SyncKind};
 use optisync_engine::SyncSpec;
-use optisync_engine::spec::OdpTarget;
 use optisync_engine::destination::object_rules;
+use optisync_engine::spec::OdpTarget;
 
 use optisync_serve::Schedule;
 use optisync_serve::dbt::DbtTrigger;

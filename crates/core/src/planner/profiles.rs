@@ -261,7 +261,10 @@ fn merge<'a>(
     delivered: &'a ProfileState,
     mut each: impl FnMut(&'a str, Option<&'a ProfileValue>, Option<&'a ProfileValue>),
 ) {
-    let (mut m, mut d) = (model.ids.iter().enumerate(), delivered.ids.iter().enumerate());
+    let (mut m, mut d) = (
+        model.ids.iter().enumerate(),
+        delivered.ids.iter().enumerate(),
+    );
     let (mut x, mut y) = (m.next(), d.next());
     loop {
         match (x, y) {
@@ -426,7 +429,10 @@ mod tests {
         );
         assert_eq!(sent(&p), [("b".into(), T), ("c".into(), C)]);
         let body = p.profiles().unwrap();
-        assert_eq!((body.joiners, body.leavers, body.set_before), (1, 1, Some(2)));
+        assert_eq!(
+            (body.joiners, body.leavers, body.set_before),
+            (1, 1, Some(2))
+        );
         // 1 of 2 set users cleared = 50% > 20%.
         assert!(matches!(
             p.guardrails[..],
@@ -472,7 +478,9 @@ mod tests {
         assert_eq!(p.profiles().unwrap().duplicates, 1);
         assert_eq!(p.rejected.len(), 1);
         assert!(
-            p.rejected[0].reason.contains("2 times with 2 different values (1, 2)"),
+            p.rejected[0]
+                .reason
+                .contains("2 times with 2 different values (1, 2)"),
             "{}",
             p.rejected[0].reason
         );
@@ -482,7 +490,10 @@ mod tests {
     fn pii_looking_ids_are_a_guardrail_unless_the_identifier_is_email() {
         let model = [("jane@example.com", None)];
         let p = plan(ListMode::Add, &model, None);
-        assert!(matches!(p.guardrails[..], [Guardrail::Pii { emails: 1, .. }]));
+        assert!(matches!(
+            p.guardrails[..],
+            [Guardrail::Pii { emails: 1, .. }]
+        ));
         assert_eq!(p.profiles().unwrap().samples[0].id, "j***@example.com");
         let p = plan_profiles(ProfilePlanInput {
             identifier: "email".into(),

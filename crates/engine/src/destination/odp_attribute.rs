@@ -204,7 +204,10 @@ pub fn items(
             let id = body.upserts.ids.get(i)?;
             let value = body.upserts.value_at(i).to_json(&cleared);
             let mut attributes = serde_json::Map::with_capacity(2);
-            attributes.insert(body.identifier.clone(), serde_json::Value::String(id.to_owned()));
+            attributes.insert(
+                body.identifier.clone(),
+                serde_json::Value::String(id.to_owned()),
+            );
             attributes.insert(body.field.clone(), value);
             Some(serde_json::json!({ "attributes": attributes }))
         })
