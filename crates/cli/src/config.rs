@@ -1355,6 +1355,81 @@ mod tests {
         format!("{HEAD}[[sync]]\nname = \"s\"\nmodel = \"select 1\"\n{body}")
     }
 
+    const ODP_SYNC: &str = "object = \"odp_attribute\"\nmode = \"mirror\"\nfield = \"in_beta\"\nmapping = { user_id = \"id\" }\n";
+
+    #[test]
+    fn odp_syncs_need_the_odp_table_a_field_and_plain_names() {
+        let err = parse(&sync(ODP_SYNC)).unwrap_err().to_string();
+        assert!(err.contains("needs an [odp] table"), "{err}");
+        let odp = "[odp]\nprivate_key = { env = \"ODP_PRIVATE_KEY\" }\n";
+        let config = parse(&format!("{odp}{}", sync(ODP_SYNC))).unwrap();
+        let target = config.syncs[0].spec.odp.clone().unwrap();
+        assert_eq!(
+            (target.identifier.as_str(), target.field.as_str()),
+            ("fs_user_id", "in_beta")
+        );
+        let missing = ODP_SYNC.replace("field = \"in_beta\"\n", "");
+        let err = parse(&format!("{odp}{}", sync(&missing)))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("field is required"), "{err}");
+        let pasted = ODP_SYNC.replace("in_beta", "sk_live_SECRET value");
+        let err = parse(&format!("{odp}{}", sync(&pasted)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not an ODP field name") && !err.contains("SECRET"),
+            "{err}"
+        );
+        let stray =
+            "object = \"attribute\"\nmode = \"upsert\"\nfield = \"x\"\nmapping = { key = \"k\" }\n";
+        let err = parse(&sync(stray)).unwrap_err().to_string();
+        assert!(
+            err.contains("field only applies to object = \"odp_attribute\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_odp_host_follows_the_region_then_the_key() {
+        let odp = |extra: &str| Odp {
+            private_key: SecretConfig::Env("K".into()),
+            region: match extra {
+                "eu" => Some(OdpRegion::Eu),
+                _ => None,
+            },
+            api_url: None,
+            rate_limit: None,
+            timeout: None,
+        };
+        let host = |o: &Odp, key: &str| o.api_url_for(&ApiToken::new(key)).to_string();
+        assert_eq!(host(&odp(""), "abc.def"), "https://api.zaius.com/v3");
+        assert_eq!(
+            host(&odp(""), "abc-eu1.def"),
+            "https://api.eu1.odp.optimizely.com/v3"
+        );
+        assert_eq!(
+            host(&odp(""), "abc-au1.def"),
+            "https://api.au1.odp.optimizely.com/v3"
+        );
+        assert_eq!(
+            host(&odp("eu"), "abc.def"),
+            "https://api.eu1.odp.optimizely.com/v3"
+        );
+        let err = parse(&format!(
+            "[odp]\nprivate_key = {{ env = \"K\" }}\nregion = \"mars\"\n{HEAD}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("\"us\", \"eu\" or \"au\""), "{err}");
+        let err = parse(&format!(
+            "[odp]\nprivate_key = {{ env = \"K\" }}\napi_url = \"http://127.0.0.1:9/v2\"\n{HEAD}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("must end in /v3"), "{err}");
+    }
+
     #[test]
     fn target_settings_are_required_per_object_type() {
         let err = parse(&sync("object = \"list_attribute\"\nmode = \"mirror\"\n"))

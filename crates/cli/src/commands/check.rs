@@ -179,6 +179,9 @@ pub async fn run(config: &Config) -> Result<CheckReport, CliError> {
             None
         }
     };
+    if let Some(odp) = &config.odp {
+        check_odp(config, odp, store.as_ref(), &mut report).await?;
+    }
     // A diagnosis should answer within seconds: retry a flaky network, but not for a minute.
     let client = crate::connect::client(config, token, store.as_ref(), Some(CHECK_ATTEMPTS))?;
     let project = match client.get_project(project_id).await {
@@ -217,6 +220,82 @@ pub async fn run(config: &Config) -> Result<CheckReport, CliError> {
         .await;
     }
     Ok(report)
+}
+
+/// ODP: the private key reads the customer schema, and each ODP-attribute sync's identifier
+/// and field exist there, with a type its values fit (ADR 0018).
+async fn check_odp(
+    config: &Config,
+    odp: &crate::config::Odp,
+    store: Option<&optisync_state::Store>,
+    report: &mut CheckReport,
+) -> Result<(), CliError> {
+    use optisync_engine::destination::odp_attribute::{CUSTOMERS, FieldType, Schema, judge_schema};
+    let client = crate::connect::odp_client(odp, &config.optimizely.proxy, store)?;
+    let fields = match client.odp_fields(CUSTOMERS).await {
+        Ok(fields) => fields,
+        Err(error) => {
+            report.push(
+                Level::Problem,
+                None,
+                format!("ODP: reading the customer schema failed: {error}"),
+            );
+            return Ok(());
+        }
+    };
+    report.push(
+        Level::Ok,
+        None,
+        format!(
+            "ODP: the private key reads the customer schema ({})",
+            crate::output::count(fields.len() as u64, "field")
+        ),
+    );
+    for sync in &config.syncs {
+        let Some(target) = &sync.spec.odp else {
+            continue;
+        };
+        let name = sync.name();
+        match judge_schema(&fields, &target.identifier, &target.field) {
+            Schema::Unusable(message) => {
+                report.push(
+                    Level::Problem,
+                    Some(name),
+                    format!("sync {name}: {message}"),
+                );
+            }
+            Schema::Ready(field_type) => {
+                let value_mapped = sync
+                    .spec
+                    .mapping
+                    .column(optisync_core::Field::Value)
+                    .is_some();
+                if !value_mapped && field_type != FieldType::Boolean {
+                    report.push(
+                        Level::Problem,
+                        Some(name),
+                        format!(
+                            "sync {name}: ODP's customer field {:?} is a {} field, but the sync maps no `value` column, so every user would get `true`; map one or write to a boolean field",
+                            target.field,
+                            field_type.as_str()
+                        ),
+                    );
+                    continue;
+                }
+                report.push(
+                    Level::Ok,
+                    Some(name),
+                    format!(
+                        "sync {name}: ODP customer field {:?} ({}) exists; users are sent as {:?}, which must be the user id your app passes to the Feature Experimentation SDK, or nobody qualifies",
+                        target.field,
+                        field_type.as_str(),
+                        target.identifier
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn token_warnings(source: &SecretConfig, token: &ApiToken, report: &mut CheckReport) {
