@@ -1,7 +1,8 @@
 //! The request log and the counters the admin API exposes for assertions.
 //!
-//! Only `/v2` traffic is recorded (admin calls are not). Tokens appear as their last four
-//! characters only. `at_ms` is milliseconds on the tokio clock since the fake was created,
+//! `/v2` and `/v3` (ODP) traffic is recorded (admin calls are not). Tokens and ODP API keys
+//! appear as their last four characters only. A write is a POST, PATCH, PUT or DELETE, except
+//! `POST /v3/graphql`, which only reads. `at_ms` is milliseconds on the tokio clock since the fake was created,
 //! so tests on a paused clock can assert the exact spacing of a client's requests.
 
 use serde::{Deserialize, Serialize};
@@ -43,7 +44,8 @@ pub struct RequestLogEntry {
     pub time: String,
     /// Milliseconds since the fake was created, on the tokio clock.
     pub at_ms: u64,
-    /// Last four characters of the bearer token, if one was sent.
+    /// Last four characters of the bearer token (`/v2`) or `x-api-key` (`/v3`), if one was
+    /// sent.
     pub token_last4: Option<String>,
 }
 
@@ -60,17 +62,17 @@ pub struct RouteCount {
     pub count: u64,
 }
 
-/// Counters over all `/v2` requests since the fake was created or reset.
+/// Counters over all `/v2` and `/v3` requests since the fake was created or reset.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
-    /// Every `/v2` request, faulted ones included.
+    /// Every `/v2` and `/v3` request, faulted ones included.
     pub total_requests: u64,
     /// Requests answered 429 (rate limit or fault).
     pub total_429: u64,
-    /// POST/PATCH/DELETE requests answered 2xx.
+    /// Writes (POST/PATCH/PUT/DELETE but `POST /v3/graphql`) answered 2xx.
     pub writes: u64,
-    /// POST/PATCH/DELETE requests whose write was applied: `writes` plus those dropped
-    /// after a successful write.
+    /// Writes that were applied: `writes` plus those dropped (or held and dropped) after a
+    /// successful write.
     pub writes_applied: u64,
     /// Connections dropped by a fault.
     pub dropped: u64,
@@ -104,8 +106,11 @@ pub(crate) struct Journal {
     by_route: BTreeMap<(String, String, u16), u64>,
 }
 
-fn is_write(method: &str) -> bool {
-    matches!(method, "POST" | "PATCH" | "DELETE" | "PUT")
+/// Route templates that take a POST but write nothing.
+const READS_BY_POST: [&str; 1] = ["/v3/graphql"];
+
+fn is_write(method: &str, template: &str) -> bool {
+    matches!(method, "POST" | "PATCH" | "DELETE" | "PUT") && !READS_BY_POST.contains(&template)
 }
 
 impl Journal {
@@ -119,7 +124,7 @@ impl Journal {
         if entry.dropped.is_some() {
             self.dropped += 1;
         }
-        if is_write(&entry.method) {
+        if is_write(&entry.method, &entry.path_template) {
             if (200..300).contains(&entry.status) {
                 self.writes += 1;
                 self.writes_applied += 1;

@@ -1,9 +1,10 @@
-//! The `fake-optimizely` binary: serve a fake Optimizely REST API v2 on a TCP address.
+//! The `fake-optimizely` binary: serve a fake Optimizely REST API v2 (and, when the seed has
+//! an ODP account, ODP's REST API v3) on a TCP address.
 //!
 //! `fake-optimizely --listen 127.0.0.1:0 [--seed FILE] [--demo-token TOKEN]` prints
 //! `listening on http://HOST:PORT/v2` as its first line on stdout: the API base, ready to be
-//! a config's `api_url` (the admin API is beside it, at `http://HOST:PORT/__admin`). It logs
-//! to stderr and serves until SIGTERM or Ctrl-C.
+//! a config's `api_url` (ODP's base is beside it at `http://HOST:PORT/v3`, the admin API at
+//! `http://HOST:PORT/__admin`). It logs to stderr and serves until SIGTERM or Ctrl-C.
 
 use anyhow::Context;
 use clap::Parser;
@@ -12,7 +13,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// A fake Optimizely REST API v2 for tests and trying configurations.
+/// A fake Optimizely REST API v2 (and ODP REST API v3) for tests and trying configurations.
 #[derive(Debug, Parser)]
 #[command(name = "fake-optimizely", version)]
 struct Args {
@@ -20,11 +21,11 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:4010")]
     listen: SocketAddr,
     /// Seed file (JSON: tokens, projects, attributes, audiences, events, list_attributes,
-    /// rate_limits).
+    /// environments, rate_limits, odp).
     #[arg(long)]
     seed: Option<PathBuf>,
-    /// Also load the demo seed (one Web and one Feature Experimentation project) for this
-    /// token.
+    /// Also load the demo seed (one Web and one Feature Experimentation project, and an ODP
+    /// account) for this token.
     #[arg(long)]
     demo_token: Option<String>,
 }

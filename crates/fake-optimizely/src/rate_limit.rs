@@ -2,7 +2,9 @@
 //!
 //! Quotas (docs/PRODUCT-RULES.md#rate-limits-and-retries, docs/OPTIMIZELY-API.md#rate-limits): Feature Experimentation 2 requests/s and 120/min,
 //! Web Experimentation 100/min, all configurable. A request counts against the bucket of
-//! (token, product of the project it targets). Windows are exact sliding windows over the
+//! (token, product of the project it targets). ODP (`/v3`) requests count against the bucket
+//! of (API key, API family): Profiles 10/s and GraphQL 500/s (docs/ODP-API.md §5), Schema
+//! 10/s (INFERRED there), events unlimited. Windows are exact sliding windows over the
 //! times of the requests that were *accepted*: a refused request does not use quota. A
 //! request at `t` is allowed when fewer than `limit` accepted requests lie in `(t - window, t]`.
 //! All timing uses `tokio::time::Instant`, so the limiter runs on a paused test clock.
@@ -12,6 +14,11 @@
 //! would fit, and the optional `X-RateLimit-*` headers: `Limit` is the quota with the fewest
 //! requests left, `Remaining` what is left of it after this request, `Reset` the whole
 //! seconds until its oldest counted request leaves the window.
+//!
+//! INFERRED for ODP (docs/ODP-API.md §5, §10.3): the limit is per key and per API family, and
+//! enforced as the same exact sliding window as v2 rather than §10.3's token bucket (with a
+//! burst as large as the per-second quota the two admit the same first second, and a test can
+//! reason about a window exactly); a 429 carries no `Retry-After` unless `odp_retry_after`.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
@@ -25,8 +32,9 @@ const MINUTE: Duration = Duration::from_secs(60);
 ///
 /// JSON shape (seed `rate_limits`, `PATCH /__admin/rate_limits`):
 /// `{"fx_per_second": 2, "fx_per_minute": 120, "web_per_minute": 100, "retry_after": true,
-/// "rate_limit_headers": false}`. A missing field keeps its default; `null` disables that
-/// quota.
+/// "rate_limit_headers": false, "odp_profiles_per_second": 10, "odp_graphql_per_second": 500,
+/// "odp_schema_per_second": 10, "odp_retry_after": false}`. A missing field keeps its default;
+/// `null` disables that quota.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimits {
@@ -41,6 +49,14 @@ pub struct RateLimits {
     /// Send `X-RateLimit-Limit`, `-Remaining` and `-Reset` (default false: the real API was
     /// not seen sending them, so clients must work without).
     pub rate_limit_headers: bool,
+    /// ODP Profiles API (`/v3/profiles`) requests per second per API key (default 10).
+    pub odp_profiles_per_second: Option<u32>,
+    /// ODP GraphQL (`/v3/graphql`) requests per second per API key (default 500).
+    pub odp_graphql_per_second: Option<u32>,
+    /// ODP schema (`/v3/schema/**`) requests per second per API key (default 10, INFERRED).
+    pub odp_schema_per_second: Option<u32>,
+    /// Send `Retry-After` on an ODP 429 (default false: ODP documents none).
+    pub odp_retry_after: bool,
 }
 
 impl Default for RateLimits {
@@ -51,19 +67,37 @@ impl Default for RateLimits {
             web_per_minute: Some(100),
             retry_after: true,
             rate_limit_headers: false,
+            odp_profiles_per_second: Some(10),
+            odp_graphql_per_second: Some(500),
+            odp_schema_per_second: Some(10),
+            odp_retry_after: false,
         }
     }
 }
 
 impl RateLimits {
-    /// No quota at all (for tests and benchmarks that are not about rate limits).
+    /// No quota at all, ODP's included (for tests and benchmarks that are not about rate
+    /// limits).
     pub fn unlimited() -> Self {
         Self {
             fx_per_second: None,
             fx_per_minute: None,
             web_per_minute: None,
+            odp_profiles_per_second: None,
+            odp_graphql_per_second: None,
+            odp_schema_per_second: None,
             ..Self::default()
         }
+    }
+
+    fn odp_quotas(&self, api: OdpApi) -> Vec<(Duration, u32)> {
+        let limit = match api {
+            OdpApi::Profiles => self.odp_profiles_per_second,
+            OdpApi::GraphQl => self.odp_graphql_per_second,
+            OdpApi::Schema => self.odp_schema_per_second,
+            OdpApi::Events => None,
+        };
+        limit.map(|l| (SECOND, l)).into_iter().collect()
     }
 
     fn quotas(&self, product: Product) -> Vec<(Duration, u32)> {
@@ -92,6 +126,26 @@ pub enum Product {
     FeatureExperimentation,
 }
 
+/// The ODP API family a `/v3` request belongs to, which decides its quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum OdpApi {
+    /// `/v3/profiles`.
+    Profiles,
+    /// `/v3/graphql`.
+    GraphQl,
+    /// `/v3/schema/**`.
+    Schema,
+    /// `/v3/events`: no limit (docs/ODP-API.md §5).
+    Events,
+}
+
+/// Whose requests share one window: a v2 token on one product, or an ODP key on one API.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum BucketKey {
+    V2(String, Product),
+    Odp(String, OdpApi),
+}
+
 /// Values for the `X-RateLimit-*` headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct QuotaHeaders {
@@ -112,10 +166,10 @@ pub(crate) enum Decision {
     },
 }
 
-/// Sliding-window limiter keyed by (token, product).
+/// Sliding-window limiter keyed by (token, product) for v2 and (key, API) for ODP.
 #[derive(Debug, Default)]
 pub(crate) struct Limiter {
-    buckets: HashMap<(String, Product), VecDeque<Instant>>,
+    buckets: HashMap<BucketKey, VecDeque<Instant>>,
 }
 
 fn ceil_secs(d: Duration) -> u64 {
@@ -133,10 +187,32 @@ impl Limiter {
         now: Instant,
     ) -> Decision {
         let quotas = limits.quotas(product);
+        self.check_bucket(BucketKey::V2(token.to_owned(), product), &quotas, now)
+    }
+
+    /// Decides whether ODP key `key` may make one more request to `api` at `now`, and
+    /// records it when allowed.
+    pub(crate) fn check_odp(
+        &mut self,
+        key: &str,
+        api: OdpApi,
+        limits: &RateLimits,
+        now: Instant,
+    ) -> Decision {
+        let quotas = limits.odp_quotas(api);
+        self.check_bucket(BucketKey::Odp(key.to_owned(), api), &quotas, now)
+    }
+
+    fn check_bucket(
+        &mut self,
+        key: BucketKey,
+        quotas: &[(Duration, u32)],
+        now: Instant,
+    ) -> Decision {
         if quotas.is_empty() {
             return Decision::Allowed(None);
         }
-        let bucket = self.buckets.entry((token.to_owned(), product)).or_default();
+        let bucket = self.buckets.entry(key).or_default();
         let longest = quotas.iter().map(|q| q.0).max().unwrap_or(MINUTE);
         while bucket
             .front()
@@ -155,7 +231,7 @@ impl Limiter {
         let mut wait = Duration::ZERO;
         let mut refused = false;
         let mut governing: Option<QuotaHeaders> = None;
-        for &(window, limit) in &quotas {
+        for &(window, limit) in quotas {
             let times = in_window(window);
             let count = times.len() as u32;
             let (remaining, reset) = if count >= limit {
@@ -295,5 +371,46 @@ mod tests {
         assert_eq!(off.fx_per_minute, Some(120));
         assert!(!off.retry_after);
         assert!(RateLimits::unlimited().quotas(Product::Web).is_empty());
+        assert!(
+            RateLimits::unlimited()
+                .odp_quotas(OdpApi::Profiles)
+                .is_empty()
+        );
+        assert_eq!(d.odp_quotas(OdpApi::Profiles), [(SECOND, 10)]);
+        assert_eq!(d.odp_quotas(OdpApi::GraphQl), [(SECOND, 500)]);
+        assert!(d.odp_quotas(OdpApi::Events).is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn odp_buckets_are_per_key_and_api_and_apart_from_v2() {
+        let mut l = Limiter::default();
+        let now = Instant::now();
+        let limits = RateLimits::default();
+        for _ in 0..10 {
+            assert!(matches!(
+                l.check_odp("k", OdpApi::Profiles, &limits, now),
+                Decision::Allowed(_)
+            ));
+        }
+        assert!(matches!(
+            l.check_odp("k", OdpApi::Profiles, &limits, now),
+            Decision::Refused { .. }
+        ));
+        assert!(matches!(
+            l.check_odp("k", OdpApi::GraphQl, &limits, now),
+            Decision::Allowed(_)
+        ));
+        assert!(matches!(
+            l.check_odp("other", OdpApi::Profiles, &limits, now),
+            Decision::Allowed(_)
+        ));
+        assert!(matches!(
+            l.check("k", Product::FeatureExperimentation, &limits, now),
+            Decision::Allowed(_)
+        ));
+        assert!(matches!(
+            l.check_odp("k", OdpApi::Profiles, &limits, now + SECOND),
+            Decision::Allowed(_)
+        ));
     }
 }

@@ -1,7 +1,9 @@
 //! Which endpoint a request is for: method + path to an [`Endpoint`] and its path template.
 //!
-//! Path templates (`/v2/attributes/{id}`, `/v2/projects/{project_id}/custom_events/{id}`)
-//! name a route in the request log, the stats and fault rules.
+//! Path templates (`/v2/attributes/{id}`, `/v2/projects/{project_id}/custom_events/{id}`,
+//! `/v3/profiles`) name a route in the request log, the stats and fault rules. The v2 table
+//! lives here; ODP's `/v3` table lives in `odp/mod.rs` and is matched by the same
+//! [`route_in`].
 
 use http::Method;
 
@@ -28,14 +30,17 @@ pub(crate) enum Endpoint {
     GetListAttribute,
     UpdateListAttribute,
     ArchiveListAttribute,
+    ListEnvironments,
+    GetEnvironment,
+    GetDatafile,
 }
 
-/// The outcome of routing.
+/// The outcome of routing, for an API whose endpoints are `E`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Routed {
+pub(crate) enum Routed<E> {
     /// A known endpoint, with the raw path parameters in path order.
     Found {
-        endpoint: Endpoint,
+        endpoint: E,
         template: &'static str,
         params: Vec<String>,
     },
@@ -48,9 +53,10 @@ pub(crate) enum Routed {
 /// Template for requests that match no route.
 pub(crate) const UNKNOWN_TEMPLATE: &str = "(unknown)";
 
-type Row = (&'static str, &'static [(Method, Endpoint)]);
+/// One path template and the endpoint each method reaches on it.
+pub(crate) type Row<E> = (&'static str, &'static [(Method, E)]);
 
-const ROUTES: &[Row] = &[
+const ROUTES: &[Row<Endpoint>] = &[
     ("/v2/projects/{id}", &[(Method::GET, Endpoint::GetProject)]),
     (
         "/v2/attributes",
@@ -109,6 +115,18 @@ const ROUTES: &[Row] = &[
             (Method::DELETE, Endpoint::ArchiveListAttribute),
         ],
     ),
+    (
+        "/v2/environments",
+        &[(Method::GET, Endpoint::ListEnvironments)],
+    ),
+    (
+        "/v2/environments/{environment_id}",
+        &[(Method::GET, Endpoint::GetEnvironment)],
+    ),
+    (
+        "/v2/environments/{environment_id}/datafile",
+        &[(Method::GET, Endpoint::GetDatafile)],
+    ),
 ];
 
 fn segments(path: &str) -> Vec<&str> {
@@ -134,10 +152,15 @@ fn match_template(template: &str, path: &[&str]) -> Option<Vec<String>> {
     Some(params)
 }
 
-/// Routes a request.
-pub(crate) fn route(method: &Method, path: &str) -> Routed {
+/// Routes a v2 request.
+pub(crate) fn route(method: &Method, path: &str) -> Routed<Endpoint> {
+    route_in(ROUTES, method, path)
+}
+
+/// Routes a request through `table`.
+pub(crate) fn route_in<E: Copy>(table: &[Row<E>], method: &Method, path: &str) -> Routed<E> {
     let path = segments(path);
-    for (template, methods) in ROUTES {
+    for (template, methods) in table {
         if let Some(params) = match_template(template, &path) {
             return match methods.iter().find(|(m, _)| m == method) {
                 Some((_, endpoint)) => Routed::Found {
@@ -218,6 +241,14 @@ mod tests {
         );
         assert_eq!(route(&Method::GET, "/v2/nothing"), Routed::NotFound);
         assert_eq!(route(&Method::GET, "/v1/projects/1"), Routed::NotFound);
+        assert_eq!(
+            route(&Method::GET, "/v2/environments/7/datafile"),
+            Routed::Found {
+                endpoint: Endpoint::GetDatafile,
+                template: "/v2/environments/{environment_id}/datafile",
+                params: vec!["7".into()],
+            }
+        );
     }
 
     #[test]

@@ -5,12 +5,18 @@
 //! API's defaults. Applying a seed merges it into the current state: an object whose id
 //! already exists is replaced, a token already known gets the seed's project list. A seed
 //! is applied all or nothing.
+//!
+//! Every project ends up with environments: those the seed gives, or else `production`
+//! (primary) and `development`. The `odp` part creates or changes the ODP account
+//! (`odp/seed.rs`).
 
 use crate::conditions;
 use crate::error::SeedError;
+use crate::odp::{OdpFieldSeed, OdpSeed, OdpSegmentRule, OdpSegmentSeed};
 use crate::rate_limit::{Product, RateLimits};
 use crate::store::{
-    Attribute, Audience, DEFAULT_ACCOUNT_ID, Event, ListAttribute, Project, Store, now_timestamp,
+    Attribute, Audience, DEFAULT_ACCOUNT_ID, Environment, Event, ListAttribute, Project, Store,
+    now_timestamp,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -25,11 +31,13 @@ use std::path::Path;
 ///   "projects": [{"id": 20000000001, "name": "Web", "platform": "web"}],
 ///   "attributes": [{"project_id": 20000000001, "key": "plan"}],
 ///   "audiences": [], "events": [], "list_attributes": [],
+///   "environments": [{"project_id": 20000000001, "key": "production", "is_primary": true}],
 ///   "rate_limits": {"fx_per_second": 2, "fx_per_minute": 120, "web_per_minute": 100,
-///                   "retry_after": true, "rate_limit_headers": false}
+///                   "retry_after": true, "rate_limit_headers": false},
+///   "odp": {"project_ids": [20000000002], "fields": [{"name": "in_beta", "type": "boolean"}]}
 /// }
 /// ```
-/// Every key is optional.
+/// Every key is optional; `odp` is described at [`OdpSeed`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Seed {
@@ -45,8 +53,14 @@ pub struct Seed {
     pub events: Vec<Value>,
     /// List attributes (`project_id`, `name`, `key_field` required).
     pub list_attributes: Vec<Value>,
+    /// Environments (`project_id` and `key` required; `name`, `is_primary`, `priority`,
+    /// `archived`, `sdk_key`, `datafile_id`, `revision` optional). A project the seed gives
+    /// none, and that has none yet, gets `production` (primary) and `development`.
+    pub environments: Vec<Value>,
     /// Rate limits; they replace the current ones when the seed is applied.
     pub rate_limits: RateLimits,
+    /// The Optimizely Data Platform account behind `/v3`, if any.
+    pub odp: Option<OdpSeed>,
 }
 
 /// One accepted token.
@@ -82,11 +96,18 @@ pub const DEMO_WEB_PROJECT_ID: i64 = 20_000_000_001;
 pub const DEMO_FX_PROJECT_ID: i64 = 20_000_000_002;
 /// Id of the list attribute of [`demo_seed`] (on the Web project).
 pub const DEMO_LIST_ATTRIBUTE_ID: i64 = 30_000_000_001;
+/// The ODP segment of [`demo_seed`]: customers whose `in_beta` is `true`.
+pub const DEMO_ODP_SEGMENT: &str = "beta_users";
 
 /// A small seed for tests and the demo: one Web project ([`DEMO_WEB_PROJECT_ID`]), one
 /// Feature Experimentation project ([`DEMO_FX_PROJECT_ID`]), both usable by `token`, and
 /// one empty list attribute ([`DEMO_LIST_ATTRIBUTE_ID`], `list_type` cookies, `key_field`
-/// `optimizely_user_id`) on the Web project. Rate limits are the real defaults.
+/// `optimizely_user_id`) on the Web project. Both projects get the default environments
+/// (`production`, `development`). An ODP account with the keys
+/// [`DEMO_ODP_PUBLIC_KEY`](crate::DEMO_ODP_PUBLIC_KEY) /
+/// [`DEMO_ODP_PRIVATE_KEY`](crate::DEMO_ODP_PRIVATE_KEY), a boolean customer field `in_beta`
+/// and the segment [`DEMO_ODP_SEGMENT`] (`in_beta == true`), integrated with the FX project
+/// (its datafiles list it). Rate limits are the real defaults.
 pub fn demo_seed(token: &str) -> Seed {
     Seed {
         tokens: vec![TokenSeed {
@@ -116,6 +137,19 @@ pub fn demo_seed(token: &str) -> Seed {
             "list_type": "cookies",
             "list_content": "",
         })],
+        odp: Some(OdpSeed {
+            project_ids: vec![DEMO_FX_PROJECT_ID],
+            fields: vec![OdpFieldSeed {
+                display_name: Some("In Beta".to_owned()),
+                description: "In the beta programme".to_owned(),
+                ..OdpFieldSeed::new("in_beta", "boolean")
+            }],
+            segments: vec![OdpSegmentSeed::new(
+                DEMO_ODP_SEGMENT,
+                OdpSegmentRule::equals("in_beta", true),
+            )],
+            ..OdpSeed::default()
+        }),
         ..Seed::default()
     }
 }
@@ -244,8 +278,55 @@ pub(crate) fn apply(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
         next.list_attributes.insert(l.id, l);
     }
 
+    for (index, value) in seed.environments.iter().enumerate() {
+        let mut e: Environment = parse("environments", index, value)?;
+        project_product(&next, "environments", index, e.project_id)?;
+        if e.id <= 0 {
+            e.id = next.allocate_environment_id();
+        }
+        e.fill_defaults(&now);
+        next.environments.insert(e.id, e);
+    }
+    add_default_environments(&mut next, &now);
+
+    if let Some(odp) = &seed.odp {
+        crate::odp::apply_seed(&mut next, odp)?;
+    }
+
     *store = next;
     Ok(())
+}
+
+/// Gives every project without environments `production` (primary) and `development`.
+fn add_default_environments(store: &mut Store, now: &str) {
+    let bare: Vec<i64> = store
+        .projects
+        .keys()
+        .copied()
+        .filter(|id| !store.environments.values().any(|e| e.project_id == *id))
+        .collect();
+    for project_id in bare {
+        for (priority, key) in [(1, "production"), (2, "development")] {
+            let mut e = Environment {
+                id: store.allocate_environment_id(),
+                project_id,
+                key: key.to_owned(),
+                name: String::new(),
+                description: String::new(),
+                archived: false,
+                has_restricted_permissions: false,
+                is_primary: priority == 1,
+                priority,
+                created: String::new(),
+                last_modified: String::new(),
+                sdk_key: String::new(),
+                datafile_id: 0,
+                revision: 1,
+            };
+            e.fill_defaults(now);
+            store.environments.insert(e.id, e);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -265,6 +346,59 @@ mod tests {
         let list = &store.list_attributes[&DEMO_LIST_ATTRIBUTE_ID];
         assert_eq!(list.key_field, "optimizely_user_id");
         assert_eq!(list.list_content, "");
+        let keys: Vec<(i64, &str, bool)> = store
+            .environments
+            .values()
+            .map(|e| (e.project_id, e.key.as_str(), e.is_primary))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (DEMO_WEB_PROJECT_ID, "production", true),
+                (DEMO_WEB_PROJECT_ID, "development", false),
+                (DEMO_FX_PROJECT_ID, "production", true),
+                (DEMO_FX_PROJECT_ID, "development", false),
+            ]
+        );
+        let odp = store.odp.as_ref().unwrap();
+        assert!(odp.project_ids.contains(&DEMO_FX_PROJECT_ID));
+        assert!(odp.segments.contains_key(DEMO_ODP_SEGMENT));
+        // Applying the same seed again adds no environments.
+        apply(&mut store, &demo_seed("tok")).unwrap();
+        assert_eq!(store.environments.len(), 4);
+    }
+
+    #[test]
+    fn seeded_environments_replace_the_defaults_and_bad_odp_seeds_are_refused() {
+        let mut store = Store::default();
+        let seed = Seed {
+            projects: vec![json!({"id": 1, "platform": "custom"})],
+            environments: vec![json!({"project_id": 1, "key": "staging"})],
+            ..Seed::default()
+        };
+        apply(&mut store, &seed).unwrap();
+        let envs: Vec<&Environment> = store.environments.values().collect();
+        assert_eq!(envs.len(), 1);
+        assert_eq!(envs[0].name, "Staging");
+        assert_eq!(envs[0].datafile_id.to_string().len(), 16);
+        let bad = Seed {
+            odp: Some(OdpSeed {
+                segments: vec![OdpSegmentSeed::new(
+                    "s",
+                    OdpSegmentRule::equals("no_such_field", true),
+                )],
+                ..OdpSeed::default()
+            }),
+            ..Seed::default()
+        };
+        assert!(matches!(
+            apply(&mut store, &bad),
+            Err(SeedError::InvalidObject {
+                kind: "odp.segments",
+                ..
+            })
+        ));
+        assert!(store.odp.is_none(), "all or nothing");
     }
 
     #[test]

@@ -37,7 +37,13 @@ impl RunningFake {
         format!("{}/v2", self.root_url())
     }
 
-    /// `http://HOST:PORT`, where `/__admin/...` lives.
+    /// `http://HOST:PORT/v3`, the ODP API base URL to give a client.
+    pub fn odp_base_url(&self) -> String {
+        format!("{}/v3", self.root_url())
+    }
+
+    /// `http://HOST:PORT`, where `/__admin/...` lives (and the `host` the datafiles' ODP
+    /// integration names unless the seed gives one).
     pub fn root_url(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -1,9 +1,12 @@
-//! The fake's data: projects, tokens and the four object kinds, with their defaults.
+//! The fake's data: projects, tokens, the four object kinds and environments, with their
+//! defaults, plus the ODP account (`odp/`).
 //!
 //! Records are typed; their JSON field names are the API's own, so a record serialises to
 //! what `GET /v2/...` returns (the per-endpoint views live next to each record). Ids are
 //! 11-digit `i64`s handed out from one counter shared by every kind, skipping ids a seed
-//! already used; timestamps are RFC 3339 UTC with microseconds, like the real API.
+//! already used; environments count from their own range so that seeding them does not move
+//! the ids later creates get. Timestamps are RFC 3339 UTC with microseconds, like the real
+//! API.
 
 use crate::rate_limit::Product;
 use serde::{Deserialize, Serialize};
@@ -12,6 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// First id the fake hands out; 11 digits like real entity ids.
 const FIRST_ID: i64 = 27_000_000_001;
+/// First environment id the fake hands out.
+const FIRST_ENVIRONMENT_ID: i64 = 28_000_000_001;
+/// Datafile ids are the environment id plus this: 16 digits, like real ones
+/// (docs/OPTIMIZELY-API.md#conventions).
+const DATAFILE_ID_BASE: i64 = 1_000_000_000_000_000;
 /// `account_id` of projects that do not name one.
 pub(crate) const DEFAULT_ACCOUNT_ID: i64 = 12_345_678_901;
 
@@ -199,6 +207,106 @@ fn default_list_type() -> String {
     "cookies".to_owned()
 }
 
+/// An environment of a project (`GET /v2/environments`), with its datafile's metadata.
+///
+/// Seeds give `project_id` and `key`; `name` defaults to the key in title case, `sdk_key`
+/// (22 letters and digits, docs/OPTIMIZELY-API.md#token-kinds) and the 16-digit datafile id
+/// are derived from the environment id, `revision` starts at 1.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Environment {
+    #[serde(default)]
+    pub(crate) id: i64,
+    pub(crate) project_id: i64,
+    pub(crate) key: String,
+    #[serde(default)]
+    pub(crate) name: String,
+    #[serde(default)]
+    pub(crate) description: String,
+    #[serde(default)]
+    pub(crate) archived: bool,
+    #[serde(default)]
+    pub(crate) has_restricted_permissions: bool,
+    #[serde(default)]
+    pub(crate) is_primary: bool,
+    #[serde(default)]
+    pub(crate) priority: i64,
+    #[serde(default)]
+    pub(crate) created: String,
+    #[serde(default)]
+    pub(crate) last_modified: String,
+    #[serde(default)]
+    pub(crate) sdk_key: String,
+    #[serde(default)]
+    pub(crate) datafile_id: i64,
+    #[serde(default = "first_revision")]
+    pub(crate) revision: i64,
+}
+
+fn first_revision() -> i64 {
+    1
+}
+
+impl Environment {
+    /// Fills what a seed may leave out, once `id` is set.
+    pub(crate) fn fill_defaults(&mut self, now: &str) {
+        if self.name.is_empty() {
+            self.name = title_case(&self.key);
+        }
+        if self.sdk_key.is_empty() {
+            self.sdk_key = sdk_key(self.id);
+        }
+        if self.datafile_id <= 0 {
+            self.datafile_id = DATAFILE_ID_BASE + self.id;
+        }
+        if self.created.is_empty() {
+            self.created = now.to_owned();
+        }
+        if self.last_modified.is_empty() {
+            self.last_modified = now.to_owned();
+        }
+    }
+
+    /// Where the CDN serves the datafile.
+    pub(crate) fn datafile_url(&self) -> String {
+        format!("https://cdn.optimizely.com/datafiles/{}.json", self.sdk_key)
+    }
+}
+
+fn title_case(key: &str) -> String {
+    key.split(['_', '-', ' '])
+        .filter(|w| !w.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().collect::<String>() + chars.as_str()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A 22-character SDK key of letters and digits, fixed by the environment id (so runs are
+/// reproducible) and different for every id.
+fn sdk_key(id: i64) -> String {
+    // splitmix64: a bijection on u64, so distinct ids give distinct keys.
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let id = id.unsigned_abs();
+    let mut n = (u128::from(mix(id)) << 64) | u128::from(mix(!id));
+    (0..22)
+        .map(|_| {
+            let digit = (n % 62) as usize;
+            n /= 62;
+            char::from(ALPHABET[digit])
+        })
+        .collect()
+}
+
 fn to_object<T: Serialize>(record: &T) -> Map<String, Value> {
     match serde_json::to_value(record) {
         Ok(Value::Object(map)) => map,
@@ -285,6 +393,33 @@ impl View for ListAttribute {
     }
 }
 
+impl View for Environment {
+    /// The `Environment` shape of the spec, with its `Datafile` (`latest_file_size` is added
+    /// by the endpoint, which builds the datafile).
+    fn view(&self) -> Value {
+        json!({
+            "id": self.id,
+            "project_id": self.project_id,
+            "key": self.key,
+            "name": self.name,
+            "description": self.description,
+            "archived": self.archived,
+            "has_restricted_permissions": self.has_restricted_permissions,
+            "is_primary": self.is_primary,
+            "priority": self.priority,
+            "created": self.created,
+            "last_modified": self.last_modified,
+            "datafile": {
+                "id": self.datafile_id,
+                "sdk_key": self.sdk_key,
+                "url": self.datafile_url(),
+                "other_urls": [],
+                "revision": self.revision,
+            },
+        })
+    }
+}
+
 /// What the four object kinds (attributes, audiences, events, list attributes) share in
 /// storage, so that finding, listing and archiving are written once for all of them.
 pub(crate) trait Stored: View + Sized {
@@ -342,6 +477,7 @@ macro_rules! stored {
 
 stored!(Attribute, attributes, "attribute", unique key, "an attribute with key");
 stored!(Audience, audiences, "audience");
+stored!(Environment, environments, "environment");
 stored!(Event, events, "event", unique key, "an event with key");
 stored!(
     ListAttribute,
@@ -360,7 +496,11 @@ pub(crate) struct Store {
     pub(crate) audiences: BTreeMap<i64, Audience>,
     pub(crate) events: BTreeMap<i64, Event>,
     pub(crate) list_attributes: BTreeMap<i64, ListAttribute>,
+    pub(crate) environments: BTreeMap<i64, Environment>,
+    /// The ODP account, once a seed made one.
+    pub(crate) odp: Option<crate::odp::OdpAccount>,
     next_id: i64,
+    next_environment_id: i64,
 }
 
 impl Store {
@@ -370,6 +510,7 @@ impl Store {
             || self.audiences.contains_key(&id)
             || self.events.contains_key(&id)
             || self.list_attributes.contains_key(&id)
+            || self.environments.contains_key(&id)
     }
 
     /// A fresh 11-digit id, unique across every kind.
@@ -382,6 +523,19 @@ impl Store {
         }
         let id = self.next_id;
         self.next_id += 1;
+        id
+    }
+
+    /// A fresh environment id, unique across every kind.
+    pub(crate) fn allocate_environment_id(&mut self) -> i64 {
+        if self.next_environment_id < FIRST_ENVIRONMENT_ID {
+            self.next_environment_id = FIRST_ENVIRONMENT_ID;
+        }
+        while self.id_in_use(self.next_environment_id) {
+            self.next_environment_id += 1;
+        }
+        let id = self.next_environment_id;
+        self.next_environment_id += 1;
         id
     }
 
@@ -424,6 +578,8 @@ impl Store {
             "audiences": self.audiences.values().map(Audience::view).collect::<Vec<_>>(),
             "events": self.events.values().map(Event::view).collect::<Vec<_>>(),
             "list_attributes": self.list_attributes.values().map(ListAttribute::view).collect::<Vec<_>>(),
+            "environments": self.environments.values().map(Environment::view).collect::<Vec<_>>(),
+            "odp": self.odp.as_ref().map(crate::odp::OdpAccount::snapshot),
         })
     }
 }
@@ -454,6 +610,16 @@ mod tests {
         assert_eq!(id, FIRST_ID + 1);
         assert_eq!(id.to_string().len(), 11);
         assert_eq!(store.allocate_id(), FIRST_ID + 2);
+    }
+
+    #[test]
+    fn sdk_keys_are_22_letters_and_digits_and_differ() {
+        let a = sdk_key(28_000_000_001);
+        let b = sdk_key(28_000_000_002);
+        assert_eq!(a.len(), 22);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()), "{a}");
+        assert_ne!(a, b);
+        assert_eq!(a, sdk_key(28_000_000_001));
     }
 
     #[test]

@@ -209,6 +209,15 @@ fn example_seed_file_loads() {
     assert_eq!(state["events"].as_array().unwrap().len(), 3);
     assert_eq!(state["list_attributes"][0]["list_content"], "user-1,user-2");
     assert_eq!(state["audiences"][0]["id"], 26664170206_i64);
+    assert_eq!(state["environments"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        state["odp"]["project_ids"],
+        serde_json::json!([20000000002_i64])
+    );
+    assert_eq!(
+        fake.odp_qualified("email", "user-1@example.com", "beta_with_email"),
+        Some(true)
+    );
 }
 
 #[test]

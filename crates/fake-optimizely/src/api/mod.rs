@@ -20,6 +20,7 @@
 
 mod attributes;
 mod audiences;
+mod environments;
 mod events;
 mod kind;
 mod list_attributes;
@@ -29,7 +30,9 @@ use crate::pagination::PageRequest;
 use crate::rate_limit::{Decision, Limiter, Product, QuotaHeaders, RateLimits};
 use crate::response::{Answer, ApiError};
 use crate::routes::Endpoint;
-use crate::store::{Attribute, Audience, Event, ListAttribute, Project, Store, Stored};
+use crate::store::{
+    Attribute, Audience, Environment, Event, ListAttribute, Project, Store, Stored,
+};
 use http::StatusCode;
 use http::header::HeaderName;
 use serde_json::{Map, Value};
@@ -168,7 +171,7 @@ fn target_project(store: &Store, req: &ApiRequest<'_>) -> Option<i64> {
         GetProject | CreateCustomEvent | UpdateCustomEvent | ArchiveCustomEvent => {
             req.path_id(0).ok()
         }
-        ListAttributes | ListAudiences | ListEvents | ListListAttributes => {
+        ListAttributes | ListAudiences | ListEvents | ListListAttributes | ListEnvironments => {
             req.query_project_id().ok()
         }
         CreateAttribute | CreateAudience | CreateListAttribute => {
@@ -183,6 +186,7 @@ fn target_project(store: &Store, req: &ApiRequest<'_>) -> Option<i64> {
         GetListAttribute | UpdateListAttribute | ArchiveListAttribute => {
             owner::<ListAttribute>(store, req)
         }
+        GetEnvironment | GetDatafile => owner::<Environment>(store, req),
     }
 }
 
@@ -304,6 +308,9 @@ fn handle_endpoint(store: &mut Store, req: &ApiRequest<'_>) -> Result<Answer, Ap
         GetListAttribute => kind::get::<ListAttribute>(store, req, list_attributes::web_only),
         UpdateListAttribute => list_attributes::update(store, req),
         ArchiveListAttribute => list_attributes::archive(store, req),
+        ListEnvironments => environments::list(store, req),
+        GetEnvironment => environments::get(store, req),
+        GetDatafile => environments::datafile(store, req),
     }
 }
 

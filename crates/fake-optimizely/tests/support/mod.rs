@@ -1,5 +1,8 @@
-//! Shared helpers for the integration tests: a seeded fake and a tiny in-process client.
+//! Shared helpers for the integration tests: a seeded fake and a tiny in-process client
+//! (`odp` has the ODP one).
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub(crate) mod odp;
 
 use bytes::Bytes;
 use fake_optimizely::{
