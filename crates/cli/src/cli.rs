@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{demo, init, plan, reset, runs, serve, sync, validate};
+use crate::commands::{check, demo, init, plan, reset, runs, serve, sync, validate};
 use crate::output::OutputFormat;
 
 /// Sync customer data from your warehouse into Optimizely.
@@ -66,11 +66,11 @@ pub enum Command {
         after_help = "Example:\n  optisync validate\n  optisync validate beta_testers --output json\n\nExit codes: 0 valid, 3 invalid (one line per problem)."
     )]
     Validate(validate::ValidateArgs),
-    /// Read-only checks: the warehouse answers and accepts each model (described, not run); against Optimizely: token, project, product, list attributes.
+    /// Read-only checks: the warehouse answers and accepts each model (described, not run); against Optimizely: token, project, product, list attributes; against ODP: the key, each ODP sync's identifier and field, the datafiles' ODP integration.
     #[command(
-        after_help = "Example:\n  OPTIMIZELY_TOKEN=... optisync check --config optisync.toml\n\nExit codes: 0 all is well, 3 invalid config (including the placeholder ids `optisync init` writes), 4 a check failed (one line per problem)."
+        after_help = "Example:\n  OPTIMIZELY_TOKEN=... optisync check --config optisync.toml\n  optisync check --create-fields   # also create missing boolean ODP fields\n\nExit codes: 0 all is well, 3 invalid config (including the placeholder ids `optisync init` writes), 4 a check failed (one line per problem)."
     )]
-    Check,
+    Check(check::CheckArgs),
     /// Try optisync with no setup: an in-process fake Optimizely, a config, and a check.
     #[command(after_help = "Example:\n  optisync demo\n  optisync demo --dir /tmp/optisync-demo")]
     Demo(demo::DemoArgs),

@@ -78,7 +78,7 @@ pub async fn apply(
     if let Some(change) = plan.list() {
         apply_list(&mut ctx, change, list).await?;
     }
-    if let Some(body) = plan.profiles() {
+    if let Some(body) = plan.profiles().filter(|p| !p.upserts.is_empty()) {
         let (Some(odp), Some(field_type)) = (odp, prepared.odp_field) else {
             return Err(Error::Target {
                 sync: spec.name.clone(),

@@ -68,7 +68,7 @@ pub use model::{
     EventCategory, EventType, ListAttribute, ListAttributeUpdate, ListType, NewAttribute,
     NewAudience, NewCustomEvent, NewListAttribute, Platform, Product, Project, ProjectStatus,
 };
-pub use odp::{MAX_PROFILES_PER_REQUEST, NewOdpField, OdpField};
+pub use odp::{Environment, MAX_PROFILES_PER_REQUEST, NewOdpField, OdpField, OdpIntegration};
 pub use proxy::{ProxyPolicy, ProxyUrl};
 pub use rate_limit::{LimiterRegistry, Permit, RateLimit, RateLimiter, Reservation, SharedQuota};
 pub use resource::{Object, Paging, Resource, WriteScope};

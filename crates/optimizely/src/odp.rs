@@ -55,6 +55,39 @@ impl OdpField {
     }
 }
 
+/// An environment of a project (Optimizely's REST API v2, `GET /environments`), as far as
+/// finding its datafile goes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Environment {
+    /// Its id.
+    pub id: i64,
+    /// Its key (`production`, `development`, …).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Its name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Whether it is archived.
+    #[serde(default)]
+    pub archived: Option<bool>,
+}
+
+/// The ODP integration a datafile declares (`integrations[key = "odp"]`), which FX SDKs
+/// use to ask ODP for a user's segments (docs/ODP-API.md#7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OdpIntegration {
+    /// ODP's host the SDKs call.
+    pub host: Option<String>,
+    /// The public key they send.
+    pub public_key: Option<String>,
+}
+
+/// The most a listing of a project's environments can legitimately hold.
+const ENVIRONMENTS_LIMIT: BodyLimit = BodyLimit(4 * 1024 * 1024);
+
+/// The most a datafile can legitimately hold (large FX projects reach a few MB).
+const DATAFILE_LIMIT: BodyLimit = BodyLimit(64 * 1024 * 1024);
+
 /// A field to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewOdpField {
@@ -103,6 +136,45 @@ impl Client {
         )
         .await
         .map(drop)
+    }
+
+    /// The environments of project `project_id` (Optimizely's API; one page of up to 100).
+    pub async fn environments(&self, project_id: i64) -> Result<Vec<Environment>, Error> {
+        let url = self.url(
+            &["environments"],
+            &[
+                ("project_id", project_id.to_string()),
+                ("per_page", crate::PER_PAGE.to_string()),
+            ],
+        )?;
+        self.get_json(url, ENVIRONMENTS_LIMIT).await
+    }
+
+    /// The ODP integration environment `environment_id`'s datafile declares, if any
+    /// (Optimizely's API, `GET /environments/{id}/datafile`).
+    pub async fn datafile_odp_integration(
+        &self,
+        environment_id: i64,
+    ) -> Result<Option<OdpIntegration>, Error> {
+        let url = self.url(
+            &["environments", &environment_id.to_string(), "datafile"],
+            &[],
+        )?;
+        let datafile: serde_json::Value = self.get_json(url, DATAFILE_LIMIT).await?;
+        let text = |entry: &serde_json::Value, key: &str| {
+            entry
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        Ok(datafile
+            .get("integrations")
+            .and_then(serde_json::Value::as_array)
+            .and_then(|all| all.iter().find(|i| i.get("key") == Some(&"odp".into())))
+            .map(|entry| OdpIntegration {
+                host: text(entry, "host"),
+                public_key: text(entry, "publicKey"),
+            }))
     }
 
     /// The fields of ODP object `object` (e.g. `customers`), identifiers included.

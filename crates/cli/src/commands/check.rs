@@ -161,6 +161,20 @@ const CHECK_ATTEMPTS: u32 = 3;
 /// Runs every check. Config errors (unreadable token, bad id) are returned as errors: they
 /// exit 3 like in every verb.
 pub async fn run(config: &Config) -> Result<CheckReport, CliError> {
+    run_with(config, &CheckArgs::default()).await
+}
+
+/// `check`'s switches.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CheckArgs {
+    /// Create the ODP customer fields that `odp_attribute` syncs write and ODP lacks (a
+    /// boolean field, for a sync that maps no `value`): the one thing `check` ever writes.
+    #[arg(long)]
+    pub create_fields: bool,
+}
+
+/// [`run`] with the command line's switches.
+pub async fn run_with(config: &Config, args: &CheckArgs) -> Result<CheckReport, CliError> {
     // The untouched starter config would send its example ids to the real API.
     crate::commands::init::refuse_placeholders(config)?;
     let mut report = CheckReport::default();
@@ -180,7 +194,7 @@ pub async fn run(config: &Config) -> Result<CheckReport, CliError> {
         }
     };
     if let Some(odp) = &config.odp {
-        check_odp(config, odp, store.as_ref(), &mut report).await?;
+        check_odp(config, odp, store.as_ref(), args.create_fields, &mut report).await?;
     }
     // A diagnosis should answer within seconds: retry a flaky network, but not for a minute.
     let client = crate::connect::client(config, token, store.as_ref(), Some(CHECK_ATTEMPTS))?;
@@ -201,6 +215,10 @@ pub async fn run(config: &Config) -> Result<CheckReport, CliError> {
     };
     report.product = Some(product_name(product).to_owned());
 
+    if config.syncs.iter().any(|s| s.spec.odp.is_some()) {
+        let key = config.odp.as_ref().and_then(|odp| odp.key().ok());
+        check_datafile_integration(&client, project_id, key.as_ref(), &mut report).await;
+    }
     for sync in &config.syncs {
         let kind @ SyncKind::List { .. } = sync.spec.kind else {
             continue;
@@ -228,11 +246,12 @@ async fn check_odp(
     config: &Config,
     odp: &crate::config::Odp,
     store: Option<&optisync_state::Store>,
+    create_fields: bool,
     report: &mut CheckReport,
 ) -> Result<(), CliError> {
     use optisync_engine::destination::odp_attribute::{CUSTOMERS, FieldType, Schema, judge_schema};
     let client = crate::connect::odp_client(odp, &config.optimizely.proxy, store)?;
-    let fields = match client.odp_fields(CUSTOMERS).await {
+    let mut fields = match client.odp_fields(CUSTOMERS).await {
         Ok(fields) => fields,
         Err(error) => {
             report.push(
@@ -256,6 +275,54 @@ async fn check_odp(
             continue;
         };
         let name = sync.name();
+        let value_mapped = sync
+            .spec
+            .mapping
+            .column(optisync_core::Field::Value)
+            .is_some();
+        if create_fields && !fields.iter().any(|f| f.name == target.field) {
+            if value_mapped {
+                report.push(
+                    Level::Problem,
+                    Some(name),
+                    format!(
+                        "sync {name}: ODP has no customer field {:?}, and --create-fields creates only boolean fields (for syncs without a `value` mapping); create it in ODP with the type of the sync's values (Settings > Objects & Fields > Customers)",
+                        target.field
+                    ),
+                );
+                continue;
+            }
+            let new = optisync_optimizely::NewOdpField {
+                name: target.field.clone(),
+                display_name: display_name(&target.field),
+                field_type: "boolean".to_owned(),
+                description: format!("Set by the optisync sync {name}"),
+            };
+            match client.odp_create_field(CUSTOMERS, &new).await {
+                Ok(created) => {
+                    report.push(
+                        Level::Ok,
+                        Some(name),
+                        format!(
+                            "sync {name}: created the boolean customer field {:?} in ODP",
+                            target.field
+                        ),
+                    );
+                    fields.push(created);
+                }
+                Err(error) => {
+                    report.push(
+                        Level::Problem,
+                        Some(name),
+                        format!(
+                            "sync {name}: creating the customer field {:?} failed: {error}",
+                            target.field
+                        ),
+                    );
+                    continue;
+                }
+            }
+        }
         match judge_schema(&fields, &target.identifier, &target.field) {
             Schema::Unusable(message) => {
                 report.push(
@@ -265,11 +332,6 @@ async fn check_odp(
                 );
             }
             Schema::Ready(field_type) => {
-                let value_mapped = sync
-                    .spec
-                    .mapping
-                    .column(optisync_core::Field::Value)
-                    .is_some();
                 if !value_mapped && field_type != FieldType::Boolean {
                     report.push(
                         Level::Problem,
@@ -296,6 +358,88 @@ async fn check_odp(
         }
     }
     Ok(())
+}
+
+/// `in_beta` as ODP's UI would name it: `In Beta`.
+fn display_name(field: &str) -> String {
+    field
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether the project's datafiles declare the ODP integration the FX SDKs need to ask ODP
+/// for a user's segments, and for the same ODP account as the config's key.
+async fn check_datafile_integration(
+    client: &Client,
+    project_id: i64,
+    odp_key: Option<&ApiToken>,
+    report: &mut CheckReport,
+) {
+    let environments = match client.environments(project_id).await {
+        Ok(environments) => environments,
+        Err(error) => {
+            report.push(
+                Level::Warning,
+                None,
+                format!("ODP integration: the project's environments could not be read: {error}"),
+            );
+            return;
+        }
+    };
+    // The private key is `<public key>.<secret>` (docs/ODP-API.md#1-hosts-base-path-keys).
+    let public = odp_key.and_then(|k| k.expose().rsplit_once('.').map(|(p, _)| p.to_owned()));
+    for environment in environments.iter().filter(|e| e.archived != Some(true)) {
+        let label = environment
+            .key
+            .as_deref()
+            .or(environment.name.as_deref())
+            .filter(|k| k.len() <= 64 && !k.chars().any(char::is_control))
+            .map_or_else(
+                || format!("environment {}", environment.id),
+                |k| format!("environment {k}"),
+            );
+        match client.datafile_odp_integration(environment.id).await {
+            Ok(Some(integration)) => {
+                if let (Some(public), Some(declared)) = (&public, &integration.public_key)
+                    && public != declared
+                {
+                    report.push(
+                        Level::Problem,
+                        None,
+                        format!(
+                            "ODP integration: the datafile of {label} names another ODP account than the [odp] private_key; the SDKs would look users up where optisync does not write. Use that account's key, or connect this account in the project's settings (Settings > Integrations > Optimizely Data Platform)"
+                        ),
+                    );
+                } else {
+                    report.push(
+                        Level::Ok,
+                        None,
+                        format!("ODP integration: the datafile of {label} declares it; SDKs with ODP enabled can fetch the segments"),
+                    );
+                }
+            }
+            Ok(None) => report.push(
+                Level::Warning,
+                None,
+                format!(
+                    "ODP integration: the datafile of {label} does not declare it, so SDKs there cannot fetch ODP segments; connect ODP in the project (Settings > Integrations > Optimizely Data Platform) and enable Real-Time Audiences"
+                ),
+            ),
+            Err(error) => report.push(
+                Level::Warning,
+                None,
+                format!("ODP integration: the datafile of {label} could not be read: {error}"),
+            ),
+        }
+    }
 }
 
 fn token_warnings(source: &SecretConfig, token: &ApiToken, report: &mut CheckReport) {

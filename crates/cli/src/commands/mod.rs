@@ -22,9 +22,9 @@ use crate::{config, warehouse};
 pub async fn run(cli: Cli) -> Result<Exit, CliError> {
     let format = cli.global.output;
     match cli.command {
-        Command::Check => {
+        Command::Check(args) => {
             let config = config::Config::load(&cli.global.config)?;
-            let report = check::run(&config).await?;
+            let report = check::run_with(&config, &args).await?;
             report.print(format);
             Ok(if report.passed() {
                 Exit::Success
