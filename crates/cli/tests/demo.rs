@@ -22,11 +22,16 @@ fn the_demo_runs_with_no_setup_and_its_second_run_sends_nothing() {
         stdout.contains("second run: 0 write requests reached the fake"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("ODP segment beta_users asked for user-005010 by an FX SDK: qualified"),
+        "{stdout}"
+    );
     for object in [
         "list_attribute mirror",
         "audience upsert",
         "attribute insert",
         "custom_event upsert",
+        "odp_attribute mirror",
     ] {
         assert!(stdout.contains(object), "the demo skipped {object}");
     }

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use fake_optimizely::{
-    DEMO_FX_PROJECT_ID, DEMO_LIST_ATTRIBUTE_ID, DEMO_WEB_PROJECT_ID, FakeOptimizely, RateLimits,
-    demo_seed,
+    DEMO_FX_PROJECT_ID, DEMO_LIST_ATTRIBUTE_ID, DEMO_ODP_PRIVATE_KEY, DEMO_ODP_SEGMENT,
+    DEMO_WEB_PROJECT_ID, FakeOptimizely, RateLimits, demo_seed,
 };
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -93,6 +93,8 @@ const SUPPRESSION_SEEDED: usize = 2_000;
 
 /// The demo's raised rate limits (the real ones would make the demo take minutes).
 const DEMO_PER_SECOND: u32 = 100;
+/// ODP profile requests a second in the demo (ODP allows 10).
+const DEMO_ODP_PER_SECOND: u32 = 100;
 const DEMO_PER_MINUTE: u32 = 6_000;
 
 /// Runs the demo.
@@ -103,6 +105,7 @@ pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError>
         fx_per_second: Some(DEMO_PER_SECOND),
         fx_per_minute: Some(DEMO_PER_MINUTE),
         web_per_minute: Some(DEMO_PER_MINUTE),
+        odp_profiles_per_second: Some(DEMO_ODP_PER_SECOND),
         ..seed.rate_limits
     };
     let suppressed = (1..=SUPPRESSION_SEEDED).map(user_id).collect::<Vec<_>>();
@@ -127,6 +130,7 @@ pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError>
     );
 
     write_private(&dir.join("token"), DEMO_TOKEN)?;
+    write_private(&dir.join("odp_key"), DEMO_ODP_PRIVATE_KEY)?;
     write_warehouse(&dir, false)?;
     say(
         format,
@@ -138,7 +142,10 @@ pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError>
     let web = dir.join("web.toml");
     let fx = dir.join("fx.toml");
     write_file(&web, &web_config(&running.base_url()))?;
-    write_file(&fx, &fx_config(&running.base_url()))?;
+    write_file(
+        &fx,
+        &fx_config(&running.base_url(), &running.odp_base_url()),
+    )?;
     say(
         format,
         &format!("wrote {} and {}", web.display(), fx.display()),
@@ -198,6 +205,7 @@ pub async fn run(args: DemoArgs, format: OutputFormat) -> Result<Exit, CliError>
 
     say(format, "\n# What the fake Optimizely holds now");
     say(format, &holdings(&fake.state()));
+    say(format, &odp_holdings(&fake));
     if args.serve {
         let served = serve(&dir, &running.base_url(), format).await;
         running.shutdown().await;
@@ -522,14 +530,29 @@ mapping = {{ user_id = "user_id" }}
     )
 }
 
-fn fx_config(api_url: &str) -> String {
+fn fx_config(api_url: &str, odp_url: &str) -> String {
     format!(
-        r#"# Written by `optisync demo`: definitions on the Feature Experimentation project.
+        r#"# Written by `optisync demo`: definitions on the Feature Experimentation project, and
+# the beta segment on ODP profiles for its flags to target.
 [optimizely]
 project_id = {DEMO_FX_PROJECT_ID}
 token = {{ file = "token" }}
 api_url = "{api_url}"
 rate_limit = {{ per_second = {DEMO_PER_SECOND}, per_minute = {DEMO_PER_MINUTE} }}
+
+[odp]
+private_key = {{ file = "odp_key" }}
+api_url = "{odp_url}"
+rate_limit = {{ per_second = {DEMO_ODP_PER_SECOND} }}
+
+[[sync]]
+name = "beta_segment"
+object = "odp_attribute"
+mode = "mirror"
+identifier = "fs_user_id"
+field = "in_beta"
+model = "select user_id from read_csv('users.csv') where segment = 'beta'"
+mapping = {{ user_id = "user_id" }}
 
 [[sync]]
 name = "segments"
@@ -578,6 +601,26 @@ model = "select event_key, event_name, category from read_json_auto('events.json
 mapping = {{ key = "event_key", name = "event_name", category = "category" }}
 "#
     )
+}
+
+/// The ODP side: who holds the field, and what an FX SDK is told for two users.
+fn odp_holdings(fake: &FakeOptimizely) -> String {
+    let members = fake.odp_profiles_with("in_beta", true).len();
+    let mut out = format!("  ODP: {members} customer profiles with in_beta = true\n");
+    for n in [5_010, 1_010] {
+        let user = user_id(n);
+        let qualified = fake.odp_qualified("fs_user_id", &user, DEMO_ODP_SEGMENT);
+        let _ = writeln!(
+            out,
+            "  ODP segment {DEMO_ODP_SEGMENT} asked for {user} by an FX SDK: {}",
+            match qualified {
+                Some(true) => "qualified",
+                Some(false) => "not qualified",
+                None => "unknown user",
+            }
+        );
+    }
+    out
 }
 
 /// Counts per object type and project, and list sizes.
