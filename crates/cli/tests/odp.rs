@@ -193,7 +193,11 @@ async fn mirror_first_noop_incremental_and_leavers_as_an_fx_sdk_sees_them() {
     assert!(plan.contains("1 write request"), "{plan}");
     assert_eq!(case.profile_posts(), 0, "plan sends nothing");
 
-    case.expect(&["sync"], 0).await;
+    let out = case.expect(&["sync"], 0).await;
+    assert!(
+        out.contains("3 profiles given in_beta and 0 cleared"),
+        "{out}"
+    );
     assert_eq!(case.profile_posts(), 1);
     case.assert_segment(&EVERYONE, &["u1", "u2", "u3"]).await;
 

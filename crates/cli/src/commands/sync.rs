@@ -246,6 +246,11 @@ fn print_report(report: &RunReport) {
             ", +{} / -{} members",
             c.list_added, c.list_removed
         ));
+    } else if let Some(profiles) = plan.profiles() {
+        line.push_str(&format!(
+            ", {} profiles given {} and {} cleared",
+            c.list_added, profiles.field, c.list_removed
+        ));
     } else {
         line.push_str(&format!(", {} created, {} updated", c.creates, c.updates));
     }
