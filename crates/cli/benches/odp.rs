@@ -15,7 +15,10 @@
 //!
 //! The larger sizes (10M by default) are only planned, from nothing, to show that planning
 //! grows linearly: time, the ratio to DuckDB's read, and the peak resident memory.
-//! `OPTISYNC_BENCH_SIZES=100000,1000000` picks other sizes (the first is synced).
+//! `OPTISYNC_BENCH_SIZES=100000,1000000` picks other sizes (the first is synced);
+//! `OPTISYNC_BENCH_ODP_PER_SECOND=1000` raises the fake's limit (for profiling the plan, not
+//! for figures); `OPTISYNC_BENCH_TRACE=1` also runs each plan once with `-vv` and prints its
+//! log, which times each step.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -40,7 +43,11 @@ fn main() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut seed = support::seed();
-    seed.rate_limits.odp_profiles_per_second = Some(10);
+    let per_second: u32 = std::env::var("OPTISYNC_BENCH_ODP_PER_SECOND")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    seed.rate_limits.odp_profiles_per_second = Some(per_second);
     seed.odp = Some(
         serde_json::from_value::<OdpSeed>(serde_json::json!({
             "fields": [{"name": "in_beta", "type": "boolean"}]
@@ -92,7 +99,11 @@ fn sync_row(fake: &FakeOptimizely, bench: &Bench, rows: u64, requests: u64, step
         .count() as u64;
     let throttled = log[before..].iter().filter(|e| e.status == 429).count();
     assert_eq!(posts, requests, "{step}: profile requests");
-    let floor = Duration::from_secs_f64(requests as f64 / PER_SECOND);
+    let per_second = std::env::var("OPTISYNC_BENCH_ODP_PER_SECOND")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(PER_SECOND);
+    let floor = Duration::from_secs_f64(requests as f64 / per_second);
     println!(
         "{rows:>10}  {requests:>8}  {:>7.1} s  {:>7.1} s  {:>6.3}  {throttled:>5}  {:>6} MB  {:>8.1}  {step}",
         floor.as_secs_f64(),
@@ -124,6 +135,9 @@ fn plan_row(bench: &Bench, rows: u64, step: &str) {
         .collect();
     let plan = median(plans);
     let peak = support::optisync(&bench.dir, &["plan"]).max_rss_kib;
+    if std::env::var_os("OPTISYNC_BENCH_TRACE").is_some() {
+        support::trace(&bench.dir, &["plan"]);
+    }
     println!(
         "{rows:>10}  {:>8}  {:>9}  {:>7.3} s  {:>6.2}  {:>5}  {:>6} MB  {:>8.1}  {step} (DuckDB's read: {:.3} s)",
         "",

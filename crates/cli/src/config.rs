@@ -1071,11 +1071,11 @@ fn validate_odp(raw: OdpConfig, base: &Path) -> Result<Odp, ConfigError> {
         Some("us") => Some(OdpRegion::Us),
         Some("eu") => Some(OdpRegion::Eu),
         Some("au") => Some(OdpRegion::Au),
-        Some(other) => {
-            return Err(ConfigError::Invalid(format!(
-                "[odp] region {} is not a region; write \"us\", \"eu\" or \"au\" (where your ODP account lives), or omit it",
-                secret::shown(other)
-            )));
+        // Not quoted: a closed set of names, and anything else may be a pasted key.
+        Some(_) => {
+            return Err(ConfigError::Invalid(
+                "[odp] region is not a region; write \"us\", \"eu\" or \"au\" (where your ODP account lives), or omit it".to_owned(),
+            ));
         }
     };
     let api_url = raw
@@ -1417,11 +1417,12 @@ mod tests {
             "https://api.eu1.odp.optimizely.com/v3"
         );
         let err = parse(&format!(
-            "[odp]\nprivate_key = {{ env = \"K\" }}\nregion = \"mars\"\n{HEAD}"
+            "[odp]\nprivate_key = {{ env = \"K\" }}\nregion = \"mars-and-a-pasted-key\"\n{HEAD}"
         ))
         .unwrap_err()
         .to_string();
         assert!(err.contains("\"us\", \"eu\" or \"au\""), "{err}");
+        assert!(!err.contains("pasted"), "{err}");
         let err = parse(&format!(
             "[odp]\nprivate_key = {{ env = \"K\" }}\napi_url = \"http://127.0.0.1:9/v2\"\n{HEAD}"
         ))
