@@ -127,23 +127,27 @@ pub async fn prepare(
                 });
             };
             // ODP cannot list who holds a field: the model and what this sync delivered are
-            // all a plan reads.
-            let rows = match read_model(source, spec, &mapping).await? {
-                ModelRows::Profiles(rows) => rows,
-                _ => {
-                    return Err(Error::Target {
+            // all a plan reads. They are read at the same time: the delivered profiles come
+            // from the state store while the warehouse's reader thread runs the query.
+            let model = async {
+                match read_model(source, spec, &mapping).await? {
+                    ModelRows::Profiles(rows) => Ok(rows),
+                    _ => Err(Error::Target {
                         sync: spec.name.clone(),
                         message: "the model did not yield profile rows".to_owned(),
-                    });
+                    }),
                 }
             };
-            let delivered = if options.full_resync {
-                None
-            } else {
+            // Polled last, so the model's reader is already running while this blocks.
+            let delivered = async {
+                if options.full_resync {
+                    return Ok(None);
+                }
                 store
                     .delivered_profiles(&spec.name, &target.identifier, &target.field)
-                    .map_err(Error::state(&spec.name))?
+                    .map_err(Error::state(&spec.name))
             };
+            let (rows, delivered) = tokio::try_join!(model, delivered)?;
             steps.step("read", started.elapsed());
             started = std::time::Instant::now();
             remote_seen = RemoteSeen::Profiles;
