@@ -290,6 +290,10 @@ impl Client {
     async fn wait_for_shared_quota(&self) -> Option<i64> {
         let shared = self.inner.config.shared_quota.clone()?;
         let limit = self.inner.limiter.limit();
+        // The wait counts from when the ledger read the clock, a moment after this: sleeping
+        // until `asked + wait` keeps the hand-over to and from the blocking thread out of it,
+        // instead of adding it to every request (each slot counts from the last departure).
+        let asked = tokio::time::Instant::now();
         match tokio::task::spawn_blocking(move || shared.reserve(limit)).await {
             // The ledger is a file other processes write: an implausible wait is a damaged
             // ledger, not a reason to hang.
@@ -309,7 +313,7 @@ impl Client {
                     );
                 }
                 if !reserved.wait.is_zero() {
-                    tokio::time::sleep(reserved.wait).await;
+                    tokio::time::sleep_until(asked + reserved.wait).await;
                 }
                 reserved.slot
             }
