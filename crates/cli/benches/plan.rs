@@ -160,19 +160,7 @@ impl Bench {
 
     /// Writes `rows` ids; `changed` replaces every hundredth with an id not seen before.
     fn write_users(&self, rows: u64, changed: bool) {
-        let connection = duckdb::Connection::open(&self.warehouse).unwrap();
-        let id = "'user-' || lpad(cast(range as varchar), 12, '0')";
-        let new_id = format!("'user-' || lpad(cast(range + {rows} as varchar), 12, '0')");
-        let expression = if changed {
-            format!("case when range % {CHANGED_EVERY} = 0 then {new_id} else {id} end")
-        } else {
-            id.to_owned()
-        };
-        connection
-            .execute_batch(&format!(
-                "create or replace table users as select {expression} as user_id from range({rows})"
-            ))
-            .unwrap();
+        support::write_users(&self.warehouse, rows, changed, CHANGED_EVERY);
     }
 
     /// DuckDB on its own: the same model over the same file, Arrow batches counted.

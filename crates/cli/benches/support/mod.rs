@@ -219,3 +219,21 @@ fn high_water_mark_kib(status_file: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// Writes `rows` ids (`user-` and 12 digits) into the `users` table of the DuckDB file at
+/// `warehouse`; `changed` replaces every `changed_every`-th with an id not seen before.
+pub(crate) fn write_users(warehouse: &Path, rows: u64, changed: bool, changed_every: u64) {
+    let connection = duckdb::Connection::open(warehouse).unwrap();
+    let id = "'user-' || lpad(cast(range as varchar), 12, '0')";
+    let new_id = format!("'user-' || lpad(cast(range + {rows} as varchar), 12, '0')");
+    let expression = if changed {
+        format!("case when range % {changed_every} = 0 then {new_id} else {id} end")
+    } else {
+        id.to_owned()
+    };
+    connection
+        .execute_batch(&format!(
+            "create or replace table users as select {expression} as user_id from range({rows})"
+        ))
+        .unwrap();
+}

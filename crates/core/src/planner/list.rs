@@ -11,9 +11,9 @@ use crate::ids::{Ids, ModelIds};
 use crate::kind::{ListMode, SyncKind};
 use crate::plan::{Drift, Guardrail, ListBase, ListChange, ListPlan, PlanBody, Refusal, SyncPlan};
 use crate::remote::RemoteList;
-use crate::validate::{MAX_LIST_CONTENT_BYTES, PiiKind, looks_like_pii, mask_pii};
+use crate::validate::MAX_LIST_CONTENT_BYTES;
 
-use super::{check_empty_model, reject};
+use super::{check_empty_model, check_pii, reject};
 
 /// The default of `max_removal_percent`.
 pub const DEFAULT_MAX_REMOVAL_PERCENT: f64 = 20.0;
@@ -155,7 +155,7 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
     }
 
     if mode != ListMode::Remove && looking_like_pii > 0 {
-        check_pii(&mut plan, &model, options.allow_pii);
+        check_pii(&mut plan, &model, options.allow_pii, "");
     }
     let after = match mode {
         ListMode::Add => union(base, &model),
@@ -237,38 +237,6 @@ pub fn plan_list(input: ListPlanInput) -> SyncPlan {
     });
     plan.body = PlanBody::List(ListPlan { unchanged, list });
     plan
-}
-
-fn check_pii(plan: &mut SyncPlan, ids: &Ids, allow_pii: bool) {
-    let (mut emails, mut phones) = (0u64, 0u64);
-    let mut samples = Vec::new();
-    for id in ids.iter() {
-        let Some(kind) = looks_like_pii(id) else {
-            continue;
-        };
-        match kind {
-            PiiKind::Email => emails += 1,
-            PiiKind::Phone => phones += 1,
-        }
-        if samples.len() < 3 {
-            samples.push(mask_pii(id));
-        }
-    }
-    if emails + phones == 0 {
-        return;
-    }
-    if allow_pii {
-        plan.warnings.push(format!(
-            "allow_pii = true: sending {} ids that look like e-mail addresses or phone numbers",
-            emails + phones
-        ));
-    } else {
-        plan.guardrails.push(Guardrail::Pii {
-            emails,
-            phones,
-            samples,
-        });
-    }
 }
 
 /// Walks two sorted sets together, calling `each` with every id, its position on the side

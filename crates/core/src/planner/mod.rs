@@ -15,7 +15,9 @@ pub use definitions::{
 pub use list::{DEFAULT_MAX_REMOVAL_PERCENT, ListOptions, ListPlanInput, plan_list};
 pub use profiles::{ProfileOptions, ProfilePlanInput, plan_profiles};
 
+use crate::ids::Ids;
 use crate::plan::{Guardrail, RejectedRow, SyncPlan};
+use crate::validate::{PiiKind, looks_like_pii, mask_pii};
 
 /// The empty-model guardrail (docs/PRODUCT-RULES.md#empty-model), shared by mirror and upsert runs.
 fn check_empty_model(plan: &mut SyncPlan, last_run_rows: Option<u64>, allow_empty: bool) {
@@ -32,6 +34,41 @@ fn check_empty_model(plan: &mut SyncPlan, last_run_rows: Option<u64>, allow_empt
         ));
     } else {
         plan.guardrails.push(guardrail);
+    }
+}
+
+/// The personal-data guardrail (docs/PRODUCT-RULES.md#personal-data-in-lists) over the ids a
+/// run sends: blocks the run when some look like e-mail addresses or phone numbers, or with
+/// `allow_pii` warns instead (`sent_as` ends the warning, e.g. " as fs_user_id").
+fn check_pii(plan: &mut SyncPlan, ids: &Ids, allow_pii: bool, sent_as: &str) {
+    let (mut emails, mut phones) = (0u64, 0u64);
+    let mut samples = Vec::new();
+    for id in ids.iter() {
+        let Some(kind) = looks_like_pii(id) else {
+            continue;
+        };
+        match kind {
+            PiiKind::Email => emails += 1,
+            PiiKind::Phone => phones += 1,
+        }
+        if samples.len() < 3 {
+            samples.push(mask_pii(id));
+        }
+    }
+    if emails + phones == 0 {
+        return;
+    }
+    if allow_pii {
+        plan.warnings.push(format!(
+            "allow_pii = true: sending {} ids that look like e-mail addresses or phone numbers{sent_as}",
+            emails + phones
+        ));
+    } else {
+        plan.guardrails.push(Guardrail::Pii {
+            emails,
+            phones,
+            samples,
+        });
     }
 }
 

@@ -11,14 +11,13 @@
 //! knows the field's type, the plan says "cleared". Everything is sorted by id, so the same
 //! inputs give the same plan in any row order.
 
-use crate::ids::Ids;
 use crate::kind::{ListMode, SyncKind};
 use crate::plan::{Guardrail, PlanBody, ProfilePlan, ProfileSample, RejectedRow, SyncPlan};
 use crate::profiles::{ProfileRows, ProfileState, ProfileValue};
-use crate::validate::{PiiKind, looks_like_pii, mask_pii};
+use crate::validate::{looks_like_pii, mask_pii};
 
-use super::check_empty_model;
 use super::list::DEFAULT_MAX_REMOVAL_PERCENT;
+use super::{check_empty_model, check_pii};
 
 /// How many profiles a plan's sample shows.
 const SAMPLE: usize = 10;
@@ -101,7 +100,12 @@ pub fn plan_profiles(input: ProfilePlanInput) -> SyncPlan {
     plan.rejected.sort_unstable();
     check_empty_model(&mut plan, options.last_run_rows, options.allow_empty);
     if identifier != "email" && looking_like_pii > 0 {
-        check_pii(&mut plan, &model.ids, &identifier, options.allow_pii);
+        check_pii(
+            &mut plan,
+            &model.ids,
+            options.allow_pii,
+            &format!(" as {identifier}"),
+        );
     }
 
     let empty = ProfileState::new();
@@ -302,38 +306,6 @@ fn shown_id(id: &str) -> String {
         mask_pii(id)
     } else {
         crate::value::shown(id)
-    }
-}
-
-fn check_pii(plan: &mut SyncPlan, ids: &Ids, identifier: &str, allow_pii: bool) {
-    let (mut emails, mut phones) = (0u64, 0u64);
-    let mut samples = Vec::new();
-    for id in ids.iter() {
-        let Some(kind) = looks_like_pii(id) else {
-            continue;
-        };
-        match kind {
-            PiiKind::Email => emails += 1,
-            PiiKind::Phone => phones += 1,
-        }
-        if samples.len() < 3 {
-            samples.push(mask_pii(id));
-        }
-    }
-    if emails + phones == 0 {
-        return;
-    }
-    if allow_pii {
-        plan.warnings.push(format!(
-            "allow_pii = true: sending {} ids that look like e-mail addresses or phone numbers as {identifier}",
-            emails + phones
-        ));
-    } else {
-        plan.guardrails.push(Guardrail::Pii {
-            emails,
-            phones,
-            samples,
-        });
     }
 }
 

@@ -101,11 +101,13 @@ pub async fn read_schema(odp: &Client, identifier: &str, field: &str) -> Result<
 
 /// [`read_schema`]'s verdict on a listed schema.
 pub fn judge_schema(fields: &[OdpField], identifier: &str, field: &str) -> Schema {
+    // Names from the server: only plain short words are quoted, and at most 20 of them.
     let identifiers = || {
         fields
             .iter()
             .filter(|f| f.is_identifier())
-            .map(|f| f.name.as_str())
+            .map(|f| shown_type(&f.name))
+            .take(20)
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -132,7 +134,8 @@ pub fn judge_schema(fields: &[OdpField], identifier: &str, field: &str) -> Schem
     }
 }
 
-/// A type name from the server, for a message: only when it is a plain short word.
+/// A name from the server (a type, an identifier), for a message: only when it is a plain
+/// short word.
 fn shown_type(name: &str) -> String {
     if name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         name.to_owned()
