@@ -20,7 +20,8 @@
 //! `OPTISYNC_BENCH_SIZES=100000,1000000` picks other sizes (the first is synced);
 //! `OPTISYNC_BENCH_ODP_PER_SECOND=1000` raises the fake's limit (for profiling the plan, not
 //! for figures); `OPTISYNC_BENCH_TRACE=1` also runs each plan once with `-vv` and prints its
-//! log, which times each step.
+//! log, which times each step, and runs the syncs with `-vv` too (their peak memory is then
+//! not sampled).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -91,7 +92,18 @@ fn main() {
 /// Runs `sync`, expecting `requests` profile requests, and prints its time against the floor.
 fn sync_row(fake: &FakeOptimizely, bench: &Bench, rows: u64, requests: u64, step: &str) {
     let before = fake.requests().len();
-    let measured = support::optisync(&bench.dir, &["sync"]);
+    let measured = if std::env::var_os("OPTISYNC_BENCH_TRACE").is_some() {
+        // Its log instead of its peak memory: each request is logged as it is answered.
+        let started = std::time::Instant::now();
+        support::trace(&bench.dir, &["sync"]);
+        support::Measured {
+            exit: 0,
+            elapsed: started.elapsed(),
+            max_rss_kib: 0,
+        }
+    } else {
+        support::optisync(&bench.dir, &["sync"])
+    };
     assert_eq!(measured.exit, 0, "{step} of {rows} rows failed");
     let log = fake.requests();
     let posts = log[before..]
@@ -100,6 +112,23 @@ fn sync_row(fake: &FakeOptimizely, bench: &Bench, rows: u64, requests: u64, step
         .count() as u64;
     let throttled = log[before..].iter().filter(|e| e.status == 429).count();
     assert_eq!(posts, requests, "{step}: profile requests");
+    // How far apart the fake answered consecutive profile requests: the limit's spacing, or
+    // more where the process was late.
+    let answered: Vec<u64> = log[before..]
+        .iter()
+        .filter(|e| e.path_template == "/v3/profiles")
+        .map(|e| e.at_ms)
+        .collect();
+    let mut gaps: Vec<u64> = answered
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .collect();
+    gaps.sort_unstable();
+    let gap = |q: f64| {
+        gaps.get(((gaps.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     let per_second = std::env::var("OPTISYNC_BENCH_ODP_PER_SECOND")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
@@ -115,6 +144,13 @@ fn sync_row(fake: &FakeOptimizely, bench: &Bench, rows: u64, requests: u64, step
         (measured.max_rss_kib * 1024) as f64 / rows as f64,
         send.as_secs_f64(),
         send.as_secs_f64() / floor.as_secs_f64(),
+    );
+    println!(
+        "{:>10}  answers apart: median {} ms, 90% {} ms, max {} ms",
+        "",
+        gap(0.5),
+        gap(0.9),
+        gap(1.0)
     );
 }
 
