@@ -46,6 +46,6 @@ pub mod spec;
 
 pub use error::{Error, Result};
 pub use plan::PreparedPlan;
-pub use run::{Engine, RunReport, RunResult};
+pub use run::{Engine, Release, RunReport, RunResult};
 pub use saved::{SAVED_PLAN_FORMAT, SavedPlan};
 pub use spec::{RunOptions, SyncSpec, Target};

@@ -50,6 +50,19 @@ pub struct RunReport {
     pub settled_intents: usize,
 }
 
+/// What becomes of the warehouse once the last model announced is read (see
+/// [`Engine::release_source_after_next_read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// Closed on a thread of its own, which the engine waits for when it is dropped: for a
+    /// process that goes on (`serve`).
+    Close,
+    /// Left to the process's exit when closing it would only free memory (a DuckDB database
+    /// that wrote nothing, see `Source::leave_to_exit`), closed as by [`Release::Close`]
+    /// otherwise: for a process that exits once the engine is done (`plan`, `sync`).
+    AtExit,
+}
+
 /// A thread closing the warehouse: the process must not end under it, so dropping this
 /// waits for it.
 #[derive(Debug, Default)]
@@ -70,8 +83,8 @@ impl Drop for Closing {
 pub struct Engine {
     /// The warehouse; `None` once let go (see [`Engine::release_source_after_next_read`]).
     source: Option<Source>,
-    /// Whether to let the warehouse go once the next plan has read its model.
-    release_after_read: bool,
+    /// Whether, and how, to let the warehouse go once the next plan has read its model.
+    release_after_read: Option<Release>,
     client: Client,
     /// The ODP client, for ODP-attribute syncs ([`Engine::set_odp`]).
     odp: Option<Client>,
@@ -110,7 +123,7 @@ impl Engine {
         };
         Ok(Self {
             source: Some(source),
-            release_after_read: false,
+            release_after_read: None,
             client,
             odp: None,
             store,
@@ -153,15 +166,25 @@ impl Engine {
     /// its own. Closing DuckDB frees its whole catalog, several milliseconds that then overlap
     /// the rest of the run instead of following it. A later plan that needs the warehouse
     /// fails as unavailable.
-    pub fn release_source_after_next_read(&mut self) {
-        self.release_after_read = true;
+    ///
+    /// With [`Release::AtExit`], a warehouse whose closing would only free memory is not
+    /// closed at all: the process's exit takes the memory back at once.
+    pub fn release_source_after_next_read(&mut self, release: Release) {
+        self.release_after_read = Some(release);
     }
 
-    /// Closes the warehouse in the background (inline if no thread can be started).
-    fn release_source(&mut self) {
-        let Some(source) = self.source.take() else {
+    /// Lets the warehouse go as `release` says: closed in the background (inline if no thread
+    /// can be started), or left to the process's exit.
+    fn release_source(&mut self, release: Release) {
+        let Some(mut source) = self.source.take() else {
             return;
         };
+        if release == Release::AtExit {
+            match source.leave_to_exit() {
+                Ok(()) => return,
+                Err(kept) => source = kept,
+            }
+        }
         // On failure the closure, and the source with it, is dropped here.
         if let Ok(thread) = std::thread::Builder::new()
             .name("optisync-close-source".to_owned())
@@ -273,8 +296,8 @@ impl Engine {
             options,
         )
         .await;
-        if std::mem::take(&mut self.release_after_read) {
-            self.release_source();
+        if let Some(release) = self.release_after_read.take() {
+            self.release_source(release);
         }
         let mut prepared = prepared?;
         // A plan that a refusal or a guardrail stops sends nothing: no need to read the

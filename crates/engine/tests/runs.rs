@@ -399,29 +399,36 @@ async fn long_steps_report_typed_progress_to_an_observer() {
 
 #[tokio::test]
 async fn the_warehouse_is_let_go_after_the_last_announced_read() {
-    let mut case = Case::new().await;
-    let spec = spec("list_attribute", "mirror", &[("user_id", "id")]);
-    case.rows(&["id"], &[&["u1"], &["u2"]]);
-    case.engine.release_source_after_next_read();
-    let run = case.sync(&spec).await;
-    assert_eq!(run.result, RunResult::Succeeded);
-    assert_eq!(run.counts.list_added, 2);
-    // The read it announced was the last: another plan finds the warehouse closed.
-    let error = case
-        .engine
-        .plan(&spec, RunOptions::default())
-        .await
-        .unwrap_err();
-    let message = error.to_string();
-    assert!(message.contains("closed"), "{message}");
-    assert!(
-        matches!(
-            error,
-            optisync_engine::Error::Source {
-                source: optisync_sources::SourceError::Unavailable { .. },
-                ..
-            }
-        ),
-        "{message}"
-    );
+    // A source with something to close (here, the engine tests' in-memory tables) is closed
+    // whether the process goes on or is about to exit.
+    for release in [
+        optisync_engine::Release::Close,
+        optisync_engine::Release::AtExit,
+    ] {
+        let mut case = Case::new().await;
+        let spec = spec("list_attribute", "mirror", &[("user_id", "id")]);
+        case.rows(&["id"], &[&["u1"], &["u2"]]);
+        case.engine.release_source_after_next_read(release);
+        let run = case.sync(&spec).await;
+        assert_eq!(run.result, RunResult::Succeeded);
+        assert_eq!(run.counts.list_added, 2);
+        // The read it announced was the last: another plan finds the warehouse closed.
+        let error = case
+            .engine
+            .plan(&spec, RunOptions::default())
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("closed"), "{release:?}: {message}");
+        assert!(
+            matches!(
+                error,
+                optisync_engine::Error::Source {
+                    source: optisync_sources::SourceError::Unavailable { .. },
+                    ..
+                }
+            ),
+            "{release:?}: {message}"
+        );
+    }
 }

@@ -97,6 +97,18 @@ impl Source {
         }
     }
 
+    /// Gives the warehouse up without closing it, for a process about to exit, when closing
+    /// would only free memory (see `DuckDbSource::leave_to_exit`); a source with something
+    /// to close (a DuckDB that spilled, a session with a server) is handed back.
+    pub fn leave_to_exit(self) -> std::result::Result<(), Self> {
+        match self {
+            #[cfg(feature = "duckdb")]
+            Source::DuckDb(source) => source.leave_to_exit().map_err(Source::DuckDb),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+
     /// Checks that the warehouse is reachable and answers a query.
     pub async fn check(&self) -> Result<()> {
         match *self {

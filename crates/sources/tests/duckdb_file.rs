@@ -181,3 +181,34 @@ fn describe_accepts_the_shapes_models_come_in() {
         assert_eq!(rows(&source, model).len(), 3, "{model}");
     }
 }
+
+#[test]
+fn a_database_that_wrote_nothing_is_left_to_the_exit_and_one_with_a_temp_folder_is_handed_back() {
+    let dir = tempfile::tempdir().unwrap();
+    create_warehouse(dir.path());
+    let source = open(dir.path());
+    assert_eq!(rows(&source, "select id from analytics.users").len(), 3);
+    // DuckDB spills into `<database>.tmp`: while that folder does not exist it has nothing to
+    // remove, and closing would only free memory.
+    assert!(source.clone().leave_to_exit().is_ok());
+
+    let spilled = tempfile::tempdir().unwrap();
+    create_warehouse(spilled.path());
+    let source = open(spilled.path());
+    assert_eq!(rows(&source, "select id from analytics.users").len(), 3);
+    std::fs::create_dir(spilled.path().join("warehouse.duckdb.tmp")).unwrap();
+    let source = source
+        .leave_to_exit()
+        .expect_err("a temp folder is DuckDB's to clean up when it closes");
+    // Handed back whole: it still reads.
+    assert_eq!(rows(&source, "select id from analytics.users").len(), 3);
+}
+
+#[test]
+fn a_database_that_failed_to_open_is_handed_back_to_be_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("warehouse.duckdb"), "not a database").unwrap();
+    let source = open(dir.path());
+    assert!(source.check().is_err());
+    assert!(source.leave_to_exit().is_err());
+}

@@ -104,7 +104,7 @@ pub async fn plan(
     for (index, spec) in specs.iter().enumerate() {
         // The last sync's model is the last read: the warehouse closes while it plans.
         if index + 1 == specs.len() {
-            engine.release_source_after_next_read();
+            engine.release_source_after_next_read(optisync_engine::Release::AtExit);
         }
         match engine.plan(spec, args.flags.options()).await {
             Ok(prepared) => {

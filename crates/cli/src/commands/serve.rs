@@ -99,7 +99,7 @@ async fn run_sync(config: &Config, name: &str) -> RunOutcome {
             return failed_before_start(config, name, error.exit(), message);
         }
     };
-    engine.release_source_after_next_read();
+    engine.release_source_after_next_read(optisync_engine::Release::Close);
     match engine.sync(&sync.spec, RunOptions::default(), None).await {
         Ok(report) => {
             let (outcome, exit) = match report.result {

@@ -154,7 +154,7 @@ pub async fn sync(
         };
         // The last sync's model is the last read: the warehouse closes while it runs.
         if entry.is_none() && index + 1 == specs.len() {
-            engine.release_source_after_next_read();
+            engine.release_source_after_next_read(optisync_engine::Release::AtExit);
         }
         match engine.sync(spec, args.flags.options(), entry).await {
             Ok(report) => {

@@ -81,18 +81,31 @@ pub struct DuckDbSource {
 }
 
 struct Inner {
-    /// The connection new ones are cloned from, once the database is open (or why it could
-    /// not be opened); the mutex only guards the cloning (`Connection` is not `Sync`).
-    root: OnceLock<std::result::Result<Mutex<Connection>, String>>,
+    /// The database once open (or why it could not be opened).
+    root: OnceLock<std::result::Result<Root, String>>,
     /// The thread opening the database, until the first operation (or the drop) joins it
     /// and keeps its result in `root`.
-    opening: Mutex<Option<JoinHandle<std::result::Result<Connection, String>>>>,
+    opening: Mutex<Option<JoinHandle<std::result::Result<Root, String>>>>,
+    /// The reader threads that may still be running: one per stream, which ends a moment
+    /// after its stream (it still closes the statement and its connection).
+    readers: Mutex<Vec<JoinHandle<()>>>,
     /// `SET file_search_path` statement run on every new connection (a per-connection
     /// setting in DuckDB).
     search_path_sql: String,
     /// What is open, for messages: `DuckDB database /x/warehouse.duckdb` or
     /// `in-memory DuckDB`.
     label: String,
+}
+
+/// An open database.
+struct Root {
+    /// The connection new ones are cloned from; the mutex only guards the cloning
+    /// (`Connection` is not `Sync`).
+    connection: Mutex<Connection>,
+    /// Where DuckDB spills what does not fit in memory (`temp_directory`), resolved as DuckDB
+    /// resolves it; `None` when spilling is off. DuckDB creates it only when it first spills,
+    /// and removes what it put there when the database closes.
+    temp_directory: Option<PathBuf>,
 }
 
 impl fmt::Debug for DuckDbSource {
@@ -148,14 +161,15 @@ impl DuckDbSource {
             inner: Arc::new(Inner {
                 root: OnceLock::new(),
                 opening: Mutex::new(Some(opening)),
+                readers: Mutex::new(Vec::new()),
                 search_path_sql,
                 label,
             }),
         })
     }
 
-    /// The open database's root connection, once the thread opening it is done.
-    fn root(&self) -> Result<&Mutex<Connection>> {
+    /// The open database, once the thread opening it is done.
+    fn root(&self) -> Result<&Root> {
         self.inner
             .opened()
             .as_ref()
@@ -163,6 +177,44 @@ impl DuckDbSource {
                 target: self.inner.label.clone(),
                 message: message.clone(),
             })
+    }
+
+    /// Gives the database up without closing it, for a process about to exit, when closing
+    /// it would only free memory: the file is open read-only (or the database lives in
+    /// memory), and DuckDB never created its temporary folder, so it has nothing to write or
+    /// remove. Freeing DuckDB's catalog takes several milliseconds; the exit takes the memory
+    /// back at once. Otherwise (the database spilled, or failed to open) the source is handed
+    /// back, to be closed as usual.
+    ///
+    /// Nothing of this source may be in use any more: no stream still being read.
+    pub fn leave_to_exit(self) -> std::result::Result<(), Self> {
+        // No thread may be inside DuckDB when the process exits: the readers are done with
+        // their streams, and end as soon as they have closed their statements.
+        let readers = std::mem::take(
+            &mut *self
+                .inner
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for reader in readers {
+            // A reader that panicked is gone all the same.
+            let _ = reader.join();
+        }
+        let nothing_to_remove = match self.inner.root.get() {
+            Some(Ok(root)) => root
+                .temp_directory
+                .as_deref()
+                .is_none_or(|folder| !folder.exists()),
+            _ => false,
+        };
+        if nothing_to_remove {
+            // Never closed: the last reference is gone with the process.
+            std::mem::forget(self);
+            Ok(())
+        } else {
+            Err(self)
+        }
     }
 
     /// Checks that the database answers a trivial query.
@@ -221,7 +273,7 @@ impl DuckDbSource {
         let model = trim_model(model).to_owned();
         let source = self.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
-        thread::Builder::new()
+        let reader = thread::Builder::new()
             .name("optisync-duckdb-reader".to_owned())
             .spawn(move || {
                 let cancel = Box::new(move || interrupt.interrupt());
@@ -231,6 +283,15 @@ impl DuckDbSource {
                 target: "a reader thread".to_owned(),
                 message: e.to_string(),
             })?;
+        {
+            let mut readers = self
+                .inner
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            readers.retain(|reader| !reader.is_finished());
+            readers.push(reader);
+        }
         ready_rx.recv().map_err(|_| SourceError::ReaderLost)?
     }
 
@@ -238,6 +299,7 @@ impl DuckDbSource {
     fn connect(&self) -> Result<Connection> {
         let connection = self
             .root()?
+            .connection
             .lock()
             // The guarded connection is only cloned, never left half-changed by a panic.
             .unwrap_or_else(PoisonError::into_inner)
@@ -260,23 +322,21 @@ impl DuckDbSource {
 impl Inner {
     /// What the thread opening the database opened, waiting for it the first time. Callers
     /// that come while another waits block until it is done.
-    fn opened(&self) -> &std::result::Result<Mutex<Connection>, String> {
+    fn opened(&self) -> &std::result::Result<Root, String> {
         self.root.get_or_init(|| {
             let thread = self
                 .opening
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .take();
-            thread
-                .map_or_else(
-                    || Err("it was not opened".to_owned()),
-                    |thread| {
-                        thread.join().unwrap_or_else(|_| {
-                            Err("the thread opening it stopped unexpectedly".to_owned())
-                        })
-                    },
-                )
-                .map(Mutex::new)
+            thread.map_or_else(
+                || Err("it was not opened".to_owned()),
+                |thread| {
+                    thread.join().unwrap_or_else(|_| {
+                        Err("the thread opening it stopped unexpectedly".to_owned())
+                    })
+                },
+            )
         })
     }
 }
@@ -291,7 +351,7 @@ impl Drop for Inner {
 
 /// Opens the database DuckDB-side, and sets the search path on the root connection: that
 /// first statement is the one that has DuckDB compile its SQL grammar, once per process.
-fn open_root(path: Option<&Path>, search_path_sql: &str) -> ::duckdb::Result<Connection> {
+fn open_root(path: Option<&Path>, search_path_sql: &str) -> ::duckdb::Result<Root> {
     let root = match path {
         Some(path) => {
             Connection::open_with_flags(path, Config::default().access_mode(AccessMode::ReadOnly)?)?
@@ -299,7 +359,15 @@ fn open_root(path: Option<&Path>, search_path_sql: &str) -> ::duckdb::Result<Con
         None => Connection::open_in_memory()?,
     };
     root.execute_batch(search_path_sql)?;
-    Ok(root)
+    let temp_directory: String =
+        root.query_row("SELECT current_setting('temp_directory')", [], |row| {
+            row.get(0)
+        })?;
+    Ok(Root {
+        connection: Mutex::new(root),
+        // A relative setting is relative to the process's working folder, as for DuckDB.
+        temp_directory: (!temp_directory.is_empty()).then(|| PathBuf::from(temp_directory)),
+    })
 }
 
 type Ready = std::sync::mpsc::SyncSender<Result<RowStream>>;
