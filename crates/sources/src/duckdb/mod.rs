@@ -102,10 +102,20 @@ struct Root {
     /// The connection new ones are cloned from; the mutex only guards the cloning
     /// (`Connection` is not `Sync`).
     connection: Mutex<Connection>,
-    /// Where DuckDB spills what does not fit in memory (`temp_directory`), resolved as DuckDB
-    /// resolves it; `None` when spilling is off. DuckDB creates it only when it first spills,
-    /// and removes what it put there when the database closes.
-    temp_directory: Option<PathBuf>,
+    /// Where DuckDB spills what does not fit in memory (`temp_directory`). DuckDB creates the
+    /// folder only when it first spills, and removes what it put there when the database
+    /// closes.
+    spill: Spill,
+}
+
+/// DuckDB's `temp_directory` setting.
+enum Spill {
+    /// Spilling is off.
+    Off,
+    /// Into this folder, relative to the process's working folder, as for DuckDB.
+    Into(PathBuf),
+    /// The setting could not be read: the database is closed as usual.
+    Unknown,
 }
 
 impl fmt::Debug for DuckDbSource {
@@ -202,10 +212,11 @@ impl DuckDbSource {
             let _ = reader.join();
         }
         let nothing_to_remove = match self.inner.root.get() {
-            Some(Ok(root)) => root
-                .temp_directory
-                .as_deref()
-                .is_none_or(|folder| !folder.exists()),
+            Some(Ok(root)) => match &root.spill {
+                Spill::Off => true,
+                Spill::Into(folder) => !folder.exists(),
+                Spill::Unknown => false,
+            },
             _ => false,
         };
         if nothing_to_remove {
@@ -359,14 +370,17 @@ fn open_root(path: Option<&Path>, search_path_sql: &str) -> ::duckdb::Result<Roo
         None => Connection::open_in_memory()?,
     };
     root.execute_batch(search_path_sql)?;
-    let temp_directory: String =
-        root.query_row("SELECT current_setting('temp_directory')", [], |row| {
-            row.get(0)
-        })?;
+    // Only needed to skip the close at the exit: a setting that cannot be read keeps the close.
+    let spill = match root.query_row("SELECT current_setting('temp_directory')", [], |row| {
+        row.get::<_, String>(0)
+    }) {
+        Ok(folder) if folder.is_empty() => Spill::Off,
+        Ok(folder) => Spill::Into(PathBuf::from(folder)),
+        Err(_) => Spill::Unknown,
+    };
     Ok(Root {
         connection: Mutex::new(root),
-        // A relative setting is relative to the process's working folder, as for DuckDB.
-        temp_directory: (!temp_directory.is_empty()).then(|| PathBuf::from(temp_directory)),
+        spill,
     })
 }
 
