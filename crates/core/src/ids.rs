@@ -32,8 +32,9 @@ pub struct Ids {
     order: Option<Vec<u32>>,
     /// The bytes of the ids in the sequence, together.
     bytes: usize,
-    /// Known to be a sorted set (made by [`Ids::into_sorted_set`], or a selection of one in
-    /// its order), so sorting it again is free. `false` says nothing.
+    /// Known to be a sorted set (made by [`Ids::into_sorted_set`], a selection of one in its
+    /// order, or ids appended in increasing order to an empty sequence), so sorting it again
+    /// is free. `false` says nothing.
     sorted_set: bool,
 }
 
@@ -144,7 +145,7 @@ impl Ids {
             // owns a buffer of its own holding exactly its ids.
             *self = self.iter().collect();
         }
-        self.sorted_set = false;
+        self.sorted_set = self.last_is_before(id.as_bytes());
         let buffer = Arc::make_mut(&mut self.buffer);
         buffer.text.push_str(id);
         buffer.ends.push(buffer.text.len());
@@ -159,7 +160,7 @@ impl Ids {
         if self.order.is_some() || Arc::strong_count(&self.buffer) > 1 {
             *self = self.iter().collect();
         }
-        self.sorted_set = false;
+        self.sorted_set = self.stays_sorted_set(text.as_bytes(), ends);
         let buffer = Arc::make_mut(&mut self.buffer);
         let offset = buffer.text.len();
         buffer.text.push_str(text);
@@ -175,6 +176,42 @@ impl Ids {
             Ends::Wide(wide) => wide.extend(ends.iter().map(|&end| end + offset)),
         }
         self.bytes += text.len();
+    }
+
+    /// Whether the sequence stays a sorted set with `next` appended: it is empty, or a known
+    /// sorted set whose last id is before `next`. (A sequence that is not known to be one
+    /// stays unknown: checking it would cost a pass over every id.)
+    #[inline]
+    fn last_is_before(&self, next: &[u8]) -> bool {
+        match self.len() {
+            0 => true,
+            len => self.sorted_set && self.get(len - 1).is_some_and(|last| last.as_bytes() < next),
+        }
+    }
+
+    /// Whether the sequence stays a sorted set with the ids of `text` (ending at `ends`, as
+    /// [`Ids::extend_from_buffer`] takes them) appended. The ids were just read, so checking
+    /// their order here costs little, and spares a pass over every id when the whole
+    /// sequence is sorted later: a model that returns its ids in order, as a table scan of
+    /// ids written in order does, is a sorted set from the start.
+    fn stays_sorted_set(&self, text: &[u8], ends: &[usize]) -> bool {
+        if ends.is_empty() {
+            return self.sorted_set || self.is_empty();
+        }
+        let mut start = 0;
+        let mut previous: Option<&[u8]> = None;
+        ends.iter().all(|&end| {
+            let Some(id) = text.get(start..end) else {
+                return false;
+            };
+            start = end;
+            let in_order = match previous {
+                Some(previous) => previous < id,
+                None => self.last_is_before(id),
+            };
+            previous = Some(id);
+            in_order
+        })
     }
 
     /// How many ids.
@@ -965,5 +1002,40 @@ mod tests {
             sorted.valid.iter().collect::<Vec<_>>(),
             ["a", "b", "c", "d", "e", "d", "e"]
         );
+    }
+
+    proptest::proptest! {
+        /// Ids appended to an empty sequence, one by one or a column at a time, are known to
+        /// be a sorted set exactly when they are one, so sorting ids read in order is free.
+        #[test]
+        fn ids_appended_in_order_are_known_to_be_a_sorted_set(
+            items in proptest::collection::vec("u-[a-c]{0,3}", 0..30),
+            cut in 0usize..30,
+            in_order in proptest::bool::ANY,
+        ) {
+            let mut items = items;
+            if in_order {
+                items.sort();
+                items.dedup();
+            }
+            let cut = cut.min(items.len());
+            // An empty sequence is a sorted set whatever it knows.
+            let known = |ids: &Ids| ids.sorted_set || ids.is_empty();
+            let pushed: Ids = items.iter().collect();
+            proptest::prop_assert_eq!(known(&pushed), pushed.is_sorted_set());
+            let mut read = ModelIds::new();
+            for part in [&items[..cut], &items[cut..]] {
+                let cells: Vec<Option<&str>> = part.iter().map(|id| Some(id.as_str())).collect();
+                let (text, ends, nulls) = column(&cells);
+                read.extend_texts(&text, &ends, &nulls);
+            }
+            proptest::prop_assert_eq!(known(&read.valid), read.valid.is_sorted_set());
+            proptest::prop_assert_eq!(known(&read.valid), in_order || pushed.is_sorted_set());
+            // Known or not, sorting gives the same set.
+            let mut expected = items.clone();
+            expected.sort();
+            expected.dedup();
+            proptest::prop_assert_eq!(read.valid.into_sorted_set().to_vec(), expected);
+        }
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use optisync_core::{ModelIds, Record, Value};
 
 use crate::error::{Result, SourceError};
+use crate::stream::{BATCH_BYTES, BATCH_ROWS};
 
 /// Text cells (or nulls) in one buffer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,6 +111,20 @@ impl Cells {
         }
     }
 
+    /// About the bytes the cells hold, in constant time: a text buffer whole, values by
+    /// their own size (not the text a value may point to).
+    fn bytes(&self) -> usize {
+        match self {
+            Cells::Values(values) => values.len().saturating_mul(size_of::<Value>()),
+            Cells::Texts(texts) => texts.text.len().saturating_add(
+                texts
+                    .ends
+                    .len()
+                    .saturating_mul(size_of::<usize>() + size_of::<bool>()),
+            ),
+        }
+    }
+
     fn into_values(self) -> Vec<Value> {
         match self {
             Cells::Values(values) => values,
@@ -157,6 +172,17 @@ impl Cells {
             Cells::Texts(texts) => Cells::Texts(texts.split_off(at.min(texts.len()))),
         }
     }
+}
+
+/// Whether `rows` rows held in `cells` make a batch to hand over: [`BATCH_ROWS`] rows, or
+/// about [`BATCH_BYTES`] bytes.
+pub(crate) fn cells_are_full(cells: &[Cells], rows: usize) -> bool {
+    rows >= BATCH_ROWS
+        || (rows > 0
+            && cells
+                .iter()
+                .fold(0usize, |bytes, c| bytes.saturating_add(c.bytes()))
+                >= BATCH_BYTES)
 }
 
 /// Some of a model's rows, column by column. Iterating it by value yields [`Record`]s.
@@ -214,6 +240,12 @@ impl Batch {
     /// Whether it holds no row.
     pub fn is_empty(&self) -> bool {
         self.rows == 0
+    }
+
+    /// Whether it makes a batch to hand over: [`BATCH_ROWS`] rows, or about
+    /// [`BATCH_BYTES`] bytes of cells.
+    pub(crate) fn is_full(&self) -> bool {
+        cells_are_full(&self.cells, self.rows)
     }
 
     /// The column names.
@@ -341,6 +373,34 @@ impl ExactSizeIterator for Records {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_full_at_its_rows_or_its_bytes() {
+        let texts = |rows: usize, width: usize| {
+            let mut texts = Texts::default();
+            (0..rows).for_each(|_| texts.push(Some(&"x".repeat(width))));
+            Cells::Texts(texts)
+        };
+        assert!(!cells_are_full(&[texts(0, 0)], 0));
+        // Short ids: the row count decides.
+        assert!(!cells_are_full(
+            &[texts(BATCH_ROWS - 1, 17)],
+            BATCH_ROWS - 1
+        ));
+        assert!(cells_are_full(&[texts(BATCH_ROWS, 17)], BATCH_ROWS));
+        // Wide rows: the bytes decide, over all the columns.
+        let wide = BATCH_BYTES / 1000;
+        assert!(cells_are_full(&[texts(wide, 1000)], wide));
+        assert!(!cells_are_full(&[texts(wide / 2, 1000)], wide / 2));
+        assert!(cells_are_full(
+            &[texts(wide / 2, 1000), texts(wide / 2, 1000)],
+            wide / 2
+        ));
+        let values = Cells::Values(vec![Value::Null; BATCH_BYTES / size_of::<Value>()]);
+        assert!(cells_are_full(&[values], BATCH_BYTES / size_of::<Value>()));
+        // One row wider than a batch is a batch of its own.
+        assert!(cells_are_full(&[texts(1, BATCH_BYTES)], 1));
+    }
 
     #[test]
     fn texts_from_parts_check_their_ends() {

@@ -72,4 +72,4 @@ pub use postgres::{DEFAULT_FETCH_ROWS, MAX_FETCH_ROWS, PostgresConfig, PostgresS
 pub use snowflake::{SnowflakeAuth, SnowflakeConfig, SnowflakeSource};
 pub use source::Source;
 pub use ssl_mode::SslMode;
-pub use stream::{BATCH_ROWS, QUEUED_BATCHES, RowStream};
+pub use stream::{BATCH_BYTES, BATCH_ROWS, QUEUED_BATCHES, RowStream};

@@ -438,9 +438,8 @@ fn read(
     if ready.send(Ok(stream)).is_err() {
         return;
     }
-    // DuckDB's chunks (2,048 rows) go on as they are; smaller ones are gathered into
-    // batches of BATCH_ROWS. Gathering copies every cell, so a chunk that is already a fair
-    // batch is not.
+    // DuckDB's chunks (2,048 rows) are gathered into batches (see `stream`): a chunk that
+    // makes a batch on its own goes on as it is, since gathering copies every cell.
     let mut pending = Batch::empty(Arc::clone(&columns));
     let mut rows = 0u64;
     for batch in batches {
@@ -448,7 +447,7 @@ fn read(
             Ok(decoded) => decoded,
             Err(error) => return sender.blocking_fail(error),
         };
-        if pending.is_empty() && (BATCH_ROWS / 2..=BATCH_ROWS).contains(&decoded.len()) {
+        if pending.is_empty() && decoded.is_full() && decoded.len() <= BATCH_ROWS {
             rows += decoded.len() as u64;
             if sender.blocking_send(decoded).is_err() {
                 debug!(rows, "row stream dropped before its end");
@@ -457,7 +456,7 @@ fn read(
             continue;
         }
         pending.append(&mut decoded);
-        while pending.len() >= BATCH_ROWS {
+        while pending.is_full() {
             let rest = pending.split_off(BATCH_ROWS);
             let full = std::mem::replace(&mut pending, rest);
             rows += full.len() as u64;

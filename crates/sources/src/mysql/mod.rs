@@ -12,8 +12,8 @@
 //! fails on the read-only transaction, which optisync explains.
 //!
 //! Rows come through the binary protocol of the prepared statement, so numbers and dates
-//! arrive typed, and stream: the reading task turns them into batches of at most
-//! [`BATCH_ROWS`] rows, and the bounded channel to the engine holds the server back when the
+//! arrive typed, and stream: the reading task turns them into batches (of at most
+//! [`BATCH_ROWS`] rows or about [`BATCH_BYTES`] bytes), and the bounded channel to the engine holds the server back when the
 //! engine falls behind. A stream dropped before its end has its query killed (`KILL QUERY`
 //! from a second connection), as PostgreSQL's is cancelled.
 //!
@@ -52,7 +52,9 @@ use crate::column::Column;
 use crate::error::{Result, SourceError};
 use crate::server::{full_error, redact, transport_fix, trim_model, with_fix};
 use crate::ssl_mode::SslMode;
-use crate::stream::{self, BATCH_ROWS, RowStream};
+use crate::stream::{self, RowStream};
+#[cfg(doc)]
+use crate::stream::{BATCH_BYTES, BATCH_ROWS};
 use types::CellType;
 
 /// Where the MySQL source connects and how.
@@ -213,7 +215,7 @@ impl MysqlSource {
                         match rows.next().await {
                             Some(Ok(row)) => {
                                 reader.push(row);
-                                if reader.rows >= BATCH_ROWS && !reader.send(&sender).await {
+                                if reader.is_full() && !reader.send(&sender).await {
                                     return;
                                 }
                             }
@@ -366,6 +368,11 @@ impl Reader {
             cell.push(value, builder);
         }
         self.rows += 1;
+    }
+
+    /// Whether the gathered rows make a batch to hand over.
+    fn is_full(&self) -> bool {
+        crate::batch::cells_are_full(&self.builders, self.rows)
     }
 
     /// Sends the gathered rows; false when the engine is gone.

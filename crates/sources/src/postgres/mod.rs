@@ -60,7 +60,9 @@ use tracing::debug;
 use crate::column::{Column, ColumnKind};
 use crate::error::{Result, SourceError};
 use crate::server::{full_error, redact, transport_fix, trim_model, with_fix};
-use crate::stream::{self, BATCH_ROWS, RowStream};
+use crate::stream::{self, RowStream};
+#[cfg(doc)]
+use crate::stream::{BATCH_BYTES, BATCH_ROWS};
 use text::{CellType, RowDecoder};
 
 pub use crate::ssl_mode::SslMode;
@@ -372,8 +374,8 @@ where
     });
 }
 
-/// The task reading a model's rows into the engine's channel, in batches of
-/// [`BATCH_ROWS`].
+/// The task reading a model's rows into the engine's channel, in batches of at most
+/// [`BATCH_ROWS`] rows or about [`BATCH_BYTES`] bytes.
 struct Reader {
     sender: stream::BatchSender,
     decoder: RowDecoder,
@@ -452,7 +454,7 @@ impl Reader {
 
     /// Sends what is decoded once it makes a batch; false when the engine is gone.
     async fn send_full(&mut self) -> bool {
-        self.decoder.rows() < BATCH_ROWS || self.send_decoded().await
+        !self.decoder.is_full() || self.send_decoded().await
     }
 
     /// Sends every decoded row, in batches of at most [`BATCH_ROWS`]; false when the engine

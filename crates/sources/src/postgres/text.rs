@@ -311,6 +311,11 @@ impl RowDecoder {
         self.rows
     }
 
+    /// Whether the rows decoded and not yet taken make a batch to hand over.
+    pub fn is_full(&self) -> bool {
+        crate::batch::cells_are_full(&self.values, self.rows)
+    }
+
     /// Decodes every complete line of `chunk` (with what was left of the previous one).
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), DecodeError> {
         let mut rest = chunk;

@@ -46,7 +46,9 @@ use tracing::debug;
 use crate::column::Column;
 use crate::error::{Result, SourceError};
 use crate::server::{full_error, trim_model};
-use crate::stream::{self, BATCH_ROWS, RowStream};
+use crate::stream::{self, RowStream};
+#[cfg(doc)]
+use crate::stream::{BATCH_BYTES, BATCH_ROWS};
 use rowset::{CellType, Decoder, RowType};
 
 /// The statement type id of a query (`SELECT`, `WITH … SELECT`, `SHOW` is not one).
@@ -293,7 +295,7 @@ impl SnowflakeSource {
             let read = async {
                 decode_rowset(&mut decoder, &data)?;
                 for (index, chunk) in data.chunks.iter().enumerate() {
-                    if decoder.rows() >= BATCH_ROWS
+                    if decoder.is_full()
                         && !send_decoded(&mut decoder, &columns, &sender, &mut sent).await
                     {
                         return Ok(false);
@@ -611,7 +613,7 @@ impl Session {
     }
 }
 
-/// Sends every decoded row in batches of at most [`BATCH_ROWS`] (a chunk may hold more);
+/// Sends every decoded row in batches of at most [`BATCH_ROWS`] rows (a chunk may hold more);
 /// false when the engine is gone.
 async fn send_decoded(
     decoder: &mut Decoder,

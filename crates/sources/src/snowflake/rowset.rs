@@ -252,8 +252,9 @@ impl Decoder {
         }
     }
 
-    pub(crate) fn rows(&self) -> usize {
-        self.rows
+    /// Whether the rows decoded so far make a batch to hand over.
+    pub(crate) fn is_full(&self) -> bool {
+        crate::batch::cells_are_full(&self.values, self.rows)
     }
 
     /// The rows decoded so far, as a batch over `columns`.
