@@ -420,6 +420,36 @@ impl Ids {
         }
     }
 
+    /// Like [`Ids::select`], for `positions` that a walk of this sequence found: each a
+    /// position of it, increasing, their ids `bytes` long in all. Nothing is looked up.
+    pub(crate) fn select_increasing(&self, mut positions: Vec<u32>, bytes: usize) -> Ids {
+        debug_assert!(positions.is_sorted_by(|a, b| a < b));
+        debug_assert!(positions.last().is_none_or(|&p| (p as usize) < self.len()));
+        if let Some(order) = &self.order {
+            for position in &mut positions {
+                *position = order[*position as usize];
+            }
+        }
+        debug_assert_eq!(
+            positions
+                .iter()
+                .map(|&p| self.buffer.get(p as usize).map_or(0, str::len))
+                .sum::<usize>(),
+            bytes
+        );
+        Ids {
+            buffer: Arc::clone(&self.buffer),
+            order: Some(positions),
+            bytes,
+            sorted_set: self.sorted_set,
+        }
+    }
+
+    /// The bytes of the ids, together.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// How many leading bytes every id shares.
     fn shared_prefix_len(&self) -> usize {
         let Some(first) = self.get(0) else {

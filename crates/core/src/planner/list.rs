@@ -315,6 +315,12 @@ fn difference(a: &Ids, b: &Ids) -> Ids {
 }
 
 /// `a − b` and `b − a` of two sorted sets, in one walk: selections of `a`'s and `b`'s ids.
+///
+/// Where one side runs ahead of the other (a ten-million-id model against a list of a
+/// quarter of a million), the walk gallops: it finds the end of the run by doubling steps and
+/// a binary search, and takes the run's positions whole, instead of comparing every id on
+/// the way. The bytes of each difference follow from the bytes both sides share, so no id of
+/// a run is looked at.
 fn differences(a: &Ids, b: &Ids) -> (Ids, Ids) {
     if a.is_empty() || b.is_empty() {
         return (a.clone(), b.clone());
@@ -324,13 +330,67 @@ fn differences(a: &Ids, b: &Ids) -> (Ids, Ids) {
     }
     // Reserved, not touched: only the positions written take memory.
     let (mut only_a, mut only_b) = (Vec::with_capacity(a.len()), Vec::with_capacity(b.len()));
-    merge(a, b, |_, position, in_a, in_b| match (in_a, in_b) {
-        // Both are selectable: every position fits.
-        (true, false) => only_a.push(position as u32),
-        (false, true) => only_b.push(position as u32),
-        _ => {}
-    });
-    (a.select(only_a), b.select(only_b))
+    let (mut i, mut j, mut shared_bytes) = (0, 0, 0);
+    // Both are selectable: every position fits a `u32`.
+    let run = |from: usize, to: usize| from as u32..to as u32;
+    while i < a.len() && j < b.len() {
+        let (p, q) = (at(a, i), at(b, j));
+        match p.cmp(q) {
+            Ordering::Less => {
+                let end = gallop(a, i, q);
+                only_a.extend(run(i, end));
+                i = end;
+            }
+            Ordering::Greater => {
+                let end = gallop(b, j, p);
+                only_b.extend(run(j, end));
+                j = end;
+            }
+            Ordering::Equal => {
+                shared_bytes += p.len();
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    only_a.extend(run(i, a.len()));
+    only_b.extend(run(j, b.len()));
+    (
+        a.select_increasing(only_a, a.bytes() - shared_bytes),
+        b.select_increasing(only_b, b.bytes() - shared_bytes),
+    )
+}
+
+/// The id at position `i` of `ids`, which has one there.
+fn at(ids: &Ids, i: usize) -> &str {
+    ids.get(i).unwrap_or_default()
+}
+
+/// The first position after `from` whose id is not below `target`, in the sorted set `ids`
+/// whose id at `from` is below it: doubling steps from `from`, then a binary search.
+fn gallop(ids: &Ids, from: usize, target: &str) -> usize {
+    let below = |i: usize| ids.get(i).is_some_and(|id| id < target);
+    let (mut low, mut step) = (from, 1usize);
+    // `low` is below the target; `high` is the first position tried that is not.
+    let high = loop {
+        let next = from.saturating_add(step).min(ids.len());
+        if next == ids.len() || !below(next) {
+            break next;
+        }
+        low = next;
+        step = step.saturating_mul(2);
+    };
+    // Between them, the first that is not below.
+    let mut range = (low + 1, high);
+    while range.0 < range.1 {
+        let middle = range.0 + (range.1 - range.0) / 2;
+        if below(middle) {
+            range.0 = middle + 1;
+        } else {
+            range.1 = middle;
+        }
+    }
+    range.0
 }
 
 /// Counts and samples `a − b` without keeping the whole difference.
@@ -634,5 +694,32 @@ mod tests {
                 Ids::from(strings(&["b", "d"]))
             )
         );
+    }
+
+    proptest::proptest! {
+        /// Sets of very different sizes and long runs on either side, as the gallop meets
+        /// them, over whole buffers and selections alike; the bytes follow the ids.
+        #[test]
+        fn differences_match_sets_of_strings(
+            a in proptest::collection::btree_set("[a-c]{1,4}", 0..120),
+            b in proptest::collection::btree_set("[a-c]{1,4}", 0..12),
+            select_a in proptest::bool::ANY,
+        ) {
+            let sorted = |set: &std::collections::BTreeSet<String>, select: bool| {
+                let ids: Ids = set.iter().rev().collect();
+                if select { ids.into_sorted_set() } else { set.iter().collect() }
+            };
+            for (a, b) in [(&a, &b), (&b, &a)] {
+                let (ids_a, ids_b) = (sorted(a, select_a), sorted(b, !select_a));
+                let (only_a, only_b) = differences(&ids_a, &ids_b);
+                let expected_a: Vec<String> = a.difference(b).cloned().collect();
+                let expected_b: Vec<String> = b.difference(a).cloned().collect();
+                proptest::prop_assert_eq!(only_a.to_vec(), expected_a.clone());
+                proptest::prop_assert_eq!(only_b.to_vec(), expected_b.clone());
+                proptest::prop_assert_eq!(only_a.joined_len(), expected_a.join(",").len());
+                proptest::prop_assert_eq!(only_b.joined_len(), expected_b.join(",").len());
+                proptest::prop_assert!(only_a.is_sorted_set() && only_b.is_sorted_set());
+            }
+        }
     }
 }
