@@ -716,17 +716,9 @@ impl ModelIds {
     /// cell is a plain id, as nearly always, the ids are checked in one pass and kept in one
     /// copy of the buffer; otherwise each cell goes through [`ModelIds::push_text`].
     pub fn extend_texts(&mut self, text: &str, ends: &[usize], nulls: &[bool]) {
-        let bytes = text.as_bytes();
-        let mut start = 0;
         let plain = ends.len() == nulls.len()
             && !nulls.contains(&true)
-            && ends.iter().all(|&end| {
-                let plain = bytes
-                    .get(start..end)
-                    .is_some_and(crate::validate::is_plain_list_id_bytes);
-                start = end;
-                plain
-            });
+            && crate::validate::are_plain_list_ids(text.as_bytes(), ends);
         if plain {
             let used = ends.last().copied().unwrap_or(0);
             if let Some(used_text) = text.get(..used) {

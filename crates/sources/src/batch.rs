@@ -73,6 +73,35 @@ impl Texts {
         }
     }
 
+    /// Appends the cells laid end to end in `text`, ending at `ends` (offsets into `text`)
+    /// and null where `null` says: one copy of the text, not one push per cell. Returns
+    /// `false`, leaving the cells as they were, when an end is out of order or off a
+    /// character boundary, or a null holds text.
+    pub(crate) fn extend_from_buffer(
+        &mut self,
+        text: &str,
+        ends: impl IntoIterator<Item = usize>,
+        null: impl Fn(usize) -> bool,
+    ) -> bool {
+        let (offset, cells) = (self.text.len(), self.ends.len());
+        let mut start = 0;
+        let fits = ends.into_iter().enumerate().all(|(index, end)| {
+            let is_null = null(index);
+            let fits = start <= end && text.is_char_boundary(end) && !(is_null && start < end);
+            start = end;
+            self.ends.push(end + offset);
+            self.nulls.push(is_null);
+            fits
+        });
+        if fits && let Some(used) = text.get(..start) {
+            self.text.push_str(used);
+            return true;
+        }
+        self.ends.truncate(cells);
+        self.nulls.truncate(cells);
+        false
+    }
+
     fn append(&mut self, other: &mut Texts) {
         let offset = self.text.len();
         self.text.push_str(&other.text);
@@ -104,7 +133,7 @@ pub enum Cells {
 }
 
 impl Cells {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Cells::Values(values) => values.len(),
             Cells::Texts(texts) => texts.len(),
@@ -132,7 +161,7 @@ impl Cells {
         }
     }
 
-    fn append(&mut self, other: &mut Cells) {
+    pub(crate) fn append(&mut self, other: &mut Cells) {
         if self.len() == 0 {
             std::mem::swap(self, other);
             return;
@@ -280,13 +309,29 @@ impl Batch {
         true
     }
 
-    /// Moves the rows of `other` (which must have the same columns) to the end of this one.
-    pub(crate) fn append(&mut self, other: &mut Batch) {
-        debug_assert_eq!(self.columns, other.columns);
-        for (mine, theirs) in self.cells.iter_mut().zip(&mut other.cells) {
-            mine.append(theirs);
+    /// Appends `rows` rows, column by column: `fill` gets each column's index and cells and
+    /// appends that column's `rows` cells to them. Fails, leaving the batch unusable, when a
+    /// column did not get exactly `rows` cells.
+    pub(crate) fn extend_columns(
+        &mut self,
+        rows: usize,
+        mut fill: impl FnMut(usize, &mut Cells) -> Result<()>,
+    ) -> Result<()> {
+        let expected = self.rows + rows;
+        for (index, cells) in self.cells.iter_mut().enumerate() {
+            fill(index, cells)?;
+            if cells.len() != expected {
+                return Err(SourceError::BadValue {
+                    column: self.columns.get(index).cloned().unwrap_or_default(),
+                    message: format!(
+                        "a chunk of {rows} rows gave this column {} cells",
+                        cells.len() - self.rows.min(cells.len())
+                    ),
+                });
+            }
         }
-        self.rows += std::mem::take(&mut other.rows);
+        self.rows = expected;
+        Ok(())
     }
 
     /// Splits off the rows from `at` on into a batch of their own.
@@ -454,7 +499,12 @@ mod tests {
     #[test]
     fn batches_append_and_split_by_row() {
         let mut a = batch(0..3);
-        a.append(&mut batch(3..10));
+        let mut more = batch(3..10);
+        a.extend_columns(7, |i, cells| {
+            cells.append(&mut more.cells[i]);
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(a.len(), 10);
         let rest = a.split_off(4);
         assert_eq!((ids(&a), ids(&rest)), (vec![0, 1, 2, 3], (4..10).collect()));
@@ -464,8 +514,37 @@ mod tests {
         assert_eq!(rest.column(1).unwrap()[4], Value::Null);
         assert_eq!(rest.into_column(1).unwrap().len(), 6);
         let mut empty = Batch::empty(Arc::clone(a.columns()));
-        empty.append(&mut a);
+        empty
+            .extend_columns(4, |i, cells| {
+                cells.append(&mut a.cells[i]);
+                Ok(())
+            })
+            .unwrap();
         assert_eq!(empty.len(), 4);
+        // A column that gets fewer cells than the rows is an error.
+        let error = empty.extend_columns(2, |_, _| Ok(())).unwrap_err();
+        assert!(
+            error.to_string().contains("gave this column 0 cells"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn texts_extend_from_a_buffer_or_stay_as_they_were() {
+        let mut texts = Texts::default();
+        texts.push(Some("a"));
+        assert!(texts.extend_from_buffer("bcé", [1, 1, 4], |i| i == 1));
+        assert_eq!(
+            (0..4).map(|i| texts.get(i).unwrap()).collect::<Vec<_>>(),
+            [Some("a"), Some("b"), None, Some("cé")]
+        );
+        let before = texts.clone();
+        // Off a character boundary, out of order, past the end, a null holding text.
+        assert!(!texts.extend_from_buffer("é", [1], |_| false));
+        assert!(!texts.extend_from_buffer("ab", [2, 1], |_| false));
+        assert!(!texts.extend_from_buffer("ab", [3], |_| false));
+        assert!(!texts.extend_from_buffer("ab", [2], |_| true));
+        assert_eq!(texts, before);
     }
 
     #[test]

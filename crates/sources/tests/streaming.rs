@@ -42,6 +42,41 @@ fn a_million_rows_arrive_in_bounded_batches() {
     assert!(stream.blocking_next_batch().is_none(), "stays ended");
 }
 
+/// DuckDB's chunks are gathered into batches by their text, nulls and values together:
+/// every cell arrives in its row, and wide rows make smaller batches than narrow ones.
+#[test]
+fn text_nulls_and_values_are_gathered_across_chunks_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = in_memory(dir.path());
+    let model = "select case when range % 7 = 0 then null else 'id-' || range end as id, \
+                 range as n, repeat('x', (range % 3)::integer * 40) as wide from range(100000)";
+    let mut stream = source.stream(model).unwrap();
+    let mut next = 0i64;
+    while let Some(batch) = stream.blocking_next_batch() {
+        let batch = batch.unwrap();
+        assert!(!batch.is_empty() && batch.len() <= BATCH_ROWS);
+        for record in batch {
+            let id = match next % 7 {
+                0 => Value::Null,
+                _ => Value::Text(format!("id-{next}")),
+            };
+            assert_eq!(record.value(0), Some(&id), "row {next}");
+            assert_eq!(record.value(1), Some(&Value::Int(next)), "row {next}");
+            let wide = "x".repeat(usize::try_from(next % 3).unwrap() * 40);
+            assert_eq!(record.value(2), Some(&Value::Text(wide)), "row {next}");
+            next += 1;
+        }
+    }
+    assert_eq!(next, 100_000);
+    // One of DuckDB's chunks of 1,000-byte rows (2,048 rows, 2 MB) is more than a batch's
+    // bytes: it is handed over on its own, not gathered up to BATCH_ROWS.
+    let mut stream = source
+        .stream("select repeat('y', 1000) as wide from range(5000)")
+        .unwrap();
+    let first = stream.blocking_next_batch().unwrap().unwrap();
+    assert!(first.len() <= 2048, "{} rows of 1,000 bytes", first.len());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_engine_describes_and_streams() {
     let dir = tempfile::tempdir().unwrap();

@@ -49,9 +49,10 @@ impl BatchDecoder {
         Self { columns, json_text }
     }
 
-    /// The chunk's rows, column by column.
-    pub(super) fn decode(&self, batch: &RecordBatch) -> Result<Batch> {
-        let rows = batch.num_rows();
+    /// Decodes the chunk's rows onto the end of `onto`, a batch over the same columns. A
+    /// text column goes straight from Arrow's buffer into `onto`'s, in one copy; other
+    /// columns are decoded, then moved.
+    pub(super) fn decode_onto(&self, batch: &RecordBatch, onto: &mut Batch) -> Result<()> {
         let width = self.columns.len();
         if batch.num_columns() != width {
             return Err(SourceError::BadValue {
@@ -62,29 +63,30 @@ impl BatchDecoder {
                 ),
             });
         }
-        let mut values = Vec::with_capacity(width);
-        for (index, array) in batch.columns().iter().enumerate() {
-            let column = &self.columns[index];
+        onto.extend_columns(batch.num_rows(), |index, cells| {
+            let array = batch.column(index).as_ref();
             let json_text = self.json_text.get(index).copied().unwrap_or(false);
-            // Text stays in one buffer; other types become values.
-            let texts = if json_text {
-                None
-            } else {
-                texts(array.as_ref())
-            };
-            let cells = match texts {
+            if !json_text {
+                if cells.len() == 0 && !matches!(cells, Cells::Texts(_)) {
+                    *cells = Cells::Texts(Texts::default());
+                }
+                if let Cells::Texts(texts) = cells
+                    && append_texts(array, texts)
+                {
+                    return Ok(());
+                }
+            }
+            let column = &self.columns[index];
+            let mut decoded = match texts(array).filter(|_| !json_text) {
                 Some(texts) => Cells::Texts(texts),
                 None => {
-                    let mut cells = Vec::with_capacity(rows);
-                    decode_column(array.as_ref(), json_text, column, &mut cells)?;
-                    Cells::Values(cells)
+                    let mut values = Vec::with_capacity(array.len());
+                    decode_column(array, json_text, column, &mut values)?;
+                    Cells::Values(values)
                 }
             };
-            values.push(cells);
-        }
-        Batch::from_cells(Arc::clone(&self.columns), values).map_err(|_| SourceError::BadValue {
-            column: self.columns.join(", "),
-            message: format!("DuckDB returned columns of unequal length for {rows} rows"),
+            cells.append(&mut decoded);
+            Ok(())
         })
     }
 }
@@ -100,6 +102,35 @@ fn texts(array: &dyn Array) -> Option<Texts> {
             Some(texts)
         }
         _ => None,
+    }
+}
+
+/// Appends a text column's cells to `texts` straight from Arrow's buffer; `false`, leaving
+/// `texts` as it was, for another type or a buffer that does not check out.
+fn append_texts(array: &dyn Array, texts: &mut Texts) -> bool {
+    fn offsets<O: OffsetSizeTrait>(array: &GenericStringArray<O>, texts: &mut Texts) -> bool {
+        let offsets = array.value_offsets();
+        let (Some(first), Some(last)) = (offsets.first(), offsets.last()) else {
+            return false;
+        };
+        let (first, last) = (first.as_usize(), last.as_usize());
+        let Some(text) = array
+            .value_data()
+            .get(first..last)
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        else {
+            return false;
+        };
+        let ends = offsets
+            .iter()
+            .skip(1)
+            .map(|end| end.as_usize().wrapping_sub(first));
+        texts.extend_from_buffer(text, ends, |index| array.is_null(index))
+    }
+    match array.data_type() {
+        DataType::Utf8 => offsets(array.as_string::<i32>(), texts),
+        DataType::LargeUtf8 => offsets(array.as_string::<i64>(), texts),
+        _ => false,
     }
 }
 

@@ -438,24 +438,17 @@ fn read(
     if ready.send(Ok(stream)).is_err() {
         return;
     }
-    // DuckDB's chunks (2,048 rows) are gathered into batches (see `stream`): a chunk that
-    // makes a batch on its own goes on as it is, since gathering copies every cell.
+    // DuckDB's chunks (2,048 rows) are decoded onto the end of the batch being gathered
+    // (see `stream`), which is handed over once full.
     let mut pending = Batch::empty(Arc::clone(&columns));
     let mut rows = 0u64;
     for batch in batches {
-        let mut decoded = match batch.map_err(model_error).and_then(|b| decoder.decode(&b)) {
-            Ok(decoded) => decoded,
-            Err(error) => return sender.blocking_fail(error),
-        };
-        if pending.is_empty() && decoded.is_full() && decoded.len() <= BATCH_ROWS {
-            rows += decoded.len() as u64;
-            if sender.blocking_send(decoded).is_err() {
-                debug!(rows, "row stream dropped before its end");
-                return;
-            }
-            continue;
+        let decoded = batch
+            .map_err(model_error)
+            .and_then(|b| decoder.decode_onto(&b, &mut pending));
+        if let Err(error) = decoded {
+            return sender.blocking_fail(error);
         }
-        pending.append(&mut decoded);
         while pending.is_full() {
             let rest = pending.split_off(BATCH_ROWS);
             let full = std::mem::replace(&mut pending, rest);
