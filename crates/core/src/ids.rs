@@ -138,6 +138,33 @@ impl Ids {
         }
     }
 
+    /// The ids laid end to end in `text`, each ending at the next of `ends` (offsets into
+    /// `text`): the buffer taken as it is, instead of one push per id. `None` when an end is
+    /// out of order or off a character boundary, or the last end is not the end of `text`.
+    pub fn from_parts(text: String, ends: Vec<usize>) -> Option<Ids> {
+        let mut start = 0;
+        let fits = ends.iter().all(|&end| {
+            let fits = start <= end && text.is_char_boundary(end);
+            start = end;
+            fits
+        });
+        if !fits || start != text.len() {
+            return None;
+        }
+        let sorted_set = Ids::new().stays_sorted_set(text.as_bytes(), &ends);
+        let ends = match u32::try_from(text.len()) {
+            // Every end is at most the text's length, which fits.
+            Ok(_) => Ends::Narrow(ends.into_iter().map(|end| end as u32).collect()),
+            Err(_) => Ends::Wide(ends),
+        };
+        Some(Ids {
+            bytes: text.len(),
+            buffer: Arc::new(Buffer { text, ends }),
+            order: None,
+            sorted_set,
+        })
+    }
+
     /// Appends an id.
     pub fn push(&mut self, id: &str) {
         if self.order.is_some() || Arc::strong_count(&self.buffer) > 1 {
@@ -1059,5 +1086,20 @@ mod tests {
             expected.dedup();
             proptest::prop_assert_eq!(read.valid.into_sorted_set().to_vec(), expected);
         }
+    }
+
+    #[test]
+    fn ids_from_parts_take_the_buffer_or_refuse_it() {
+        let ids = Ids::from_parts("abbé".to_owned(), vec![1, 1, 5]).unwrap();
+        assert_eq!(ids.to_vec(), ["a", "", "bbé"]);
+        assert_eq!(ids.joined_len(), 7);
+        assert!(!ids.sorted_set);
+        let sorted = Ids::from_parts("ab".to_owned(), vec![1, 2]).unwrap();
+        assert!(sorted.sorted_set && sorted.is_sorted_set());
+        assert!(Ids::from_parts(String::new(), vec![]).unwrap().is_empty());
+        // Out of order, off a character boundary, short of the text's end.
+        assert!(Ids::from_parts("ab".to_owned(), vec![2, 1]).is_none());
+        assert!(Ids::from_parts("é".to_owned(), vec![1, 2]).is_none());
+        assert!(Ids::from_parts("ab".to_owned(), vec![1]).is_none());
     }
 }

@@ -213,7 +213,10 @@ fn decode(blob: &[u8], expected: u64) -> Result<Ids> {
     if capacity > rest.len() {
         return Err(corrupt("member count exceeds the blob"));
     }
-    let mut members = Ids::with_capacity(capacity, rest.len());
+    let (mut members, mut ends) = (
+        String::with_capacity(rest.len()),
+        Vec::with_capacity(capacity),
+    );
     // When every member is shorter than 128 bytes, each length is one ASCII byte and a blob
     // of UTF-8 members is valid UTF-8 whole: checked once, the members are then cut from it
     // (a cut off a character boundary is refused). Otherwise each member is checked alone.
@@ -244,16 +247,18 @@ fn decode(blob: &[u8], expected: u64) -> Result<Ids> {
             Some(text) => text.get(at..end),
             None => std::str::from_utf8(&rest[at..end]).ok(),
         };
-        members.push(member.ok_or_else(|| corrupt("member is not UTF-8"))?);
+        members.push_str(member.ok_or_else(|| corrupt("member is not UTF-8"))?);
+        ends.push(members.len());
         at = end;
     }
-    if members.len() != capacity {
+    if ends.len() != capacity {
         return Err(corrupt(&format!(
             "holds {} members, expected {expected}",
-            members.len()
+            ends.len()
         )));
     }
-    Ok(members)
+    // The ends follow one another, each after a member copied whole.
+    Ids::from_parts(members, ends).ok_or_else(|| corrupt("member boundaries"))
 }
 
 #[cfg(test)]
