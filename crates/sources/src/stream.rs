@@ -37,7 +37,7 @@ use crate::error::{Result, SourceError};
 /// The most rows in one batch.
 pub const BATCH_ROWS: usize = 32_768;
 
-/// About the most bytes of cells in one batch (see [`Batch::is_full`]): a reader hands a
+/// About the most bytes of cells in one batch (see `Batch::is_full`): a reader hands a
 /// batch over once it holds [`BATCH_ROWS`] rows or this much, whichever comes first.
 pub const BATCH_BYTES: usize = 1 << 20;
 

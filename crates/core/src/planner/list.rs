@@ -356,8 +356,8 @@ fn differences(a: &Ids, b: &Ids) -> (Ids, Ids) {
     only_a.extend(run(i, a.len()));
     only_b.extend(run(j, b.len()));
     (
-        a.select_increasing(only_a, a.bytes() - shared_bytes),
-        b.select_increasing(only_b, b.bytes() - shared_bytes),
+        a.select_increasing(only_a, a.bytes().saturating_sub(shared_bytes)),
+        b.select_increasing(only_b, b.bytes().saturating_sub(shared_bytes)),
     )
 }
 
