@@ -116,12 +116,25 @@ pub(crate) fn is_plain_list_id_bytes(bytes: &[u8]) -> bool {
     let mut phone_bytes_only = true;
     let mut plus_or_separator = false;
     for &b in bytes {
-        printable &= (0x20..0x7f).contains(&b) && b != b',' && b != b'@';
-        let separator = matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+');
+        printable &= is_plain_byte(b);
+        let separator = is_phone_separator(b);
         phone_bytes_only &= b.is_ascii_digit() || separator;
         plus_or_separator |= separator;
     }
     printable && (!phone_bytes_only || !plus_or_separator)
+}
+
+/// A byte a plain list id may hold: printable ASCII, not a comma (the list's separator), not
+/// `@` (an email's).
+#[inline]
+fn is_plain_byte(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && b != b',' && b != b'@'
+}
+
+/// A byte a phone number holds besides its digits.
+#[inline]
+fn is_phone_separator(b: u8) -> bool {
+    matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+')
 }
 
 /// Whether every id laid end to end in `text`, each ending at the next of `ends` (offsets
@@ -134,14 +147,13 @@ pub(crate) fn are_plain_list_ids(text: &[u8], ends: &[usize]) -> bool {
     let Some(used_text) = text.get(..used) else {
         return false;
     };
-    let plain_byte = |b: u8| (0x20..0x7f).contains(&b) && b != b',' && b != b'@';
-    if !used_text
-        .chunks(64)
-        .all(|block| block.iter().fold(true, |plain, &b| plain & plain_byte(b)))
-    {
+    if !used_text.chunks(64).all(|block| {
+        block
+            .iter()
+            .fold(true, |plain, &b| plain & is_plain_byte(b))
+    }) {
         return false;
     }
-    let separator = |b: u8| matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+');
     let mut start = 0;
     ends.iter().all(|&end| {
         let Some(id) = text.get(start..end) else {
@@ -154,8 +166,10 @@ pub(crate) fn are_plain_list_ids(text: &[u8], ends: &[usize]) -> bool {
         id.len() <= MAX_LIST_ID_CHARS
             && first != b' '
             && last != b' '
-            && (id.iter().any(|&b| !b.is_ascii_digit() && !separator(b))
-                || !id.iter().any(|&b| separator(b)))
+            && (id
+                .iter()
+                .any(|&b| !b.is_ascii_digit() && !is_phone_separator(b))
+                || !id.iter().any(|&b| is_phone_separator(b)))
     })
 }
 

@@ -32,20 +32,6 @@ impl Texts {
         self.nulls.push(cell.is_none());
     }
 
-    /// Cells built whole from one buffer: `text`, the end of each cell in it (increasing,
-    /// each on a character boundary) and which cells are null. `None` when the ends do not
-    /// fit the text.
-    pub fn from_parts(text: String, ends: Vec<usize>, nulls: Vec<bool>) -> Option<Texts> {
-        let mut start = 0;
-        let fits = ends.len() == nulls.len()
-            && ends.iter().all(|&end| {
-                let fits = start <= end && text.is_char_boundary(end);
-                start = end;
-                fits
-            });
-        fits.then_some(Texts { text, ends, nulls })
-    }
-
     /// How many cells.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -445,21 +431,6 @@ mod tests {
         assert!(cells_are_full(&[values], BATCH_BYTES / size_of::<Value>()));
         // One row wider than a batch is a batch of its own.
         assert!(cells_are_full(&[texts(1, BATCH_BYTES)], 1));
-    }
-
-    #[test]
-    fn texts_from_parts_check_their_ends() {
-        let texts = Texts::from_parts("abé".to_owned(), vec![1, 1, 4], vec![false, true, false]);
-        let texts = texts.unwrap();
-        assert_eq!(texts.get(0), Some(Some("a")));
-        assert_eq!(texts.get(1), Some(None));
-        assert_eq!(texts.get(2), Some(Some("bé")));
-        assert_eq!(texts.get(3), None);
-        // Inside "é", decreasing, past the end, or a null too many: refused.
-        assert!(Texts::from_parts("é".to_owned(), vec![1], vec![false]).is_none());
-        assert!(Texts::from_parts("ab".to_owned(), vec![2, 1], vec![false, false]).is_none());
-        assert!(Texts::from_parts("ab".to_owned(), vec![3], vec![false]).is_none());
-        assert!(Texts::from_parts("ab".to_owned(), vec![2], vec![false, true]).is_none());
     }
 
     fn batch(ids: std::ops::Range<i64>) -> Batch {

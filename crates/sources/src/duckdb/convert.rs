@@ -71,38 +71,34 @@ impl BatchDecoder {
                     *cells = Cells::Texts(Texts::default());
                 }
                 if let Cells::Texts(texts) = cells
-                    && append_texts(array, texts)
+                    && append_text_cells(array, texts)
                 {
                     return Ok(());
                 }
             }
-            let column = &self.columns[index];
-            let mut decoded = match texts(array).filter(|_| !json_text) {
-                Some(texts) => Cells::Texts(texts),
-                None => {
-                    let mut values = Vec::with_capacity(array.len());
-                    decode_column(array, json_text, column, &mut values)?;
-                    Cells::Values(values)
-                }
-            };
+            let mut values = Vec::with_capacity(array.len());
+            decode_column(array, json_text, &self.columns[index], &mut values)?;
+            let mut decoded = Cells::Values(values);
             cells.append(&mut decoded);
             Ok(())
         })
     }
 }
 
-/// A text column's cells in one buffer; `None` for other types.
-fn texts(array: &dyn Array) -> Option<Texts> {
-    match array.data_type() {
-        DataType::Utf8 => Some(offset_texts(array.as_string::<i32>())),
-        DataType::LargeUtf8 => Some(offset_texts(array.as_string::<i64>())),
-        DataType::Utf8View => {
-            let mut texts = Texts::default();
-            array.as_string_view().iter().for_each(|t| texts.push(t));
-            Some(texts)
-        }
-        _ => None,
+/// Appends a text column's cells to `texts`: from Arrow's buffer whole when it checks out
+/// ([`append_texts`]), else cell by cell. `false`, leaving `texts` as it was, for a column
+/// that is not text.
+fn append_text_cells(array: &dyn Array, texts: &mut Texts) -> bool {
+    if append_texts(array, texts) {
+        return true;
     }
+    match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().for_each(|t| texts.push(t)),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().for_each(|t| texts.push(t)),
+        DataType::Utf8View => array.as_string_view().iter().for_each(|t| texts.push(t)),
+        _ => return false,
+    }
+    true
 }
 
 /// Appends a text column's cells to `texts` straight from Arrow's buffer; `false`, leaving
@@ -132,38 +128,6 @@ fn append_texts(array: &dyn Array, texts: &mut Texts) -> bool {
         DataType::LargeUtf8 => offsets(array.as_string::<i64>(), texts),
         _ => false,
     }
-}
-
-/// An Arrow string array's cells, taken whole: its values buffer becomes the text and its
-/// offsets the ends, instead of a copy cell by cell. Falls back to the copy if the buffer
-/// does not check out or a null holds bytes.
-fn offset_texts<O: OffsetSizeTrait>(array: &GenericStringArray<O>) -> Texts {
-    let offsets = array.value_offsets();
-    let whole = || {
-        let first = offsets.first()?.as_usize();
-        let last = offsets.last()?.as_usize();
-        let text = std::str::from_utf8(array.value_data().get(first..last)?).ok()?;
-        let ends = offsets
-            .get(1..)?
-            .iter()
-            .map(|end| end.as_usize().checked_sub(first))
-            .collect::<Option<Vec<usize>>>()?;
-        if array.null_count() == 0 {
-            return Texts::from_parts(text.to_owned(), ends, vec![false; array.len()]);
-        }
-        let nulls: Vec<bool> = (0..array.len()).map(|i| array.is_null(i)).collect();
-        // A null is no text: one whose slot holds bytes is copied cell by cell instead.
-        let empty_nulls = (0..ends.len())
-            .filter(|&i| nulls[i])
-            .all(|i| i.checked_sub(1).map_or(0, |p| ends[p]) == ends[i]);
-        empty_nulls.then_some(())?;
-        Texts::from_parts(text.to_owned(), ends, nulls)
-    };
-    whole().unwrap_or_else(|| {
-        let mut texts = Texts::default();
-        array.iter().for_each(|t| texts.push(t));
-        texts
-    })
 }
 
 /// Where a column's decoded cells go, in row order.
@@ -664,6 +628,13 @@ mod tests {
         assert!(widen(f32::NAN, &mut buffer).is_nan());
     }
 
+    /// The cells as a chunk appends them to an empty column.
+    fn taken(array: &dyn Array) -> Texts {
+        let mut texts = Texts::default();
+        assert!(append_text_cells(array, &mut texts));
+        texts
+    }
+
     /// What copying the cells one by one gives.
     fn copied<O: OffsetSizeTrait>(array: &GenericStringArray<O>) -> Texts {
         let mut texts = Texts::default();
@@ -675,11 +646,11 @@ mod tests {
     fn a_string_array_is_taken_whole_with_its_nulls_and_offsets() {
         use ::duckdb::arrow::array::StringArray;
         let array = StringArray::from(vec![Some("u1"), None, Some(""), Some("é2"), None]);
-        assert_eq!(offset_texts(&array), copied(&array));
+        assert_eq!(taken(&array), copied(&array));
         // A slice starts at an offset other than 0.
         let sliced = array.slice(1, 3);
-        assert_eq!(offset_texts(&sliced), copied(&sliced));
-        assert_eq!(offset_texts(&sliced).get(2), Some(Some("é2")));
+        assert_eq!(taken(&sliced), copied(&sliced));
+        assert_eq!(taken(&sliced).get(2), Some(Some("é2")));
     }
 
     #[test]
@@ -690,7 +661,7 @@ mod tests {
         let values = Buffer::from("u1bada2".as_bytes());
         let nulls = NullBuffer::from(vec![true, false, true]);
         let array = StringArray::new(offsets, values, Some(nulls));
-        let texts = offset_texts(&array);
+        let texts = taken(&array);
         assert_eq!(texts, copied(&array));
         assert_eq!(texts.get(1), Some(None));
         assert_eq!(texts.get(2), Some(Some("a2")));

@@ -13,8 +13,8 @@
 //!
 //! Rows come through the binary protocol of the prepared statement, so numbers and dates
 //! arrive typed, and stream: the reading task turns them into batches (of at most
-//! [`BATCH_ROWS`] rows or about [`BATCH_BYTES`] bytes), and the bounded channel to the engine holds the server back when the
-//! engine falls behind. A stream dropped before its end has its query killed (`KILL QUERY`
+//! [`BATCH_ROWS`] rows or about [`BATCH_BYTES`] bytes), and the bounded channel to the engine
+//! holds the server back when the engine falls behind. A stream dropped before its end has its query killed (`KILL QUERY`
 //! from a second connection), as PostgreSQL's is cancelled.
 //!
 //! How MySQL types become [`Value`](optisync_core::Value)s (any may also be `Null`):
