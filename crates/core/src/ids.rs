@@ -314,10 +314,17 @@ impl Ids {
     /// mean equal bytes up to the key's end (or a shorter id padded with zeros), so the order
     /// is exactly the ids' byte order. The keys take 12 bytes per id while sorting, and that
     /// memory then holds the selection's four bytes per id.
+    ///
+    /// A sequence nearly in order already (at most one id in eight out of place) is not
+    /// sorted whole: the ids that keep increasing form one run, and the others are sorted
+    /// apart and merged into it.
     pub fn into_sorted_set(mut self) -> Ids {
         if self.sorted_set || self.is_sorted_set() {
             self.sorted_set = true;
             return self;
+        }
+        if let Some(sorted) = self.merge_stragglers() {
+            return sorted;
         }
         let Some(mut keyed) = self.keyed() else {
             // More ids than a selection can index: a copy, sorted.
@@ -355,6 +362,96 @@ impl Ids {
         Ids {
             buffer: self.buffer,
             order: Some(order),
+            bytes,
+            sorted_set: true,
+        }
+    }
+
+    /// The sequence as a sorted set when it is nearly in order already: the ids that keep
+    /// increasing form one run, and the few that break it (stragglers) are sorted on their
+    /// own and merged in. A table scanned in the order its ids were written, with some rows
+    /// since updated in place or appended, reads that way. One pass finds the run; an id
+    /// joins it when it is above the run's last id and below the id after it, so an id out
+    /// of place costs one straggler, not the run.
+    ///
+    /// `None` when more than one id in [`STRAGGLERS_AT_MOST_ONE_IN`] breaks the run (the
+    /// pass then stops early, and a full sort is cheaper) or the sequence is not selectable.
+    fn merge_stragglers(&self) -> Option<Ids> {
+        let len = self.len();
+        if !self.selectable() || len < 2 {
+            return None;
+        }
+        let budget = len / STRAGGLERS_AT_MOST_ONE_IN;
+        let buffer_index = |position: usize| match &self.order {
+            Some(order) => order[position],
+            // Below the sequence's length, which fits a u32 (selectable).
+            None => position as u32,
+        };
+        let (mut run, mut stragglers) = (Vec::with_capacity(len), Vec::new());
+        let (mut run_bytes, mut last): (usize, Option<&str>) = (0, None);
+        // Whether the id just before the current one joined the run, which also says the
+        // current one is above it: then no comparison with the run's last id is needed.
+        let mut follows_run = false;
+        let mut ids = self.iter().enumerate().peekable();
+        while let Some((position, id)) = ids.next() {
+            let above_run = follows_run || last.is_none_or(|last| last < id);
+            let below_next = ids.peek().is_none_or(|&(_, next)| id < next);
+            follows_run = above_run && below_next;
+            if follows_run {
+                run.push(buffer_index(position));
+                run_bytes += id.len();
+                last = Some(id);
+            } else {
+                // Positions fit a u32 (selectable).
+                stragglers.push(position as u32);
+                if stragglers.len() > budget {
+                    return None;
+                }
+            }
+        }
+        let stragglers = self.select(stragglers).into_sorted_set();
+        let run = Ids {
+            buffer: Arc::clone(&self.buffer),
+            order: Some(run),
+            bytes: run_bytes,
+            sorted_set: true,
+        };
+        Some(run.merge_sorted_selection(&stragglers))
+    }
+
+    /// The union of two sorted sets over the same buffer, `self` the larger: each id of
+    /// `other` finds its place in `self` by doubling steps and a binary search, and the ids of
+    /// `self` between two places are taken whole.
+    fn merge_sorted_selection(self, other: &Ids) -> Ids {
+        debug_assert!(Arc::ptr_eq(&self.buffer, &other.buffer));
+        debug_assert!(self.sorted_set && other.sorted_set);
+        let (Some(mine), Some(theirs)) = (&self.order, &other.order) else {
+            // Not reached: both are selections made above. A copy, sorted, otherwise.
+            return self
+                .iter()
+                .chain(other.iter())
+                .collect::<Ids>()
+                .into_sorted_set();
+        };
+        let buffer = &*self.buffer;
+        let text = |index: u32| buffer.get(index as usize).unwrap_or_default();
+        let mut merged = Vec::with_capacity(mine.len() + theirs.len());
+        let (mut from, mut bytes) = (0, self.bytes + other.bytes);
+        for &index in theirs {
+            let id = text(index);
+            let place = from + gallop_below(&mine[from..], |i| text(i) < id);
+            merged.extend_from_slice(&mine[from..place]);
+            from = place;
+            if mine.get(place).is_some_and(|&i| text(i) == id) {
+                bytes -= id.len();
+            } else {
+                merged.push(index);
+            }
+        }
+        merged.extend_from_slice(&mine[from..]);
+        Ids {
+            buffer: Arc::clone(&self.buffer),
+            order: Some(merged),
             bytes,
             sorted_set: true,
         }
@@ -497,6 +594,29 @@ impl Ids {
     pub fn to_vec(&self) -> Vec<String> {
         self.iter().map(str::to_owned).collect()
     }
+}
+
+/// A sequence with more than one id in this many out of order is sorted in full rather than
+/// as a run with stragglers merged in ([`Ids::merge_stragglers`]).
+const STRAGGLERS_AT_MOST_ONE_IN: usize = 8;
+
+/// How many leading items of `items` satisfy `below`, which holds for a prefix of them and
+/// for none after: doubling steps from the start, then a binary search.
+fn gallop_below(items: &[u32], below: impl Fn(u32) -> bool) -> usize {
+    let (mut low, mut step) = (0usize, 1usize);
+    // Every item before `low` is below; `high` is the first tried that is not, or the end.
+    let high = loop {
+        let probe = low.saturating_add(step - 1);
+        match items.get(probe) {
+            Some(&item) if below(item) => {
+                low = probe + 1;
+                step = step.saturating_mul(2);
+            }
+            Some(_) => break probe,
+            None => break items.len(),
+        }
+    };
+    low + items[low..high].partition_point(|&item| below(item))
 }
 
 /// Below this many keys one thread sorts them all: a second one would not pay for itself.
@@ -847,6 +967,81 @@ mod tests {
             proptest::prop_assert!(sorted.is_sorted_set());
             proptest::prop_assert_eq!(sorted.to_vec(), expected);
         }
+    }
+
+    proptest::proptest! {
+        /// Sequences nearly in order, as a table scan of ids written in order returns them
+        /// after some rows were updated in place, appended or repeated: a run with
+        /// stragglers merged in, or a full sort past the budget, both give the sorted set.
+        #[test]
+        fn nearly_sorted_sequences_match_sorting_strings(
+            len in 0usize..300,
+            changes in proptest::collection::vec((0usize..300, "[a-z0-9]{0,6}", 0u8..4), 0..40),
+            as_selection in proptest::bool::ANY,
+        ) {
+            let mut items: Vec<String> = (0..len).map(|i| format!("user-{i:04}")).collect();
+            for (at, new, how) in changes {
+                let at = at.min(items.len());
+                match how {
+                    // Replaced in place, by an id anywhere in the order.
+                    0 if at < items.len() => items[at] = format!("user-{new}"),
+                    // Inserted, or a copy of a neighbour (a duplicate next to itself).
+                    1 => items.insert(at, format!("user-{new}")),
+                    2 if at < items.len() => items.insert(at, items[at].clone()),
+                    // Appended at the end.
+                    _ => items.push(format!("user-{new}")),
+                }
+            }
+            let mut expected = items.clone();
+            expected.sort();
+            expected.dedup();
+            let ids = if as_selection {
+                // The same sequence as a selection over a buffer in another order.
+                let reversed: Ids = items.iter().rev().collect();
+                let positions = (0..items.len() as u32).rev().collect();
+                reversed.select(positions)
+            } else {
+                items.iter().collect::<Ids>()
+            };
+            proptest::prop_assert_eq!(ids.to_vec(), items.clone());
+            let sorted = ids.into_sorted_set();
+            proptest::prop_assert!(sorted.is_sorted_set());
+            proptest::prop_assert_eq!(sorted.joined_len(), expected.join(",").len());
+            proptest::prop_assert_eq!(sorted.to_vec(), expected);
+        }
+    }
+
+    #[test]
+    fn stragglers_are_merged_into_the_run_and_too_many_are_sorted_in_full() {
+        // One id in a hundred replaced by one past the end, as the plan bench's model.
+        let items: Vec<String> = (0..10_000u32)
+            .map(|i| {
+                if i % 100 == 0 {
+                    format!("user-{:06}", i + 10_000)
+                } else {
+                    format!("user-{i:06}")
+                }
+            })
+            .collect();
+        let ids: Ids = items.iter().collect();
+        let merged = ids.merge_stragglers().map(|m| m.to_vec());
+        let mut expected = items.clone();
+        expected.sort();
+        assert_eq!(merged, Some(expected.clone()));
+        assert_eq!(ids.into_sorted_set().to_vec(), expected);
+        // Reversed, every id but the last breaks the run: past the budget.
+        let reversed: Ids = items.iter().rev().collect();
+        assert!(reversed.merge_stragglers().is_none());
+        assert_eq!(reversed.into_sorted_set().to_vec(), expected);
+    }
+
+    #[test]
+    fn gallop_below_counts_the_prefix_that_holds() {
+        let items: Vec<u32> = (0..100).collect();
+        for cut in 0..=100 {
+            assert_eq!(gallop_below(&items, |i| i < cut), cut as usize);
+        }
+        assert_eq!(gallop_below(&[], |_| true), 0);
     }
 
     /// Enough ids for the two-thread sort, with duplicates, ids whose keys tie (they differ
