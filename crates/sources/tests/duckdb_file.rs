@@ -53,6 +53,30 @@ fn reads_a_warehouse_file_relative_to_the_base_dir() {
 }
 
 #[test]
+fn no_asynchronous_io_threads_are_started_for_a_model_that_only_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    create_warehouse(dir.path());
+    let model = "select cast(current_setting('async_threads') as bigint) as threads, count(*) as n \
+                 from analytics.users";
+    assert_eq!(
+        rows(&open(dir.path()), model),
+        vec![vec![Value::Int(0), Value::Int(3)]]
+    );
+    let in_memory = DuckDbSource::open(&DuckDbConfig {
+        path: None,
+        base_dir: dir.path().to_path_buf(),
+    })
+    .unwrap();
+    assert_eq!(
+        rows(
+            &in_memory,
+            "select cast(current_setting('async_threads') as bigint) as threads"
+        ),
+        vec![vec![Value::Int(0)]]
+    );
+}
+
+#[test]
 fn writes_are_refused_because_the_file_is_read_only() {
     let dir = tempfile::tempdir().unwrap();
     create_warehouse(dir.path());

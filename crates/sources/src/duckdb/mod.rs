@@ -363,11 +363,13 @@ impl Drop for Inner {
 /// Opens the database DuckDB-side, and sets the search path on the root connection: that
 /// first statement is the one that has DuckDB compile its SQL grammar, once per process.
 fn open_root(path: Option<&Path>, search_path_sql: &str) -> ::duckdb::Result<Root> {
+    // DuckDB's asynchronous I/O threads (four per core by default) serve writes to files and
+    // HTTP; a model only reads, and DuckDB does their work inline when there are none. Not
+    // starting them takes a few threads off every open and every exit.
+    let config = Config::default().with("async_threads", "0")?;
     let root = match path {
-        Some(path) => {
-            Connection::open_with_flags(path, Config::default().access_mode(AccessMode::ReadOnly)?)?
-        }
-        None => Connection::open_in_memory()?,
+        Some(path) => Connection::open_with_flags(path, config.access_mode(AccessMode::ReadOnly)?)?,
+        None => Connection::open_in_memory_with_flags(config)?,
     };
     root.execute_batch(search_path_sql)?;
     // Only needed to skip the close at the exit: a setting that cannot be read keeps the close.
