@@ -140,10 +140,12 @@ impl Ids {
 
     /// The ids laid end to end in `text`, each ending at the next of `ends` (offsets into
     /// `text`): the buffer taken as it is, instead of one push per id. `None` when an end is
-    /// out of order or off a character boundary, or the last end is not the end of `text`.
-    pub fn from_parts(text: String, ends: Vec<usize>) -> Option<Ids> {
+    /// out of order or off a character boundary, or the last end is not the end of `text`
+    /// (so a text of 4 GiB or more, whose end no `u32` holds, is refused too).
+    pub fn from_parts(text: String, ends: Vec<u32>) -> Option<Ids> {
         let mut start = 0;
         let fits = ends.iter().all(|&end| {
+            let end = end as usize;
             let fits = start <= end && text.is_char_boundary(end);
             start = end;
             fits
@@ -151,12 +153,9 @@ impl Ids {
         if !fits || start != text.len() {
             return None;
         }
-        let sorted_set = Ids::new().stays_sorted_set(text.as_bytes(), &ends);
-        let ends = match u32::try_from(text.len()) {
-            // Every end is at most the text's length, which fits.
-            Ok(_) => Ends::Narrow(ends.into_iter().map(|end| end as u32).collect()),
-            Err(_) => Ends::Wide(ends),
-        };
+        let sorted_set =
+            Ids::new().stays_sorted_set(text.as_bytes(), ends.iter().map(|&e| e as usize));
+        let ends = Ends::Narrow(ends);
         Some(Ids {
             bytes: text.len(),
             buffer: Arc::new(Buffer { text, ends }),
@@ -187,7 +186,7 @@ impl Ids {
         if self.order.is_some() || Arc::strong_count(&self.buffer) > 1 {
             *self = self.iter().collect();
         }
-        self.sorted_set = self.stays_sorted_set(text.as_bytes(), ends);
+        self.sorted_set = self.stays_sorted_set(text.as_bytes(), ends.iter().copied());
         let buffer = Arc::make_mut(&mut self.buffer);
         let offset = buffer.text.len();
         buffer.text.push_str(text);
@@ -221,13 +220,14 @@ impl Ids {
     /// their order here costs little, and spares a pass over every id when the whole
     /// sequence is sorted later: a model that returns its ids in order, as a table scan of
     /// ids written in order does, is a sorted set from the start.
-    fn stays_sorted_set(&self, text: &[u8], ends: &[usize]) -> bool {
-        if ends.is_empty() {
+    fn stays_sorted_set(&self, text: &[u8], ends: impl IntoIterator<Item = usize>) -> bool {
+        let mut ends = ends.into_iter().peekable();
+        if ends.peek().is_none() {
             return self.sorted_set || self.is_empty();
         }
         let mut start = 0;
         let mut previous: Option<&[u8]> = None;
-        ends.iter().all(|&end| {
+        ends.all(|end| {
             let Some(id) = text.get(start..end) else {
                 return false;
             };

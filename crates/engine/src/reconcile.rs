@@ -66,19 +66,27 @@ pub fn adopted_record(primary_key: &str, object: &RemoteObject) -> StateRecord {
 /// anything is sent. A list PATCH took effect if the list's current content is what it
 /// sent; a definition write took effect if the plan found the row's object in Optimizely
 /// (a create is then adopted by the plan's state records instead of being sent again).
+/// `current_list_content` is the list's content as the API returned it, if any.
 /// Returns how many intents were settled.
 pub fn settle_unresolved(
     store: &mut Store,
     spec: &SyncSpec,
     plan: &SyncPlan,
-    current_list_hash: Option<&str>,
+    current_list_content: Option<&str>,
 ) -> Result<usize> {
     let intents = store
         .unresolved_intents(&spec.name)
         .map_err(Error::state(&spec.name))?;
+    // Hashed only when there is something to settle: a list of a few megabytes takes
+    // milliseconds to hash, and nearly every run has nothing unresolved.
+    let current_list_hash = if intents.is_empty() {
+        None
+    } else {
+        current_list_content.map(crate::apply::list_hash)
+    };
     let mut settled = 0;
     for intent in &intents {
-        let outcome = settle_one(intent, plan, current_list_hash);
+        let outcome = settle_one(intent, plan, current_list_hash.as_deref());
         tracing::info!(sync = %spec.name, key = ?intent.primary_key, operation = intent.operation.as_str(), "settling a write of an interrupted run");
         store
             .record_outcome(intent.id, &outcome)

@@ -10,7 +10,7 @@ use optisync_sources::{Source, SourceError};
 use optisync_state::{LockHolder, RunFinish, RunStatus, Store};
 use serde::Serialize;
 
-use crate::apply::{Applied, apply, list_hash};
+use crate::apply::{Applied, apply};
 use crate::error::{Error, Result};
 use crate::plan::{PreparedPlan, prepare};
 use crate::reconcile::settle_unresolved;
@@ -414,15 +414,11 @@ impl Engine {
             self.rate_limit_for(&prepared.plan),
         ));
         self.details.drift = prepared.plan.list().and_then(|l| l.drift.clone());
-        let current_list_hash = list
-            .as_ref()
-            .and_then(|l| l.list_content.as_deref())
-            .map(list_hash);
         let settled = settle_unresolved(
             &mut self.store,
             spec,
             &prepared.plan,
-            current_list_hash.as_deref(),
+            list.as_ref().and_then(|l| l.list_content.as_deref()),
         )?;
         let plan = &prepared.plan;
         let mut counts = planned(plan);

@@ -248,7 +248,8 @@ fn decode(blob: &[u8], expected: u64) -> Result<Ids> {
             None => std::str::from_utf8(&rest[at..end]).ok(),
         };
         members.push_str(member.ok_or_else(|| corrupt("member is not UTF-8"))?);
-        ends.push(members.len());
+        // SQLite holds a blob of 1 GB at most: every end fits.
+        ends.push(u32::try_from(members.len()).map_err(|_| corrupt("list too large"))?);
         at = end;
     }
     if ends.len() != capacity {

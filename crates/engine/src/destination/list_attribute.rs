@@ -50,10 +50,18 @@ pub async fn write(client: &Client, list: &ListAttribute, content: String) -> Re
 /// The members of a `list_content` string.
 pub(crate) fn split_content(text: &str) -> Ids {
     let members = || text.split(',').map(str::trim).filter(|s| !s.is_empty());
-    let (mut joined, mut ends) = (String::with_capacity(text.len()), Vec::new());
+    // Reserved, not touched: each member takes a byte and a comma at least.
+    let (mut joined, mut ends) = (
+        String::with_capacity(text.len()),
+        Vec::with_capacity(text.len() / 2 + 1),
+    );
     for id in members() {
         joined.push_str(id);
-        ends.push(joined.len());
+        // The answer was read into memory whole, far below 4 GiB.
+        let Ok(end) = u32::try_from(joined.len()) else {
+            return members().collect();
+        };
+        ends.push(end);
     }
     // Each end follows the one before, on the boundary of a member just copied, so the
     // buffer is always taken; one id at a time otherwise.
