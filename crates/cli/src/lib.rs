@@ -78,6 +78,9 @@ pub fn main() -> ExitCode {
     if let Some(bars) = bars {
         bars.clear();
     }
+    // Everything the command awaited is done, and the process is about to exit: its worker
+    // threads need not be waited for one by one.
+    runtime.shutdown_background();
     let exit = match result {
         Ok(exit) => exit,
         Err(err) => {
