@@ -439,7 +439,7 @@ impl Ids {
         let (mut from, mut bytes) = (0, self.bytes + other.bytes);
         for &index in theirs {
             let id = text(index);
-            let place = from + gallop_below(&mine[from..], |i| text(i) < id);
+            let place = from + gallop_below(mine.len() - from, |k| text(mine[from + k]) < id);
             merged.extend_from_slice(&mine[from..place]);
             from = place;
             if mine.get(place).is_some_and(|&i| text(i) == id) {
@@ -600,23 +600,32 @@ impl Ids {
 /// as a run with stragglers merged in ([`Ids::merge_stragglers`]).
 const STRAGGLERS_AT_MOST_ONE_IN: usize = 8;
 
-/// How many leading items of `items` satisfy `below`, which holds for a prefix of them and
-/// for none after: doubling steps from the start, then a binary search.
-fn gallop_below(items: &[u32], below: impl Fn(u32) -> bool) -> usize {
+/// How many of the positions `0..len` satisfy `below`, which holds for a leading run of
+/// them and for none after: doubling steps from the start, then a binary search, so a run of
+/// `n` costs about `2 log n` calls.
+pub(crate) fn gallop_below(len: usize, below: impl Fn(usize) -> bool) -> usize {
     let (mut low, mut step) = (0usize, 1usize);
-    // Every item before `low` is below; `high` is the first tried that is not, or the end.
-    let high = loop {
+    // Every position before `low` is below; `high` is the first tried that is not, or `len`.
+    let mut high = loop {
         let probe = low.saturating_add(step - 1);
-        match items.get(probe) {
-            Some(&item) if below(item) => {
-                low = probe + 1;
-                step = step.saturating_mul(2);
-            }
-            Some(_) => break probe,
-            None => break items.len(),
+        if probe >= len {
+            break len;
         }
+        if !below(probe) {
+            break probe;
+        }
+        low = probe + 1;
+        step = step.saturating_mul(2);
     };
-    low + items[low..high].partition_point(|&item| below(item))
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if below(middle) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low
 }
 
 /// Below this many keys one thread sorts them all: a second one would not pay for itself.
@@ -1037,11 +1046,10 @@ mod tests {
 
     #[test]
     fn gallop_below_counts_the_prefix_that_holds() {
-        let items: Vec<u32> = (0..100).collect();
         for cut in 0..=100 {
-            assert_eq!(gallop_below(&items, |i| i < cut), cut as usize);
+            assert_eq!(gallop_below(100, |i| i < cut), cut);
         }
-        assert_eq!(gallop_below(&[], |_| true), 0);
+        assert_eq!(gallop_below(0, |_| true), 0);
     }
 
     /// Enough ids for the two-thread sort, with duplicates, ids whose keys tie (they differ

@@ -7,7 +7,7 @@
 
 use std::cmp::Ordering;
 
-use crate::ids::{Ids, ModelIds};
+use crate::ids::{Ids, ModelIds, gallop_below};
 use crate::kind::{ListMode, SyncKind};
 use crate::plan::{Drift, Guardrail, ListBase, ListChange, ListPlan, PlanBody, Refusal, SyncPlan};
 use crate::remote::RemoteList;
@@ -367,30 +367,13 @@ fn at(ids: &Ids, i: usize) -> &str {
 }
 
 /// The first position after `from` whose id is not below `target`, in the sorted set `ids`
-/// whose id at `from` is below it: doubling steps from `from`, then a binary search.
+/// whose id at `from` is below it.
 fn gallop(ids: &Ids, from: usize, target: &str) -> usize {
-    let below = |i: usize| ids.get(i).is_some_and(|id| id < target);
-    let (mut low, mut step) = (from, 1usize);
-    // `low` is below the target; `high` is the first position tried that is not.
-    let high = loop {
-        let next = from.saturating_add(step).min(ids.len());
-        if next == ids.len() || !below(next) {
-            break next;
-        }
-        low = next;
-        step = step.saturating_mul(2);
-    };
-    // Between them, the first that is not below.
-    let mut range = (low + 1, high);
-    while range.0 < range.1 {
-        let middle = range.0 + (range.1 - range.0) / 2;
-        if below(middle) {
-            range.0 = middle + 1;
-        } else {
-            range.1 = middle;
-        }
-    }
-    range.0
+    let after = from + 1;
+    after
+        + gallop_below(ids.len().saturating_sub(after), |k| {
+            ids.get(after + k).is_some_and(|id| id < target)
+        })
 }
 
 /// Counts and samples `a − b` without keeping the whole difference.
