@@ -29,7 +29,6 @@ pub mod stdout;
 pub mod warehouse;
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use clap::Parser;
 
@@ -38,19 +37,20 @@ use crate::commands::demo;
 use crate::exit::Exit;
 use crate::output::OutputFormat;
 
-/// Runs the program with the process's arguments and returns its exit code.
-pub fn main() -> ExitCode {
+/// Runs the program with the process's arguments and ends the process with its exit code
+/// ([`exit::now`]).
+pub fn main() -> ! {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout and exit 0; a wrong command line exits 64, never
             // clap's 2, which `plan --detailed-exitcode` uses for "changes present".
             let _ = e.print();
-            return if e.use_stderr() {
-                Exit::Usage.into()
+            exit::now(if e.use_stderr() {
+                Exit::Usage
             } else {
-                Exit::Success.into()
-            };
+                Exit::Success
+            });
         }
     };
     let bars = init_logging(&cli);
@@ -61,7 +61,7 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::Internal.into();
+            exit::now(Exit::Internal);
         }
     };
     let format = cli.global.output;
@@ -95,7 +95,7 @@ pub fn main() -> ExitCode {
             err.exit()
         }
     };
-    stdout::finish(exit).into()
+    exit::now(stdout::finish(exit))
 }
 
 /// True when log lines may carry ANSI colour codes: stderr is a terminal, and `NO_COLOR` is

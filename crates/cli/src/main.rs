@@ -1,5 +1,5 @@
 //! The `optisync` binary; everything it does is in the library.
 
-fn main() -> std::process::ExitCode {
+fn main() -> ! {
     optisync::main()
 }
