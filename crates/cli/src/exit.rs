@@ -45,9 +45,9 @@ impl Exit {
 /// written. What is still buffered on standard output and standard error is flushed first.
 ///
 /// The process ends at once, without the exit handlers a normal return from `main` runs: they
-/// would only free what the process gives back anyway (DuckDB's C++ statics: its grammar,
-/// keyword tables and function catalog), which took some 3 ms of every run, a tenth of a
-/// no-op's (ADR 0019). Nothing optisync writes depends on them: files are closed by their
+/// would only free what the process gives back anyway (DuckDB's C++ statics: its compiled
+/// grammar and keyword tables), which took some 3 ms of every run, a tenth of a
+/// no-op's (ADR 0014). Nothing optisync writes depends on them: files are closed by their
 /// owners' drops before this point, and a DuckDB database left open is one with nothing to
 /// write (`DuckDbSource::leave_to_exit`).
 pub fn now(exit: Exit) -> ! {

@@ -162,6 +162,18 @@ async fn status_and_runs_write_nothing_and_work_on_a_read_only_state_dir() {
     assert!(!state.exists(), "status created the state folder");
 
     case.expect(&["sync"], 0).await;
+    // The process ends without exit handlers (`exit::now`), after its state store closed: the
+    // last connection checkpointed its log into state.db and removed it.
+    let mut files: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["state.db"],
+        "the state store was not closed at the exit"
+    );
     let runs = case.expect(&["runs", "--output", "json"], 0).await;
     let runs: serde_json::Value = serde_json::from_str(runs.trim()).unwrap();
     let run_id = runs["runs"][0]["id"].as_str().unwrap().to_owned();
