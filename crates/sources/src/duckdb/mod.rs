@@ -89,9 +89,6 @@ struct Inner {
     /// The reader threads that may still be running: one per stream, which ends a moment
     /// after its stream (it still closes the statement and its connection).
     readers: Mutex<Vec<JoinHandle<()>>>,
-    /// `SET file_search_path` statement run on every new connection (a per-connection
-    /// setting in DuckDB).
-    search_path_sql: String,
     /// What is open, for messages: `DuckDB database /x/warehouse.duckdb` or
     /// `in-memory DuckDB`.
     label: String,
@@ -136,7 +133,7 @@ impl DuckDbSource {
         let base_dir =
             std::path::absolute(&config.base_dir).unwrap_or_else(|_| config.base_dir.clone());
         let search_path = utf8(&base_dir, "base directory")?;
-        let search_path_sql = format!("SET file_search_path = {}", sql_string(search_path));
+        let search_path = search_path.to_owned();
         let path = match &config.path {
             Some(path) => {
                 let path = base_dir.join(path);
@@ -152,13 +149,13 @@ impl DuckDbSource {
             None => "in-memory DuckDB".to_owned(),
         };
         let opening = {
-            let (search_path_sql, label) = (search_path_sql.clone(), label.clone());
+            let label = label.clone();
             let base_dir = base_dir.clone();
             thread::Builder::new()
                 .name("optisync-duckdb-open".to_owned())
                 .spawn(move || {
                     let root =
-                        open_root(path.as_deref(), &search_path_sql).map_err(|e| e.to_string())?;
+                        open_root(path.as_deref(), &search_path).map_err(|e| e.to_string())?;
                     debug!(database = %label, base_dir = %base_dir.display(), "opened DuckDB");
                     Ok(root)
                 })
@@ -172,7 +169,6 @@ impl DuckDbSource {
                 root: OnceLock::new(),
                 opening: Mutex::new(Some(opening)),
                 readers: Mutex::new(Vec::new()),
-                search_path_sql,
                 label,
             }),
         })
@@ -306,20 +302,15 @@ impl DuckDbSource {
         ready_rx.recv().map_err(|_| SourceError::ReaderLost)?
     }
 
-    /// A new connection to the database, with the file search path set.
+    /// A new connection to the database (the file search path is the database's default).
     fn connect(&self) -> Result<Connection> {
-        let connection = self
-            .root()?
+        self.root()?
             .connection
             .lock()
             // The guarded connection is only cloned, never left half-changed by a panic.
             .unwrap_or_else(PoisonError::into_inner)
             .try_clone()
-            .map_err(|e| self.unavailable(&e))?;
-        connection
-            .execute_batch(&self.inner.search_path_sql)
-            .map_err(|e| self.unavailable(&e))?;
-        Ok(connection)
+            .map_err(|e| self.unavailable(&e))
     }
 
     fn unavailable(&self, error: &::duckdb::Error) -> SourceError {
@@ -360,18 +351,21 @@ impl Drop for Inner {
     }
 }
 
-/// Opens the database DuckDB-side, and sets the search path on the root connection: that
-/// first statement is the one that has DuckDB compile its SQL grammar, once per process.
-fn open_root(path: Option<&Path>, search_path_sql: &str) -> ::duckdb::Result<Root> {
+/// Opens the database DuckDB-side, with the file search path as the database's default, so
+/// that every connection has it without a statement of its own. The first statement, which
+/// reads `temp_directory`, is the one that has DuckDB compile its SQL grammar, once per
+/// process.
+fn open_root(path: Option<&Path>, search_path: &str) -> ::duckdb::Result<Root> {
     // DuckDB's asynchronous I/O threads (four per core by default) serve writes to files and
     // HTTP; a model only reads, and DuckDB does their work inline when there are none. Not
     // starting them takes a few threads off every open and every exit.
-    let config = Config::default().with("async_threads", "0")?;
+    let config = Config::default()
+        .with("async_threads", "0")?
+        .with("file_search_path", search_path)?;
     let root = match path {
         Some(path) => Connection::open_with_flags(path, config.access_mode(AccessMode::ReadOnly)?)?,
         None => Connection::open_in_memory_with_flags(config)?,
     };
-    root.execute_batch(search_path_sql)?;
     // Only needed to skip the close at the exit: a setting that cannot be read keeps the close.
     let spill = match root.query_row("SELECT current_setting('temp_directory')", [], |row| {
         row.get::<_, String>(0)
@@ -539,12 +533,6 @@ fn model_error(error: ::duckdb::Error) -> SourceError {
     }
 }
 
-/// `text` as an SQL string literal (quotes doubled). Only ever used for paths from the
-/// config, never for row values.
-fn sql_string(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
 fn utf8<'a>(path: &'a Path, what: &str) -> Result<&'a str> {
     path.to_str().ok_or_else(|| SourceError::Unavailable {
         target: format!("{what} {}", path.display()),
@@ -560,10 +548,5 @@ mod tests {
     fn models_lose_trailing_semicolons() {
         assert_eq!(trim_model("  select 1 ;\n ; "), "select 1");
         assert_eq!(trim_model("select ';'"), "select ';'");
-    }
-
-    #[test]
-    fn sql_strings_double_quotes() {
-        assert_eq!(sql_string("/tmp/o'brien"), "'/tmp/o''brien'");
     }
 }
