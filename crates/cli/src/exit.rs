@@ -2,7 +2,6 @@
 //! (docs/PRODUCT-RULES.md#exit-codes, ADR 0002): scripts and schedulers branch on them.
 
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Why the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,12 +53,6 @@ pub fn now(exit: Exit) -> ! {
     let _ = std::io::stdout().lock().flush();
     let _ = std::io::stderr().lock().flush();
     signal_hook::low_level::exit(i32::from(exit.code()))
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> Self {
-        ExitCode::from(exit.code())
-    }
 }
 
 /// The more serious of two outcomes, for verbs that handle several syncs: a stop by a signal

@@ -132,8 +132,7 @@ impl DuckDbSource {
     pub fn open(config: &DuckDbConfig) -> Result<Self> {
         let base_dir =
             std::path::absolute(&config.base_dir).unwrap_or_else(|_| config.base_dir.clone());
-        let search_path = utf8(&base_dir, "base directory")?;
-        let search_path = search_path.to_owned();
+        let search_path = utf8(&base_dir, "base directory")?.to_owned();
         let path = match &config.path {
             Some(path) => {
                 let path = base_dir.join(path);
