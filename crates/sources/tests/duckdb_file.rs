@@ -77,6 +77,47 @@ fn no_asynchronous_io_threads_are_started_for_a_model_that_only_reads() {
 }
 
 #[test]
+fn the_spill_folder_is_set_where_duckdb_would_put_it() {
+    let dir = tempfile::tempdir().unwrap();
+    create_warehouse(dir.path());
+    // DuckDB's own default, for a database opened without the setting.
+    let default = |connection: duckdb::Connection| -> String {
+        connection
+            .query_row("select current_setting('temp_directory')", [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    };
+    let setting = "select current_setting('temp_directory') as folder";
+    let file = dir.path().join("warehouse.duckdb");
+    let expected = default(
+        duckdb::Connection::open_with_flags(
+            &file,
+            duckdb::Config::default()
+                .access_mode(duckdb::AccessMode::ReadOnly)
+                .unwrap(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(expected, format!("{}.tmp", file.display()));
+    assert_eq!(
+        rows(&open(dir.path()), setting),
+        vec![vec![Value::from(expected.as_str())]]
+    );
+    let in_memory = DuckDbSource::open(&DuckDbConfig {
+        path: None,
+        base_dir: dir.path().to_path_buf(),
+    })
+    .unwrap();
+    assert_eq!(
+        rows(&in_memory, setting),
+        vec![vec![Value::from(
+            default(duckdb::Connection::open_in_memory().unwrap()).as_str()
+        )]]
+    );
+}
+
+#[test]
 fn writes_are_refused_because_the_file_is_read_only() {
     let dir = tempfile::tempdir().unwrap();
     create_warehouse(dir.path());

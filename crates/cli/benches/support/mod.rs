@@ -60,6 +60,12 @@ pub(crate) fn median(mut values: Vec<Duration>) -> Duration {
     values[values.len() / 2]
 }
 
+/// The `optisync` to measure: this build's, or the one `OPTISYNC_BENCH_BIN` names, to compare
+/// another build against the same baseline in the same way.
+fn binary() -> std::ffi::OsString {
+    std::env::var_os("OPTISYNC_BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_optisync").into())
+}
+
 /// One `optisync` run: its exit code, wall time and peak resident memory.
 pub(crate) struct Measured {
     pub(crate) exit: i32,
@@ -72,7 +78,7 @@ pub(crate) struct Measured {
 /// can miss at most the last 2 ms of a run. Its stderr is printed when it fails.
 pub(crate) fn optisync(dir: &Path, args: &[&str]) -> Measured {
     let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_optisync"))
+    let mut child = Command::new(binary())
         .args(args)
         .current_dir(dir)
         .stdout(Stdio::null())
@@ -109,7 +115,7 @@ pub(crate) fn optisync(dir: &Path, args: &[&str]) -> Measured {
 /// time. Its stderr is printed when it fails.
 pub(crate) fn optisync_timed(dir: &Path, args: &[&str]) -> (i32, Duration) {
     let start = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_optisync"))
+    let output = Command::new(binary())
         .args(args)
         .current_dir(dir)
         .stdout(Stdio::null())
@@ -130,7 +136,7 @@ pub(crate) fn trace(dir: &Path, args: &[&str]) {
     let spawned = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_optisync"))
+    let output = Command::new(binary())
         .arg("-vv")
         .args(args)
         .current_dir(dir)

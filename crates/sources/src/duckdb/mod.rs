@@ -105,13 +105,11 @@ struct Root {
     spill: Spill,
 }
 
-/// DuckDB's `temp_directory` setting.
+/// DuckDB's `temp_directory` setting, as optisync set it at the open.
 enum Spill {
-    /// Spilling is off.
-    Off,
     /// Into this folder, relative to the process's working folder, as for DuckDB.
     Into(PathBuf),
-    /// The setting could not be read: the database is closed as usual.
+    /// Left to DuckDB (the database's path is not UTF-8): the database is closed as usual.
     Unknown,
 }
 
@@ -208,7 +206,6 @@ impl DuckDbSource {
         }
         let nothing_to_remove = match self.inner.root.get() {
             Some(Ok(root)) => match &root.spill {
-                Spill::Off => true,
                 Spill::Into(folder) => !folder.exists(),
                 Spill::Unknown => false,
             },
@@ -351,32 +348,42 @@ impl Drop for Inner {
 }
 
 /// Opens the database DuckDB-side, with the file search path as the database's default, so
-/// that every connection has it without a statement of its own. The first statement, which
-/// reads `temp_directory`, is the one that has DuckDB compile its SQL grammar, once per
-/// process.
+/// that every connection has it without a statement of its own, and the spill folder set, so
+/// that the exit knows it without asking DuckDB: reading the setting back is a query of its
+/// own, about 2 ms before the model on a no-op run.
 fn open_root(path: Option<&Path>, search_path: &str) -> ::duckdb::Result<Root> {
     // DuckDB's asynchronous I/O threads (four per core by default) serve writes to files and
     // HTTP; a model only reads, and DuckDB does their work inline when there are none. Not
     // starting them takes a few threads off every open and every exit.
-    let config = Config::default()
+    let mut config = Config::default()
         .with("async_threads", "0")?
         .with("file_search_path", search_path)?;
+    let spill = match spill_folder(path) {
+        Some(folder) => {
+            config = config.with("temp_directory", &folder)?;
+            Spill::Into(PathBuf::from(folder))
+        }
+        // A path that is not UTF-8 keeps DuckDB's default, unknown here: the close at the
+        // exit stays.
+        None => Spill::Unknown,
+    };
     let root = match path {
         Some(path) => Connection::open_with_flags(path, config.access_mode(AccessMode::ReadOnly)?)?,
         None => Connection::open_in_memory_with_flags(config)?,
-    };
-    // Only needed to skip the close at the exit: a setting that cannot be read keeps the close.
-    let spill = match root.query_row("SELECT current_setting('temp_directory')", [], |row| {
-        row.get::<_, String>(0)
-    }) {
-        Ok(folder) if folder.is_empty() => Spill::Off,
-        Ok(folder) => Spill::Into(PathBuf::from(folder)),
-        Err(_) => Spill::Unknown,
     };
     Ok(Root {
         connection: Mutex::new(root),
         spill,
     })
+}
+
+/// The folder DuckDB spills into by default: beside a database file, its name followed by
+/// `.tmp`; for an in-memory database, `.tmp` in the process's working folder.
+fn spill_folder(path: Option<&Path>) -> Option<String> {
+    match path {
+        Some(path) => path.to_str().map(|path| format!("{path}.tmp")),
+        None => Some(".tmp".to_owned()),
+    }
 }
 
 type Ready = std::sync::mpsc::SyncSender<Result<RowStream>>;
