@@ -99,18 +99,12 @@ struct Root {
     /// The connection new ones are cloned from; the mutex only guards the cloning
     /// (`Connection` is not `Sync`).
     connection: Mutex<Connection>,
-    /// Where DuckDB spills what does not fit in memory (`temp_directory`). DuckDB creates the
-    /// folder only when it first spills, and removes what it put there when the database
-    /// closes.
-    spill: Spill,
-}
-
-/// DuckDB's `temp_directory` setting, as optisync set it at the open.
-enum Spill {
-    /// Into this folder, relative to the process's working folder, as for DuckDB.
-    Into(PathBuf),
-    /// Left to DuckDB (the database's path is not UTF-8): the database is closed as usual.
-    Unknown,
+    /// Where DuckDB spills what does not fit in memory (`temp_directory`, as optisync set it
+    /// at the open; relative to the process's working folder, as for DuckDB). DuckDB creates
+    /// the folder only when it first spills, and removes what it put there when the database
+    /// closes. `None` when the setting was left to DuckDB (the database's path is not UTF-8):
+    /// the database is then closed as usual.
+    spill: Option<PathBuf>,
 }
 
 impl fmt::Debug for DuckDbSource {
@@ -205,10 +199,7 @@ impl DuckDbSource {
             let _ = reader.join();
         }
         let nothing_to_remove = match self.inner.root.get() {
-            Some(Ok(root)) => match &root.spill {
-                Spill::Into(folder) => !folder.exists(),
-                Spill::Unknown => false,
-            },
+            Some(Ok(root)) => root.spill.as_ref().is_some_and(|folder| !folder.exists()),
             _ => false,
         };
         if nothing_to_remove {
@@ -358,22 +349,19 @@ fn open_root(path: Option<&Path>, search_path: &str) -> ::duckdb::Result<Root> {
     let mut config = Config::default()
         .with("async_threads", "0")?
         .with("file_search_path", search_path)?;
-    let spill = match spill_folder(path) {
-        Some(folder) => {
-            config = config.with("temp_directory", &folder)?;
-            Spill::Into(PathBuf::from(folder))
-        }
-        // A path that is not UTF-8 keeps DuckDB's default, unknown here: the close at the
-        // exit stays.
-        None => Spill::Unknown,
-    };
+    let spill = spill_folder(path);
+    // A path that is not UTF-8 keeps DuckDB's default, unknown here: the close at the exit
+    // stays.
+    if let Some(folder) = &spill {
+        config = config.with("temp_directory", folder)?;
+    }
     let root = match path {
         Some(path) => Connection::open_with_flags(path, config.access_mode(AccessMode::ReadOnly)?)?,
         None => Connection::open_in_memory_with_flags(config)?,
     };
     Ok(Root {
         connection: Mutex::new(root),
-        spill,
+        spill: spill.map(PathBuf::from),
     })
 }
 
