@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use fake_optimizely::{FakeOptimizely, RateLimits};
 use serde_json::json;
-use support::{TOKEN, median};
+use support::{DuckDbReader, TOKEN, median};
 
 const FX: i64 = 23_000_000_002;
 const ATTRIBUTES: u64 = 100;
@@ -32,7 +32,7 @@ const MODEL: &str = "select key from attributes";
 const ROUNDS: usize = 15;
 
 fn main() {
-    support::serve_duckdb_read();
+    let reader = support::serve_duckdb_read();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let seed = serde_json::from_value(json!({
         "tokens": [{"token": TOKEN, "project_ids": [FX]}],
@@ -71,7 +71,7 @@ fn main() {
     let mut reads = 0;
     for round in 0..ROUNDS {
         if round % 2 == 1 {
-            queries.push(duckdb_read(&warehouse));
+            queries.push(duckdb_read(&reader, &warehouse));
         }
         // As for the baseline's GETs: the quota's second since the last request passes first,
         // so that both time their own reads, not the pacing behind the previous run's.
@@ -88,7 +88,7 @@ fn main() {
         reads = after.total_requests - before.total_requests;
         reruns.push(elapsed);
         if round % 2 == 0 {
-            queries.push(duckdb_read(&warehouse));
+            queries.push(duckdb_read(&reader, &warehouse));
         }
         fetches.push(paced_curl(&gets));
     }
@@ -141,8 +141,8 @@ fn write_attributes(warehouse: &Path) {
 }
 
 /// DuckDB on its own: the model over the same file, rows counted.
-fn duckdb_read(warehouse: &Path) -> Duration {
-    let (elapsed, read) = support::duckdb_read(warehouse, MODEL);
+fn duckdb_read(reader: &DuckDbReader, warehouse: &Path) -> Duration {
+    let (elapsed, read) = reader.read(warehouse, MODEL);
     assert_eq!(read, ATTRIBUTES);
     elapsed
 }

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fake_optimizely::{DEMO_ODP_PRIVATE_KEY, FakeOptimizely, OdpSeed};
-use support::{MODEL, ROUNDS, median};
+use support::{DuckDbReader, MODEL, ROUNDS, median};
 
 /// Replaced between the first sync and the incremental one: one id in a hundred.
 const CHANGED_EVERY: u64 = 100;
@@ -41,7 +41,7 @@ const PER_SECOND: f64 = 10.0;
 const BATCH: u64 = 500;
 
 fn main() {
-    support::serve_duckdb_read();
+    let reader = support::serve_duckdb_read();
     let sizes = support::sizes("1000000,10000000");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -70,12 +70,17 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let bench = Bench::new(dir.path(), &running.base_url(), &running.odp_base_url());
         bench.write_users(rows, false);
-        plan_row(&bench, rows, "plan from nothing");
+        plan_row(&reader, &bench, rows, "plan from nothing");
         if i == 0 {
             let requests = rows.div_ceil(BATCH);
             sync_row(&fake, &bench, rows, requests, "first sync");
             bench.write_users(rows, true);
-            plan_row(&bench, rows, "incremental plan (1% joining, 1% leaving)");
+            plan_row(
+                &reader,
+                &bench,
+                rows,
+                "incremental plan (1% joining, 1% leaving)",
+            );
             let changed = 2 * rows.div_ceil(CHANGED_EVERY);
             sync_row(
                 &fake,
@@ -177,11 +182,11 @@ fn send_step(dir: &Path) -> Duration {
 
 /// Times `plan` ([`ROUNDS`] runs, median) against DuckDB's own read of the model, and prints
 /// the ratio and the peak memory of one more plan.
-fn plan_row(bench: &Bench, rows: u64, step: &str) {
+fn plan_row(reader: &DuckDbReader, bench: &Bench, rows: u64, step: &str) {
     let read = median(
         (0..ROUNDS)
             .map(|_| {
-                let (elapsed, read) = support::duckdb_read(&bench.warehouse, MODEL);
+                let (elapsed, read) = reader.read(&bench.warehouse, MODEL);
                 assert_eq!(read, rows);
                 elapsed
             })

@@ -33,13 +33,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fake_optimizely::FakeOptimizely;
-use support::{MODEL, Measured, ROUNDS, median, seed};
+use support::{DuckDbReader, MODEL, Measured, ROUNDS, median, seed};
 
 /// Replaced between the first sync and the timed plan: one id in a hundred.
 const CHANGED_EVERY: u64 = 100;
 
 fn main() {
-    support::serve_duckdb_read();
+    let reader = support::serve_duckdb_read();
     let sizes = support::sizes("250000,1000000,10000000");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -64,7 +64,11 @@ fn main() {
             row(rows, None, sync.elapsed, sync.max_rss_kib, "first sync");
             bench.write_users(rows, true);
         }
-        let read = median((0..ROUNDS).map(|_| bench.duckdb_read(rows)).collect());
+        let read = median(
+            (0..ROUNDS)
+                .map(|_| bench.duckdb_read(&reader, rows))
+                .collect(),
+        );
         let fetch = median((0..ROUNDS).map(|_| curl_list(&base_url)).collect());
         // Timed without the memory sampler beside them (its wakeups every 2 ms share the two
         // cores); then one more plan, sampled, for the peak.
@@ -164,8 +168,8 @@ impl Bench {
     }
 
     /// DuckDB on its own: the same model over the same file, Arrow batches counted.
-    fn duckdb_read(&self, rows: u64) -> Duration {
-        let (elapsed, read) = support::duckdb_read(&self.warehouse, MODEL);
+    fn duckdb_read(&self, reader: &DuckDbReader, rows: u64) -> Duration {
+        let (elapsed, read) = reader.read(&self.warehouse, MODEL);
         assert_eq!(read, rows);
         elapsed
     }
