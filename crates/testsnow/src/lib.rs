@@ -62,9 +62,13 @@ impl TestSnowflake {
         let err = log
             .try_clone()
             .map_err(|e| failed("the log file", &e, ""))?;
+        // fakesnow makes a folder for its stages in the system's temporary folder when it
+        // starts and never removes it: it goes into the emulator's own folder instead, which
+        // is removed with it.
         let child = Command::new(&program)
             .args(["-s", "--port", &port.to_string()])
             .current_dir(dir.path())
+            .env("TMPDIR", dir.path())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
