@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -171,15 +171,18 @@ const DUCKDB_READ_CHILD: &str = "OPTISYNC_BENCH_DUCKDB_READ";
 /// the disk in about a third of its runs (13–32 major faults, 5–10 ms). The copy is mapped by
 /// nothing between reads either, so both sides find their code where the other finds it.
 pub(crate) struct DuckDbReader {
-    program: PathBuf,
-    _dir: tempfile::TempDir,
+    /// Holds the copy, [`DUCKDB_READ_PROGRAM`]; removed with the reader.
+    dir: tempfile::TempDir,
 }
+
+/// The copy's name in [`DuckDbReader`]'s folder.
+const DUCKDB_READ_PROGRAM: &str = "duckdb-read";
 
 impl DuckDbReader {
     /// The model `model` over the file at `warehouse`, read-only, Arrow batches counted, timed
     /// in-process from the open to the last batch: its time and the rows it read.
     pub(crate) fn read(&self, warehouse: &Path, model: &str) -> (Duration, u64) {
-        let output = Command::new(&self.program)
+        let output = Command::new(self.dir.path().join(DUCKDB_READ_PROGRAM))
             .env(DUCKDB_READ_CHILD, "1")
             .arg(warehouse)
             .arg(model)
@@ -196,16 +199,19 @@ impl DuckDbReader {
     }
 }
 
-/// Called first by every bench's `main`. In the process [`DuckDbReader::read`] starts: reads
+/// Called first by the `main` of every bench that times DuckDB's own read. In the process [`DuckDbReader::read`] starts: reads
 /// the model, prints its time (ns) and rows, and exits. Anywhere else: copies this binary for
 /// the reads to run, before any thread could start a process that would inherit the copy's
 /// file while it is open for writing.
 pub(crate) fn serve_duckdb_read() -> DuckDbReader {
     if std::env::var_os(DUCKDB_READ_CHILD).is_none() {
         let dir = tempfile::tempdir().unwrap();
-        let program = dir.path().join("duckdb-read");
-        std::fs::copy(std::env::current_exe().unwrap(), &program).unwrap();
-        return DuckDbReader { program, _dir: dir };
+        std::fs::copy(
+            std::env::current_exe().unwrap(),
+            dir.path().join(DUCKDB_READ_PROGRAM),
+        )
+        .unwrap();
+        return DuckDbReader { dir };
     }
     let mut args = std::env::args_os().skip(1);
     let (warehouse, model) = (args.next().unwrap(), args.next().unwrap());
